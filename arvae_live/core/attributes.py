@@ -1,0 +1,185 @@
+"""Musical attributes of token measures, the attribute registry, and the per-model AttributeSpec.
+
+Raw values follow the formulas of Pati & Lerch 2020 exactly (shared/reference/arvae-paper-and-code.md, section 4),
+including the /26 of pitch range and contour, so that our metrics compare with the paper's. An onset is a pitch token
+(id >= FIRST_PITCH_TOKEN); HOLD and REST are not onsets. All functions are vectorised over a batch of measures.
+
+Adding an attribute is one function of a (B, 24) token array returning (B,) floats, plus one `ATTRIBUTES` entry with
+its raw range. The normalised 0..1 value a performer turns on a dial is derived from a raw range: the registry's
+(what the formula can produce) or a model's (what its training data spans, stored in its AttributeSpec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE
+from arvae_live.errors import UnknownAttributeError
+
+# Toussaint-style metrical weights, one per tick (paper section 4). Per beat: [beat weight, 16th, triplet, 8th
+# off-beat, triplet, 16th]; strong positions weigh little, so off-beat and syncopated onsets are "complex".
+RC_WEIGHTS = np.array(
+    [0.20, 1, 2, 0.5, 2, 1, 0.67, 1, 2, 0.5, 2, 1, 0.25, 1, 2, 0.5, 2, 1, 0.67, 1, 2, 0.5, 2, 1],  # fmt: skip
+    dtype=np.float64,
+)
+# The paper divides pitch range and contour by 26 semitones (although its corpus spans 29); kept for comparability.
+PITCH_NORM = 26.0
+# Largest pitch span the default vocabulary (55..84) can hold, in semitones.
+_MAX_SPAN = 84 - 55
+
+
+def _onsets(tokens: np.ndarray) -> np.ndarray:
+    tokens = np.asarray(tokens)
+    assert tokens.ndim == 2 and tokens.shape[1] == TICKS_PER_MEASURE, f"expected (B, 24) tokens, got {tokens.shape}"
+    return tokens >= FIRST_PITCH_TOKEN
+
+
+def rhythmic_complexity(tokens: np.ndarray) -> np.ndarray:
+    """Metrically weighted onset count / sum of weights (27.79), in 0..1 (Bach soprano: mean 0.053, max 0.172)."""
+    return _onsets(tokens).astype(np.float64) @ RC_WEIGHTS / RC_WEIGHTS.sum()
+
+
+def note_density(tokens: np.ndarray) -> np.ndarray:
+    """Number of onsets / 24, in 0..1 (Bach soprano: mean 0.141, max 0.333)."""
+    return _onsets(tokens).sum(axis=1) / TICKS_PER_MEASURE
+
+
+def pitch_range(tokens: np.ndarray) -> np.ndarray:
+    """(highest - lowest onset pitch) / 26 semitones; 0 with fewer than 2 onsets. 0..29/26 for pitches 55..84."""
+    tokens = np.asarray(tokens)
+    onset = _onsets(tokens)
+    hi = np.where(onset, tokens, np.iinfo(np.int64).min).max(axis=1)
+    lo = np.where(onset, tokens, np.iinfo(np.int64).max).min(axis=1)
+    return np.where(onset.sum(axis=1) >= 2, (hi - lo) / PITCH_NORM, 0.0)
+
+
+def contour(tokens: np.ndarray) -> np.ndarray:
+    """Sum of successive onset-pitch intervals (= last - first onset pitch) / 26; 0 with fewer than 2 onsets.
+
+    Signed: positive for a rising measure. -29/26..29/26 for pitches 55..84.
+    """
+    tokens = np.asarray(tokens)
+    onset = _onsets(tokens)
+    rows = np.arange(tokens.shape[0])
+    first = onset.argmax(axis=1)
+    last = TICKS_PER_MEASURE - 1 - onset[:, ::-1].argmax(axis=1)
+    delta = tokens[rows, last].astype(np.int64) - tokens[rows, first]
+    return np.where(onset.sum(axis=1) >= 2, delta / PITCH_NORM, 0.0)
+
+
+@dataclass(frozen=True)
+class AttributeDef:
+    """A registry entry: how to compute an attribute and the raw range its formula can produce."""
+
+    name: str  # snake_case, identical in code, checkpoints, OSC addresses and the Max patch
+    fn: Callable[[np.ndarray], np.ndarray]  # (B, 24) int tokens -> (B,) float64 raw values
+    raw_low: float  # smallest raw value the formula can give on the default vocabulary
+    raw_high: float  # largest raw value
+    description: str
+
+
+ATTRIBUTES: dict[str, AttributeDef] = {
+    a.name: a
+    for a in (
+        AttributeDef("rhythmic_complexity", rhythmic_complexity, 0.0, 1.0, "metrically weighted onsets (syncopation)"),
+        AttributeDef("pitch_range", pitch_range, 0.0, _MAX_SPAN / PITCH_NORM, "highest minus lowest pitch, /26"),
+        AttributeDef("note_density", note_density, 0.0, 1.0, "onsets per tick"),
+        AttributeDef(
+            "contour", contour, -_MAX_SPAN / PITCH_NORM, _MAX_SPAN / PITCH_NORM, "last minus first pitch, /26"
+        ),
+    )
+}
+# The paper's order and latent dims: rhythmic complexity -> z0, pitch range -> z1, note density -> z2, contour -> z3.
+PAPER_ATTRIBUTES = ("rhythmic_complexity", "pitch_range", "note_density", "contour")
+
+
+def get_attribute(name: str) -> AttributeDef:
+    """The registry entry for name; UnknownAttributeError listing the known names otherwise."""
+    try:
+        return ATTRIBUTES[name]
+    except KeyError:
+        raise UnknownAttributeError(f"unknown attribute {name!r}; known: {', '.join(ATTRIBUTES)}") from None
+
+
+def compute_attributes(
+    tokens: np.ndarray, names: tuple[str, ...] | list[str] = PAPER_ATTRIBUTES
+) -> dict[str, np.ndarray]:
+    """Raw values of the named attributes for a batch of measures.
+
+    Args:
+        tokens: int array (B, 24).
+        names: attribute names from ATTRIBUTES.
+
+    Returns:
+        {name: float64 array (B,)} in the order of names.
+    """
+    return {name: get_attribute(name).fn(tokens) for name in names}
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """How one model holds one attribute; stored in the checkpoint.
+
+    Attributes:
+        name: registry name.
+        latent_dim: index of the regularised latent dimension, 0..latent_dim-1, or None when the model does not
+            regularise this attribute (a beta-VAE baseline) and it cannot be steered.
+        low, high: the raw range that normalised 0..1 maps onto: the model's own (e.g. what its training data
+            spans), not necessarily the formula's.
+        calibration_z, calibration_raw: a monotone table from the latent value on latent_dim to the raw attribute
+            value of the decoded measure (mean over held-out measures), used as the first guess when steering.
+            Empty when unknown.
+    """
+
+    name: str
+    latent_dim: int | None
+    low: float
+    high: float
+    calibration_z: tuple[float, ...] = field(default=())
+    calibration_raw: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        get_attribute(self.name)
+        assert self.high > self.low, f"attribute {self.name}: high {self.high} must exceed low {self.low}"
+        assert len(self.calibration_z) == len(self.calibration_raw), f"attribute {self.name}: calibration lengths"
+
+    def normalise(self, raw: np.ndarray | float) -> np.ndarray:
+        """Raw value(s) -> 0..1 over low..high, clipped."""
+        return np.clip((np.asarray(raw, dtype=np.float64) - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def denormalise(self, value: np.ndarray | float) -> np.ndarray:
+        """Normalised 0..1 value(s) -> raw value(s) over low..high."""
+        return self.low + np.asarray(value, dtype=np.float64) * (self.high - self.low)
+
+    def latent_for(self, raw: np.ndarray | float) -> np.ndarray:
+        """First guess at the latent value on latent_dim that decodes to raw, from the calibration table.
+
+        Linear interpolation of the inverse table; values beyond the table clamp to its ends. Requires a
+        calibration with increasing calibration_raw (training makes it monotone).
+        """
+        assert self.calibration_z, f"attribute {self.name} has no calibration"
+        return np.interp(np.asarray(raw, dtype=np.float64), self.calibration_raw, self.calibration_z)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "latent_dim": self.latent_dim,
+            "low": float(self.low),
+            "high": float(self.high),
+            "calibration_z": [float(v) for v in self.calibration_z],
+            "calibration_raw": [float(v) for v in self.calibration_raw],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AttributeSpec:
+        return cls(
+            name=str(d["name"]),
+            latent_dim=None if d["latent_dim"] is None else int(d["latent_dim"]),
+            low=float(d["low"]),
+            high=float(d["high"]),
+            calibration_z=tuple(float(v) for v in d.get("calibration_z", ())),
+            calibration_raw=tuple(float(v) for v in d.get("calibration_raw", ())),
+        )

@@ -1,0 +1,18 @@
+"""The `arvae-train` command group. Subcommands live in training/commands/ and are imported when used."""
+
+from __future__ import annotations
+
+import click
+
+from arvae_live import __version__
+from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
+
+COMMANDS: dict[str, str] = {}
+
+
+@click.group(cls=ArvaeGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="arvae-train")
+@group_options
+def main(log_level: str, verbose: bool) -> None:
+    """Build datasets, train, evaluate and export arvae-live models."""
+    configure_logging(log_level)
