@@ -273,6 +273,7 @@ class Daemon:
                     break
                 log.debug("receive failed: %s", err)  # e.g. ICMP port unreachable reported on Windows
                 continue
+            self.stats.count("datagrams")
             self.bridge.handle_datagram(data, client)
 
     def _engine_loop(self) -> None:
