@@ -138,3 +138,15 @@ def test_corrupt_checkpoint_names_the_file(tmp_path):
     bad.write_bytes(b"this is not a checkpoint")
     with pytest.raises(CheckpointError, match="broken.pt"):
         LiveModel.from_checkpoint(bad)
+
+
+def test_budget_zero_skips_refinement_and_interp_endpoints_are_the_inputs_decoded(lm, measures):
+    targets = {"note_density": 0.9, "contour": 0.1}
+    res = lm.regenerate(measures, targets, budget_ms=0.0)
+    assert res.rounds == 0 and res.n_decoded == 4
+    np.testing.assert_array_equal(res.tokens, lm.regenerate(measures, targets, closed_loop=False).tokens)
+    other = measures[::-1].copy()
+    interp = lm.interpolate(measures, other, 3)
+    assert interp.tokens.shape == (3, 4, 24)
+    np.testing.assert_array_equal(interp.tokens[0], lm.regenerate(measures, {}, closed_loop=False).tokens[0])
+    np.testing.assert_array_equal(interp.tokens[2], lm.regenerate(other, {}, closed_loop=False).tokens[0])
