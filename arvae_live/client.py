@@ -12,10 +12,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pythonosc.osc_message import OscMessage
-
 from arvae_live.core.representation import Note
-from arvae_live.osc_bridge import encode_message
+from arvae_live.osc_bridge import decode_message, encode_message
 from arvae_live.protocol import PROTOCOL_VERSION
 
 
@@ -88,8 +86,8 @@ class DaemonClient:
             data, _ = self.sock.recvfrom(65535)
         except TimeoutError:
             raise TimeoutError("no reply from the daemon") from None
-        msg = OscMessage(data)
-        return Reply(msg.address, tuple(msg.params))
+        address, args = decode_message(data)
+        return Reply(address, tuple(args))
 
     def collect(self, rid: int, final: str) -> list[Reply]:
         """Messages for rid until the one on address `final` (included); DaemonError on /arvae/error for rid."""

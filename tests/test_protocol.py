@@ -9,7 +9,7 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from arvae_live.osc_bridge import encode_message
+from arvae_live.osc_bridge import decode_message, encode_message
 from arvae_live.protocol import REQUESTS, ProtocolError, markdown_table, parse_request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +77,16 @@ def test_bad_requests_get_codes(address, args, code, match):
     with pytest.raises(ProtocolError, match=match) as info:
         parse_request(address, args)
     assert info.value.code == code
+
+
+def test_decoder_reads_what_python_osc_builds_and_refuses_other_types():
+    b = OscMessageBuilder("/arvae/result/note")
+    for a, t in ((3, "i"), (-1, "i"), (0.5, "f"), ("contour", "s"), ("", "s"), (2.25, "f")):
+        b.add_arg(a, t)
+    assert decode_message(b.build().dgram) == ("/arvae/result/note", [3, -1, 0.5, "contour", "", 2.25])
+    b = OscMessageBuilder("/x")
+    b.add_arg(True, "T")
+    with pytest.raises(ValueError, match="type tag"):
+        decode_message(b.build().dgram)
+    with pytest.raises(ValueError):
+        decode_message(encode_message("/arvae/ping", 1, 2.0)[:-2])
