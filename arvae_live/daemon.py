@@ -229,6 +229,16 @@ class Daemon:
         except OSError as err:  # e.g. nobody listening (ICMP refused) or the socket closed during shutdown
             log.debug("reply to %s:%d failed: %s", client[0], port, err)
 
+    def send_many(self, client: Client, datagrams: list[bytes]) -> None:
+        """Send datagrams to one client in order, back to back."""
+        dest = (client[0], self._reply_ports.get(client, self.reply_port))
+        sendto = self._out.sendto
+        try:
+            for data in datagrams:
+                sendto(data, dest)
+        except OSError as err:
+            log.debug("reply to %s:%d failed: %s", *dest, err)
+
     def register_reply_port(self, client: Client, port: int) -> None:
         self._reply_ports[client] = port
         self._reply_ports.move_to_end(client)

@@ -383,6 +383,7 @@ class OscBridge:
         self._reply(
             client, req, "/arvae/status", self.daemon.state(), self.daemon.models.current_id, self.daemon.device,
             self.daemon.queue_size(), p50, p95, s.get("served"), s.get("errors"),
+            s.percentile(50, engine=True), s.percentile(95, engine=True),
         )  # fmt: skip
 
     def _models_list(self, client: Client, req: ParsedRequest, received: float) -> None:
@@ -532,19 +533,26 @@ class OscBridge:
     def _stream(
         self, client: Client, rid: int, var: int, notes: list[Note], length: float, res: Regeneration, lm: LiveModel
     ) -> None:
-        """One variation: /result/begin, one /result/note per note, /result/asked, /result/end."""
-        self.send(client, "/arvae/result/begin", rid, var, len(notes), float(length))
-        for idx, n in enumerate(notes):
-            self.send(client, "/arvae/result/note", rid, var, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
+        """One variation: /result/begin, one /result/note per note, /result/asked, /result/end.
+
+        The datagrams are all encoded first and then sent in one go: each send can wake the client, and encoding
+        between sends would let the two processes take turns on the CPU.
+        """
+        out = [encode_message("/arvae/result/begin", rid, var, len(notes), float(length))]
+        out += [
+            encode_message("/arvae/result/note", rid, var, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
+            for idx, n in enumerate(notes)
+        ]
         if res.asked:
             asked: list[int | float | str] = []
             for name, values in res.asked.items():
                 asked += [name, float(np.mean(values))]
-            self.send(client, "/arvae/result/asked", rid, var, *asked)
+            out.append(encode_message("/arvae/result/asked", rid, var, *asked))
         achieved: list[int | float | str] = []
         for name in lm.attribute_names:
             achieved += [name, float(res.achieved[name][var].mean())]
-        self.send(client, "/arvae/result/end", rid, var, len(notes), *achieved)
+        out.append(encode_message("/arvae/result/end", rid, var, len(notes), *achieved))
+        self.daemon.send_many(client, out)
 
     def _finish(
         self, client: Client, req: ParsedRequest, received: float, address: str, n: int, res: Regeneration

@@ -133,7 +133,8 @@ REQUESTS: dict[str, Request] = {
         Request(
             "/arvae/status",
             (),
-            "/arvae/status rid state:s model:s device:s queue:i p50_ms:f p95_ms:f served:i errors:i",
+            "/arvae/status rid state:s model:s device:s queue:i p50_ms:f p95_ms:f served:i errors:i "
+            "engine_p50_ms:f engine_p95_ms:f",
             "counters and latency percentiles of the engine requests",
         ),
         Request(

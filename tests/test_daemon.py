@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -351,3 +352,28 @@ def test_serve_without_models_says_how_to_get_one(tmp_path, monkeypatch):
 def test_default_bind_is_loopback(daemon):
     assert daemon._sock.getsockname()[0] == "127.0.0.1"
     assert np.isfinite(daemon.stats.percentile(50))
+
+
+def test_bench_runs_with_the_tiny_model(tiny_ckpt, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        cli_main,
+        [
+            "bench",
+            "--model",
+            str(tiny_ckpt),
+            "--requests",
+            "4",
+            "--warmup",
+            "1",
+            "--variations",
+            "2",
+            "--out",
+            str(out),
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 variation(s): round trip p50" in result.output
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["variations"] == 2 and 0 < run["engine_ms"][0] <= run["engine_ms"][2]
+    assert run["round_trip_ms"][0] > 0 and run["daemon_engine_p50_ms"] > 0

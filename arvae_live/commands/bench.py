@@ -126,22 +126,23 @@ def bench_cmd(
         return [*notes[:k], Note(n.pitch + 1 + (i // len(notes)) % 11, n.start_beats, n.dur_beats, n.velocity),
                 *notes[k + 1:]]  # fmt: skip
 
-    proc = None
-    if port is None:
-        proc, port = _start_daemon(model_path, device, threads, budget_ms)
+    own_daemon = port is None
     results = {"model": str(model_path), "device": lm.device.type, "threads": threads, "budget_ms": budget_ms,
-               "vary_clip": vary_clip,
-               "n_requests": n_requests, "runs": []}  # fmt: skip
+               "vary_clip": vary_clip, "n_requests": n_requests, "runs": []}  # fmt: skip
     click.echo(
         f"model {lm.model_id} ({model_path}), hidden {lm.model.config.hidden_dim}, latent {lm.latent_dim}; "
         f"device {lm.device.type}, {threads} thread(s), budget {budget_ms:g} ms; "
         f"8-bar clip ({len(notes)} notes), {len(ATTRS)} targets, "
         f"{'new clip every request' if vary_clip else 'same clip, new targets every request'}"
     )
-    try:
-        with DaemonClient(port, timeout_sec=30) as client:
-            client.upload(notes, length)
-            for v in variations:
+    for v in variations:
+        # A fresh daemon per setting, so its own engine-time percentiles (/arvae/status) cover this run only.
+        proc = None
+        if own_daemon:
+            proc, port = _start_daemon(model_path, device, threads, budget_ms)
+        try:
+            with DaemonClient(port, timeout_sec=30) as client:
+                client.upload(notes, length)
                 rt, daemon_ms, engine = [], [], []
                 for i in tqdm(range(total), desc=f"round trip, {v} variation(s)", leave=False):
                     if vary_clip:
@@ -152,26 +153,27 @@ def bench_cmd(
                     if i >= warmup:
                         rt.append(elapsed)
                         daemon_ms.append(replies[-1].args[2])
-                for i in tqdm(range(total), desc=f"engine, {v} variation(s)", leave=False):
-                    tokens, _ = notes_to_tokens(clip_for(i), 8, lm.vocab)
-                    res = lm.regenerate(
-                        tokens, plans[v][i], v, seed=i, closed_loop=not open_loop, budget_ms=budget_ms or None
-                    )
-                    if i >= warmup:
-                        engine.append(res.engine_ms)
-                p_rt, p_engine, p_daemon = _percentiles(rt), _percentiles(engine), _percentiles(daemon_ms)
-                run = {"variations": v, "round_trip_ms": p_rt, "engine_ms": p_engine, "daemon_ms": p_daemon,
-                       "overhead_p50_ms": p_rt[0] - p_engine[0]}  # fmt: skip
-                results["runs"].append(run)
-                click.echo(
-                    f"{v:>2} variation(s): round trip p50 {p_rt[0]:6.2f}  p95 {p_rt[1]:6.2f}  p99 {p_rt[2]:6.2f} ms | "
-                    f"engine p50 {p_engine[0]:6.2f}  p95 {p_engine[1]:6.2f}  p99 {p_engine[2]:6.2f} ms | "
-                    f"overhead p50 {run['overhead_p50_ms']:5.2f} ms (inside the daemon {p_daemon[0]:6.2f} ms)"
-                )
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
+                status = client.request("/arvae/status")[0].args
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=20)
+        for i in tqdm(range(total), desc=f"engine, {v} variation(s)", leave=False):
+            tokens, _ = notes_to_tokens(clip_for(i), 8, lm.vocab)
+            res = lm.regenerate(tokens, plans[v][i], v, seed=i, closed_loop=not open_loop, budget_ms=budget_ms or None)
+            if i >= warmup:
+                engine.append(res.engine_ms)
+        p_rt, p_engine, p_daemon = _percentiles(rt), _percentiles(engine), _percentiles(daemon_ms)
+        run = {"variations": v, "round_trip_ms": p_rt, "engine_ms": p_engine, "daemon_request_ms": p_daemon,
+               "daemon_engine_p50_ms": status[9], "overhead_p50_ms": p_rt[0] - p_engine[0]}  # fmt: skip
+        results["runs"].append(run)
+        click.echo(
+            f"{v:>2} variation(s): round trip p50 {p_rt[0]:6.2f}  p95 {p_rt[1]:6.2f}  p99 {p_rt[2]:6.2f} ms | "
+            f"engine p50 {p_engine[0]:6.2f}  p95 {p_engine[1]:6.2f}  p99 {p_engine[2]:6.2f} ms | "
+            f"overhead p50 {run['overhead_p50_ms']:5.2f} ms\n"
+            f"    inside the daemon: datagram in -> last reply out p50 {p_daemon[0]:6.2f} ms, "
+            f"engine p50 {status[9]:6.2f} ms"
+        )
     if out is not None:
         tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_text(json.dumps(results, indent=2))
