@@ -334,13 +334,42 @@ def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
     assert "stopped: 2 requests, 0 errors" in out  # the hello and the ping
 
 
-def test_serve_refuses_a_corrupt_checkpoint_in_one_line(tmp_path):
-    bad = tmp_path / "corrupt.pt"
-    bad.write_bytes(b"\x80\x02 truncated junk")
+@pytest.mark.parametrize("kind", ["corrupt", "truncated", "foreign"])
+def test_serve_refuses_a_bad_checkpoint_in_one_line(tmp_path, tiny_ckpt, kind):
+    import torch
+
+    bad = tmp_path / f"{kind}.pt"
+    if kind == "corrupt":
+        bad.write_bytes(b"\x80\x02 junk")
+    elif kind == "truncated":
+        data = tiny_ckpt.read_bytes()
+        bad.write_bytes(data[: len(data) // 2])
+    else:
+        torch.save({"weights": torch.zeros(3)}, bad)  # a torch file, but not an arvae checkpoint
     result = CliRunner().invoke(cli_main, ["serve", "--model", str(bad), "--port", "0"])
     assert result.exit_code == 1
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "corrupt.pt" in lines[0], result.output
+    assert len(lines) == 1 and f"{kind}.pt" in lines[0], result.output
+
+
+def test_serve_skips_a_bad_file_it_was_not_asked_for(tmp_path, tiny_ckpt, monkeypatch, sink):
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "m"))
+    (tmp_path / "m").mkdir()
+    shutil.copy(tiny_ckpt, tmp_path / "m" / "bach-arvae.pt")
+    (tmp_path / "m" / "zz-broken.pt").write_bytes(b"junk")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARVAE_CHECKPOINTS": str(tmp_path / "m")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arvae_live", "serve", "--port", "0", "--device", "cpu"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert "listening on 127.0.0.1" in proc.stdout.readline()
+        assert "models: bach-arvae (current: bach-arvae)" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "skipped" in err and "zz-broken.pt" in err
 
 
 def test_serve_without_models_says_how_to_get_one(tmp_path, monkeypatch):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import signal
 
 import click
 
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
+
+log = logging.getLogger(__name__)
 
 
 @click.command("serve")
@@ -46,6 +49,7 @@ def serve_cmd(
     import torch
 
     from arvae_live.daemon import Daemon, ModelHost
+    from arvae_live.errors import CheckpointError
     from arvae_live.model_store import available_models, default_model_path
 
     torch.set_num_threads(threads)
@@ -58,16 +62,20 @@ def serve_cmd(
         host_models.add(default)
         for path in available_models().values():
             if path != default:
-                host_models.add(path)
+                try:
+                    host_models.add(path)
+                except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
+                    log.warning("skipped %s", err)
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
+    # Handlers before the startup lines: a client that reads them may signal at once.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: daemon.request_shutdown())
     daemon.start()
     if not _is_loopback(host):
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
     click.echo(f"device {daemon.device}, models: {', '.join(host_models.loaded)} (current: {host_models.current_id})")
     click.echo("Ctrl-C to stop.")
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: daemon.request_shutdown())
     daemon.serve_forever()
     s = daemon.stats
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
