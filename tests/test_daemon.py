@@ -28,7 +28,7 @@ from arvae_live.client import DaemonClient, DaemonError, result_notes
 from arvae_live.core.attributes import compute_attributes
 from arvae_live.core.representation import Note, Vocabulary, notes_to_tokens
 from arvae_live.daemon import Daemon, ModelHost
-from arvae_live.osc_bridge import encode_message
+from arvae_live.osc_bridge import Job, encode_message
 from tests.conftest import tick_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,6 +154,29 @@ def test_errors_have_codes(client, daemon):
     assert code_of("/arvae/frobnicate", final="/arvae/frobnicate")[0] == "unknown_address"
     assert code_of("/arvae/*", final="/arvae/*")[0] == "unknown_address"  # patterns are not expanded
     assert client.request("/arvae/status")[0].args[8] == daemon.stats.get("errors") == 9
+
+
+def test_latest_wins_and_cancel(client, daemon):
+    client.upload(TWO_BARS, 8.0, slot=0)
+    client.upload(TWO_BARS, 8.0, slot=1)
+    gate = threading.Event()
+    daemon.submit(Job(("test", 0), 0, "/test/hold", lambda: gate.wait(10), time.perf_counter()))  # engine busy
+    rids = [client.next_rid() for _ in range(7)]
+    for rid in rids[:5]:  # a dial sweep: five requests for slot 0 while the engine is busy
+        client.send("/arvae/regen", rid, 0, 4, 1.0, rid, 0, 0, "note_density", rid / 10)
+    client.send("/arvae/regen", rids[5], 1, 1, 0.0, 0, 0, 0)  # slot 1: not replaced by slot 0's requests
+    client.send("/arvae/cancel", rids[6], rids[5])  # but cancelled by rid
+    while daemon.queue_size() < 6:
+        time.sleep(0.01)
+    assert client.collect(rids[6], "/arvae/cancel")[0].args[1] == rids[5]
+    gate.set()
+    outcome = {}
+    for rid in rids[:6]:
+        try:
+            outcome[rid] = client.collect(rid, "/arvae/regen")[-1].address
+        except DaemonError as err:
+            outcome[rid] = err.code
+    assert [outcome[r] for r in rids[:6]] == ["cancelled"] * 4 + ["/arvae/regen", "cancelled"]
 
 
 def test_partial_uploads_expire(client, daemon):
