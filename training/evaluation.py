@@ -140,7 +140,9 @@ def held_out_tokens(
             from training.data import load_dataset
         except ImportError as err:
             raise DatasetUnavailableError(f"corpus datasets need training/data.py ({err})") from err
-        ds = load_dataset(name, cache_dir=Path(cache_dir), vocab=ckpt.vocabulary, progress=progress)
+        # A run trained on the first data_limit pieces has its own split of them (the limit is part of the cache key).
+        limit = train_config.get("data_limit") if train_config.get("dataset") == name else None
+        ds = load_dataset(name, cache_dir=Path(cache_dir), vocab=ckpt.vocabulary, limit=limit, progress=progress)
         return np.asarray(ds.split_tokens(split), dtype=np.int64), name, split
     path = Path(name)
     if path.suffix == ".npy" or path.exists():
