@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import tick_notes
 
 from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
 from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import HOLD, REST, Vocabulary, notes_to_tokens
-from tests.conftest import tick_notes
 from training import metrics as M
 from training.calibration import attribute_curve, calibrate, monotone_table
 from training.cli import main as train_cli
