@@ -28,6 +28,8 @@ _INPUT_COLOUR = "#718096"
 # Horizontal gap between two measures of the roll, in beats, so that a note ending a measure and one starting the
 # next do not merge into one bar.
 _GAP_BEATS = 0.5
+# Visible gap after each note, in beats (a 16th is 0.25, the shortest tick 1/12).
+_NOTE_GAP_BEATS = 0.04
 
 
 def traversal_tokens(
@@ -68,7 +70,9 @@ def _draw_roll(ax, segments: list[np.ndarray], colours: list[str], vocab: Vocabu
     rects, rect_colours, pitches = [], [], []
     for k, (seg, colour) in enumerate(zip(segments, colours)):
         for note in tokens_to_notes(seg[None, :], vocab):
-            rects.append(Rectangle((k * width + note.start_beats, note.pitch - 0.4), note.dur_beats, 0.8))
+            # Drawn a little short so that repeated notes of one pitch stay visibly separate.
+            length = max(note.dur_beats - _NOTE_GAP_BEATS, _NOTE_GAP_BEATS)
+            rects.append(Rectangle((k * width + note.start_beats, note.pitch - 0.4), length, 0.8))
             rect_colours.append(colour)
             pitches.append(note.pitch)
     # One collection rather than one artist per note: drawing thousands of artists is what makes figures slow.
