@@ -1,0 +1,117 @@
+"""`arvae-train evaluate CKPT`: the paper's metrics on held-out measures, as a table or JSON, plus traversal plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+# Metrics shown per attribute, in table order: (key prefix, column label).
+_PER_ATTRIBUTE = (
+    ("interpretability", "interpretability (R^2)"),
+    ("interpretability_dim", "  chosen dim"),
+    ("mig", "MIG gap"),
+    ("sap", "SAP gap"),
+    ("scc", "SCC |rho|"),
+    ("spearman", "Spearman rho, own dim"),
+)
+_OVERALL = ("interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce")
+
+
+def format_table(metrics: dict[str, float], names: list[str]) -> str:
+    """The metrics as a fixed-width table: overall scores, then one column per attribute."""
+    lines = [f"{key:<24} {metrics[key]:.4f}" for key in _OVERALL if key in metrics]
+    width = max(12, *(len(n) for n in names))
+    lines.append("")
+    lines.append(f"{'per attribute':<24} " + " ".join(f"{n:>{width}}" for n in names))
+    for prefix, label in _PER_ATTRIBUTE:
+        cells = []
+        for n in names:
+            v = metrics.get(f"{prefix}.{n}")
+            cells.append(f"{'-':>{width}}" if v is None else f"{v:>{width}.{0 if prefix.endswith('dim') else 4}f}")
+        lines.append(f"{label:<24} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+@click.command("evaluate")
+@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@click.option(
+    "--dataset",
+    default=None,
+    metavar="NAME|FILE.npy",
+    help="bach, folk, synthetic, or a .npy file of (N, 24) token ids; default: the checkpoint's training dataset.",
+)
+@click.option(
+    "--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True, help="Dataset split."
+)
+@click.option(
+    "--plot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write a latent-traversal PNG per regularised attribute into this folder.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of z sampling, subset and MI estimator.")
+@click.option(
+    "--max-measures",
+    type=click.IntRange(4),
+    default=201 * 256,
+    show_default=True,
+    help="Evaluate a seeded random subset of at most this many measures (the paper's cap).",
+)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Measures per pass.")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where to run."
+)
+@click.option(
+    "--data-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data_cache"),
+    show_default=True,
+    help="Folder of prepared corpora.",
+)
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def evaluate_cmd(
+    ckpt: Path,
+    as_json: bool,
+    dataset: str | None,
+    split: str,
+    plot_dir: Path | None,
+    seed: int,
+    max_measures: int,
+    batch_size: int,
+    device: str,
+    data_cache: Path,
+    no_progress: bool,
+) -> None:
+    """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
+    import torch
+
+    from training.evaluation import evaluate_checkpoint
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA is not available on this machine; use --device cpu", param_hint="--device")
+    result = evaluate_checkpoint(
+        ckpt,
+        dataset,
+        split,
+        seed=seed,
+        batch_size=batch_size,
+        max_measures=max_measures,
+        device=device,
+        plot_dir=plot_dir,
+        cache_dir=data_cache,
+        progress=not no_progress,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        return
+    names = [k.split(".", 1)[1] for k in result.metrics if k.startswith("interpretability.")]
+    n = int(result.metrics["n_measures"])
+    click.echo(f"{ckpt}: {n} measures of {result.dataset} ({result.split}), seed {seed}, {device}")
+    click.echo(format_table(result.metrics, names))
+    for p in result.plots:
+        click.echo(f"wrote {p}")

@@ -1,0 +1,224 @@
+"""Evaluating a checkpoint: find its held-out measures, run `training.metrics.evaluate_model`, draw traversals.
+
+The held-out data comes from the checkpoint's own provenance (`provenance["train_config"]["dataset"]`) unless the
+caller names another source:
+
+    "bach", "folk"    a split of the prepared corpus (training.data.load_dataset), "test" by default;
+    "synthetic"       the trainer's random melodies (training.synthetic), seeded per split so that "test" is never
+                      what the model was trained or validated on;
+    PATH.npy          an int array (N, 24) of token ids in the checkpoint's vocabulary, e.g. measures of your own.
+
+At most `max_measures` measures are evaluated (a seeded random subset when there are more): the paper caps its
+evaluation at 201 batches of 256 (51,456 measures), and the kNN mutual-information estimate grows as N log N.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from arvae_live.core.checkpoint import Checkpoint
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE, Vocabulary
+from arvae_live.errors import ArvaeError, RepresentationError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+CORPORA = ("bach", "folk")
+SYNTHETIC = "synthetic"
+# The paper evaluates at most 201 batches of 256 measures.
+PAPER_MAX_MEASURES = 201 * 256
+# Data seeds of the synthetic splits: the trainer draws train from seed 0 and val from seed 1 (training/train.py),
+# so the held-out test split is seed 2.
+SYNTHETIC_SEEDS = {"train": 0, "val": 1, "test": 2}
+# Synthetic test measures drawn when the train config does not say how many validation measures it used.
+SYNTHETIC_DEFAULT_N = 512
+
+
+class DatasetUnavailableError(ArvaeError):
+    """The held-out data of an evaluation cannot be found or read."""
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate_checkpoint` found: the metrics and where they came from."""
+
+    checkpoint: str
+    dataset: str  # name or path of the held-out data
+    split: str  # "train" | "val" | "test", or "file" for a token file
+    seed: int
+    metrics: dict[str, float]
+    plots: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "checkpoint": self.checkpoint,
+            "dataset": self.dataset,
+            "split": self.split,
+            "seed": self.seed,
+            "metrics": self.metrics,
+            "plots": self.plots,
+        }
+
+
+def dataset_of(ckpt: Checkpoint) -> str:
+    """The dataset a checkpoint was trained on, from its provenance; DatasetUnavailableError when it is not there."""
+    try:
+        return str(ckpt.provenance["train_config"]["dataset"])
+    except (KeyError, TypeError):
+        raise DatasetUnavailableError(
+            "the checkpoint does not record its training dataset (provenance.train_config.dataset); "
+            f"pass --dataset {'|'.join((*CORPORA, SYNTHETIC))} or --dataset FILE.npy"
+        ) from None
+
+
+def read_token_file(path: Path, vocab: Vocabulary) -> np.ndarray:
+    """Token ids from a .npy file: an integer array (N, 24), ids 0..vocab.size-1.
+
+    Raises:
+        DatasetUnavailableError: missing or unreadable file.
+        RepresentationError: wrong dtype, shape or ids.
+    """
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DatasetUnavailableError(f"{path}: cannot read a token array ({err})") from err
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise RepresentationError(f"{path}: token ids must be integers, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != TICKS_PER_MEASURE:
+        raise RepresentationError(f"{path}: expected token measures of shape (N, 24), got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab.size):
+        raise RepresentationError(f"{path}: token ids must be in range 0..{vocab.size - 1} for this checkpoint")
+    return arr.astype(np.int64)
+
+
+def synthetic_split(split: str, n: int, vocab: Vocabulary, max_notes: int = 12) -> np.ndarray:
+    """The trainer's random melodies for one split (seeded per split, see SYNTHETIC_SEEDS), int64 (n, 24)."""
+    try:
+        from training.synthetic import random_measures
+    except ImportError as err:
+        raise DatasetUnavailableError(f"synthetic measures need training/synthetic.py ({err})") from err
+    return random_measures(n, SYNTHETIC_SEEDS[split], vocab, max_notes=max_notes)
+
+
+def held_out_tokens(
+    ckpt: Checkpoint,
+    dataset: str | None = None,
+    split: str = "test",
+    *,
+    cache_dir: Path = Path("data_cache"),
+    progress: bool = True,
+) -> tuple[np.ndarray, str, str]:
+    """The measures to evaluate a checkpoint on.
+
+    Args:
+        ckpt: the checkpoint (its vocabulary and provenance are used).
+        dataset: "bach", "folk", "synthetic", a path to a .npy token file, or None for the checkpoint's own dataset.
+        split: "train", "val" or "test" (ignored for a token file).
+        cache_dir: where training.data keeps prepared corpora.
+        progress: show progress bars while a corpus is built.
+
+    Returns:
+        (tokens int64 (N, 24), dataset label, split label).
+
+    Raises:
+        DatasetUnavailableError: unknown source or unreadable data. RepresentationError: a bad token file.
+    """
+    if split not in SPLITS:
+        raise DatasetUnavailableError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    name = dataset if dataset is not None else dataset_of(ckpt)
+    train_config = ckpt.provenance.get("train_config") or {}
+    if name == SYNTHETIC:
+        n = int(train_config.get("synthetic_n_val", SYNTHETIC_DEFAULT_N))
+        max_notes = int(train_config.get("synthetic_max_notes", 12))
+        return synthetic_split(split, n, ckpt.vocabulary, max_notes), name, split
+    if name in CORPORA:
+        try:
+            from training.data import load_dataset
+        except ImportError as err:
+            raise DatasetUnavailableError(f"corpus datasets need training/data.py ({err})") from err
+        # A run trained on the first data_limit pieces has its own split of them (the limit is part of the cache key).
+        limit = train_config.get("data_limit") if train_config.get("dataset") == name else None
+        ds = load_dataset(name, cache_dir=Path(cache_dir), vocab=ckpt.vocabulary, limit=limit, progress=progress)
+        return np.asarray(ds.split_tokens(split), dtype=np.int64), name, split
+    path = Path(name)
+    if path.suffix == ".npy" or path.exists():
+        return read_token_file(path, ckpt.vocabulary), str(path), "file"
+    raise DatasetUnavailableError(
+        f"unknown dataset {name!r}; choose one of: {', '.join((*CORPORA, SYNTHETIC))}, or give a .npy token file"
+    )
+
+
+def subsample(tokens: np.ndarray, max_measures: int, seed: int) -> np.ndarray:
+    """At most max_measures rows of tokens, a seeded random subset in the original order when there are more."""
+    if len(tokens) <= max_measures:
+        return tokens
+    keep = np.sort(np.random.default_rng(seed).choice(len(tokens), size=max_measures, replace=False))
+    log.info("evaluating a random %d of %d measures", max_measures, len(tokens))
+    return tokens[keep]
+
+
+def plot_measures(tokens: np.ndarray, n: int = 3) -> np.ndarray:
+    """The first n measures with at least 2 note onsets (so pitch range and contour mean something), else the first."""
+    rich = tokens[(tokens >= FIRST_PITCH_TOKEN).sum(axis=1) >= 2]
+    return (rich if len(rich) else tokens)[:n]
+
+
+def evaluate_checkpoint(
+    ckpt_path: Path,
+    dataset: str | None = None,
+    split: str = "test",
+    *,
+    seed: int = 0,
+    batch_size: int = 256,
+    max_measures: int = PAPER_MAX_MEASURES,
+    device: str = "cpu",
+    plot_dir: Path | None = None,
+    cache_dir: Path = Path("data_cache"),
+    progress: bool = True,
+) -> Evaluation:
+    """Evaluate a checkpoint on its held-out measures, and optionally draw one traversal per regularised attribute.
+
+    Args:
+        ckpt_path: the checkpoint file (inference or training kind).
+        dataset, split, cache_dir: where the measures come from (see held_out_tokens).
+        seed: seeds the subset, the z sampling and the MI estimator.
+        batch_size: measures per forward pass, >= 1.
+        max_measures: evaluate at most this many measures, >= 4.
+        device: "cpu" or "cuda".
+        plot_dir: when given, write traversal_<attribute>.png there.
+        progress: show progress bars.
+
+    Returns:
+        The Evaluation.
+
+    Raises:
+        CheckpointError, DatasetUnavailableError, RepresentationError: unusable inputs.
+    """
+    from arvae_live.core.checkpoint import load_checkpoint
+    from training.metrics import evaluate_model
+    from training.plots import traversal_figure
+
+    ckpt = load_checkpoint(ckpt_path)
+    tokens, label, split_label = held_out_tokens(ckpt, dataset, split, cache_dir=cache_dir, progress=progress)
+    if len(tokens) < 4:
+        raise DatasetUnavailableError(f"{label} ({split_label}) holds {len(tokens)} measures; at least 4 are needed")
+    tokens = subsample(tokens, max_measures, seed)
+    model = ckpt.build_model()
+    metrics = evaluate_model(
+        model, tokens, ckpt.attributes, batch_size=batch_size, seed=seed, device=device, progress=progress
+    )
+    plots = []
+    if plot_dir is not None:
+        chosen = plot_measures(tokens)
+        for spec in ckpt.attributes:
+            if spec.latent_dim is not None:
+                out = traversal_figure(
+                    model, chosen, spec, Path(plot_dir) / f"traversal_{spec.name}.png", vocab=ckpt.vocabulary,
+                    device=device,
+                )  # fmt: skip
+                plots.append(str(out))
+    return Evaluation(str(ckpt_path), label, split_label, seed, metrics, plots)
