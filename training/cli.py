@@ -7,7 +7,10 @@ import click
 from arvae_live import __version__
 from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "train": "training.commands.train:train_cmd",  # train a preset (torchrun for data-parallel)
+    "export": "training.commands.export:export_cmd",  # training run -> inference checkpoint, self-checked
+}
 
 
 @click.group(cls=ArvaeGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

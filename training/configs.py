@@ -77,6 +77,7 @@ class TrainConfig:
     data_limit: int | None = None  # use at most this many corpus files (quick runs); None = all
     synthetic_n_train: int = 4096  # measures in the synthetic train split
     synthetic_n_val: int = 512  # measures in the synthetic validation split
+    synthetic_max_notes: int = 12  # most onsets in a synthetic measure, 1..24
     objective: str = "arvae"  # "arvae" | "betavae" | "glsr" | "csvae"
     # Attributes recorded in the checkpoint, and the latent dim each is regularised on (None = not regularised).
     attributes: tuple[str, ...] = PAPER_ATTRIBUTES
@@ -163,6 +164,8 @@ class TrainConfig:
             raise ConfigError(f"beta_schedule {self.beta_schedule} needs beta_anneal_steps > 0")
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ConfigError(f"teacher_forcing must be in range 0..1, got {self.teacher_forcing}")
+        if not 1 <= self.synthetic_max_notes <= 24:
+            raise ConfigError(f"synthetic_max_notes must be in range 1..24, got {self.synthetic_max_notes}")
         if self.data_limit is not None and self.data_limit < 1:
             raise ConfigError(f"data_limit must be >= 1 or None, got {self.data_limit}")
 

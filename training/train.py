@@ -122,8 +122,8 @@ def load_splits(
     """Train and validation token measures for cfg.dataset, each int64 (N, 24)."""
     if cfg.dataset == "synthetic":
         return (
-            random_measures(cfg.synthetic_n_train, _SYNTHETIC_SEEDS[0]),
-            random_measures(cfg.synthetic_n_val, _SYNTHETIC_SEEDS[1]),
+            random_measures(cfg.synthetic_n_train, _SYNTHETIC_SEEDS[0], max_notes=cfg.synthetic_max_notes),
+            random_measures(cfg.synthetic_n_val, _SYNTHETIC_SEEDS[1], max_notes=cfg.synthetic_max_notes),
         )
     from training.data import load_dataset  # the corpora (music21) only when asked for
 
@@ -365,7 +365,7 @@ def _provenance(cfg: TrainConfig, preset: str, step: int, epoch: int, device: to
         "world_size": world,
         "device": device.type,
         "arvae_version": arvae_live.__version__,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),  # TorchVersion, a str subclass, would not load weights_only
         "created_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
