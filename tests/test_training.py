@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import json
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _training_helpers import TINY, training_calibrate
 from click.testing import CliRunner
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
@@ -23,53 +20,6 @@ from training.configs import PRESETS, TrainConfig, apply_overrides
 from training.export import export_checkpoint
 from training.synthetic import random_measures
 from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
-
-# Tiny sizes and synthetic data for any preset: a run of 2 steps takes well under a second.
-TINY = [
-    "dataset=synthetic",
-    "model.embed_dim=4",
-    "model.hidden_dim=16",
-    "model.latent_dim=8",
-    "synthetic_n_train=32",
-    "synthetic_n_val=8",
-    "batch_size=8",
-    "log_interval=1",
-]
-
-
-def _standin_calibrate(model, tokens, specs, device):
-    """Stand-in for training.calibration.calibrate until the metrics branch lands: mean attribute of the decoded
-    measure at 9 values of the regularised dim, made non-decreasing."""
-    out = []
-    with torch.no_grad():
-        mu, _ = model.encode(torch.from_numpy(tokens).to(device))
-        for spec in specs:
-            if spec.latent_dim is None:
-                out.append(spec)
-                continue
-            grid = np.linspace(-3.0, 3.0, 9)
-            raw = []
-            for value in grid:
-                z = mu.clone()
-                z[:, spec.latent_dim] = value
-                decoded, _ = model.decode_free(z)
-                raw.append(float(compute_attributes(decoded.cpu().numpy(), [spec.name])[spec.name].mean()))
-            raw = np.maximum.accumulate(raw)
-            out.append(dataclasses.replace(spec, calibration_z=tuple(grid), calibration_raw=tuple(raw)))
-    return out
-
-
-@pytest.fixture
-def calibrate(monkeypatch):
-    """The real calibrate when training.calibration exists, else the stand-in (also installed as the module)."""
-    try:
-        return importlib.import_module("training.calibration").calibrate
-    except ImportError:
-        module = types.ModuleType("training.calibration")
-        module.calibrate = _standin_calibrate
-        monkeypatch.setitem(sys.modules, "training.calibration", module)
-        return _standin_calibrate
-
 
 # ---- configs ------------------------------------------------------------------------------------------------------
 
@@ -169,7 +119,8 @@ def test_synthetic_measures_are_seeded_and_well_formed():
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, calibrate):
+def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypatch):
+    calibrate = training_calibrate(monkeypatch)
     run_dir = run(name, TINY, out=tmp_path, max_steps=2, progress=False)
     assert json.loads((run_dir / "config.json").read_text())["train_config"] == resolve_config(name, TINY).to_dict()
     ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
@@ -247,7 +198,8 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
 # ---- export and the command line ---------------------------------------------------------------------------------
 
 
-def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, calibrate, tiny_ckpt):
+def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, monkeypatch, tiny_ckpt):
+    calibrate = training_calibrate(monkeypatch)
     run_dir = run("tiny", TINY, out=tmp_path, max_steps=1, progress=False)
     before = (run_dir / CHECKPOINT_NAME).read_bytes()
     with pytest.raises(CheckpointError, match="refusing to overwrite"):
@@ -259,7 +211,8 @@ def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, c
         export_checkpoint(tmp_path, tmp_path / "out.pt", calibrate=calibrate, progress=False)
 
 
-def test_cli_smoke_trains_exports_and_checks(tmp_path, calibrate):
+def test_cli_smoke_trains_exports_and_checks(tmp_path, monkeypatch):
+    training_calibrate(monkeypatch)  # installs the stand-in module for the in-process CLI if needed
     result = CliRunner().invoke(
         train_cli, ["train", "--preset", "tiny", "--smoke", "--out", str(tmp_path), "--device", "cpu", "--no-progress"]
     )
