@@ -556,6 +556,9 @@ def _train(
     with _StopFlag() as flag:
         try:
             while epoch < cfg.epochs:
+                if max_steps is not None and step >= max_steps:  # reached at an epoch end, already saved
+                    log.info("stopped at max_steps=%d; %s", max_steps, ckpt_path)
+                    return ckpt_path
                 epoch_batches = batches(len(x_all), local_batch, cfg.seed, epoch, rank, world)
                 bar = tqdm(
                     total=len(epoch_batches),
@@ -596,7 +599,7 @@ def _train(
                         log.info(
                             "step %d: loss %.4f (%s) | lr %.2g | %.1f ms/step",
                             step,
-                            sum(values.values()),
+                            float(loss.detach()),
                             ", ".join(f"{k} {v:.4f}" for k, v in values.items()),
                             cfg.lr,
                             1000 * (now - t_last) / cfg.log_interval,
@@ -607,7 +610,7 @@ def _train(
                     if should_stop(flag):
                         raise KeyboardInterrupt
                 bar.close()
-                if max_steps is not None and step >= max_steps and step_in_epoch < len(epoch_batches):
+                if step_in_epoch < len(epoch_batches):  # stopped inside the epoch by max_steps
                     validate()
                     log.info("stopped at max_steps=%d; saved %s", max_steps, ckpt_path)
                     return save()
