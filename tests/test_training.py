@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,8 @@ from training.configs import PRESETS, TrainConfig, apply_overrides
 from training.export import export_checkpoint
 from training.synthetic import random_measures
 from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ---- configs ------------------------------------------------------------------------------------------------------
 
@@ -242,3 +249,30 @@ def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
     result = CliRunner().invoke(train_cli, ["train", *args, "--out", str(tmp_path), "--no-progress"])
     assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
+    overrides = [*TINY, "synthetic_n_train=64", "batch_size=16", "epochs=100000"]  # runs until interrupted
+    cmd = [sys.executable, "-m", "training", "train", "--preset", "tiny", "--device", "cpu", "--no-progress"]
+    cmd += ["--out", str(tmp_path)] + [arg for item in overrides for arg in ("--set", item)]
+    run_dir = run_dir_for("tiny", resolve_config("tiny", overrides), tmp_path)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (run_dir / CHECKPOINT_NAME).exists():  # the first epoch's checkpoint: training is under way
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted; state saved in" in err
+    saved = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    step = saved.provenance["step"]
+    assert step >= 4 and saved.training["step_in_epoch"] == step % 4
+    steps_seen = []
+    run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
+    assert steps_seen == [step + 1, step + 2]
