@@ -1,0 +1,278 @@
+"""Configs, presets, the loop (save, resume, determinism), export and the `arvae-train` commands, on tiny models."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _training_helpers import TINY, training_calibrate
+from click.testing import CliRunner
+
+from arvae_live.core.attributes import AttributeSpec, compute_attributes
+from arvae_live.core.checkpoint import load_checkpoint
+from arvae_live.core.representation import HOLD, REST, TICKS_PER_MEASURE, Vocabulary
+from arvae_live.errors import CheckpointError, ConfigError
+from training.cli import main as train_cli
+from training.configs import PRESETS, TrainConfig, apply_overrides
+from training.export import export_checkpoint
+from training.synthetic import random_measures
+from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---- configs ------------------------------------------------------------------------------------------------------
+
+
+def test_paper_presets_hold_the_paper_hyperparameters():
+    cfg = PRESETS["bach-arvae"]
+    assert (cfg.dataset, cfg.objective, cfg.beta, cfg.gamma, cfg.delta) == ("bach", "arvae", 0.001, 1.0, 10.0)
+    assert (cfg.lr, cfg.batch_size, cfg.epochs, cfg.teacher_forcing) == (1e-4, 256, 30, 0.5)
+    assert (cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.n_layers, cfg.model.latent_dim) == (10, 128, 2, 32)
+    assert cfg.model.dropout == 0.5
+    assert dict(zip(cfg.attributes, cfg.latent_dims)) == {
+        "rhythmic_complexity": 0, "pitch_range": 1, "note_density": 2, "contour": 3,
+    }  # fmt: skip
+    assert PRESETS["folk-arvae"].dataset == "folk"
+    assert PRESETS["bach-betavae"].latent_dims == (None, None, None, None)
+    assert PRESETS["bach-glsr"].regularized == [("rhythmic_complexity", 0), ("note_density", 2)]
+    cs = PRESETS["bach-csvae"].csvae
+    assert (cs.recon_weight, cs.kl_w_weight, cs.kl_z_weight, cs.negentropy_weight, cs.adversary_weight) == (
+        20.0, 1.0, 0.2, 10.0, 1.0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_config_json_round_trip(name):
+    cfg = PRESETS[name]
+    again = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert again.config_hash() == cfg.config_hash()
+
+
+def test_overrides_apply_typed_values():
+    cfg = apply_overrides(
+        PRESETS["tiny"],
+        [
+            "model.hidden_dim=24",
+            "lr=1",
+            "dataset=folk",
+            "data_limit=3",
+            "latent_dims=(None, 1, 2, 3)",
+            "csvae.prior_means=(0, 2.5)",
+        ],
+    )
+    assert cfg.model.hidden_dim == 24 and cfg.lr == 1.0 and isinstance(cfg.lr, float)
+    assert cfg.dataset == "folk" and cfg.data_limit == 3
+    assert cfg.latent_dims == (None, 1, 2, 3) and cfg.csvae.prior_means == (0.0, 2.5)
+    assert cfg.config_hash() != PRESETS["tiny"].config_hash()
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("learning_rate=0.1", "unknown config key 'learning_rate'"),
+        ("model.hidden=3", "unknown config key 'model.hidden'"),
+        ("lr.x=3", "lr has no sub-keys"),
+        ("model=3", "set the fields of model one by one"),
+        ("epochs=1.5", "epochs must be of type int"),
+        ("model.hidden_dim=1.0", "model.hidden_dim must be of type int"),
+        ("lr=fast", "lr must be of type float"),
+        ("amp=1", "amp must be of type bool"),
+        ("latent_dims=(0,)", "one dim .or None. per attribute"),
+        ("objective=vqvae", "objective must be one of"),
+        ("latent_dims=(0, 0, 2, 3)", "distinct dims"),
+        ("teacher_forcing=1.5", "teacher_forcing must be in range"),
+        ("no_equals_sign", "must look like key=value"),
+    ],
+)
+def test_overrides_refused(override, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_overrides(PRESETS["tiny"], [override])
+
+
+def test_glsr_refuses_attributes_without_a_differentiable_expectation():
+    with pytest.raises(ConfigError, match="glsr can regularise only"):
+        apply_overrides(PRESETS["tiny"], ["objective=glsr"])  # pitch_range and contour are regularised in tiny
+
+
+def test_run_dir_is_named_by_the_config_hash(tmp_path):
+    cfg = resolve_config("tiny", TINY)
+    d = run_dir_for("tiny", cfg, tmp_path)
+    assert d.parent == tmp_path and d.name.startswith("tiny_") and len(d.name) == len("tiny_") + 10
+    assert d.name[5:] == cfg.config_hash()[:10]
+
+
+def test_synthetic_measures_are_seeded_and_well_formed():
+    a, b = random_measures(50, seed=3), random_measures(50, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, random_measures(50, seed=4))
+    assert a.shape == (50, TICKS_PER_MEASURE) and a.dtype == np.int64
+    assert (a[:, 0] != HOLD).all() and a.min() >= 0 and a.max() < Vocabulary().size
+    # a rest never follows a rest with only holds between (it would be the same rest)
+    for row in a:
+        events = row[row != HOLD]
+        assert not ((events[1:] == REST) & (events[:-1] == REST)).any()
+
+
+# ---- every preset: build, train 2 steps, save, reload, export, decode -------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypatch):
+    calibrate = training_calibrate(monkeypatch)
+    run_dir = run(name, TINY, out=tmp_path, max_steps=2, progress=False)
+    assert json.loads((run_dir / "config.json").read_text())["train_config"] == resolve_config(name, TINY).to_dict()
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    assert ckpt.kind == "training" and ckpt.provenance["step"] == 2 and ckpt.provenance["preset"] == name
+    assert ckpt.provenance["train_config"] == resolve_config(name, TINY).to_dict()
+    assert "optimizer" in ckpt.training and "val_recon_acc" in ckpt.metrics
+
+    summary = export_checkpoint(run_dir, tmp_path / "model.pt", device="cpu", calibrate=calibrate, progress=False)
+    exported = load_checkpoint(tmp_path / "model.pt")
+    assert exported.kind == "inference" and exported.training is None
+    assert exported.provenance["config_hash"] == ckpt.provenance["config_hash"]
+    train_tokens = random_measures(32, 0)  # the tiny synthetic train split (data seed 0)
+    for spec in exported.attributes:
+        values = compute_attributes(train_tokens, [spec.name])[spec.name]
+        assert (spec.low, spec.high) == pytest.approx((values.min(), values.max()))
+        assert bool(spec.calibration_z) == (spec.latent_dim is not None)
+    model = exported.build_model()
+    with torch.inference_mode():
+        tokens, _ = model.decode_free(torch.zeros(3, model.config.latent_dim))
+    assert tokens.shape == (3, 24) and len(summary.check_output) == 24
+
+
+# ---- resume and determinism --------------------------------------------------------------------------------------
+
+# 64 measures / batch 16 = 4 steps per epoch, 2 epochs; dropout on, so the saved RNG state matters.
+RESUME = [*TINY, "synthetic_n_train=64", "batch_size=16", "epochs=2", "model.dropout=0.3"]
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir / CHECKPOINT_NAME).state_dict
+
+
+def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path):
+    full = run("tiny", RESUME, out=tmp_path / "full", progress=False)
+    assert load_checkpoint(full / CHECKPOINT_NAME).provenance["step"] == 8
+
+    def interrupt_at_3(step, terms):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run("tiny", RESUME, out=tmp_path / "cut", progress=False, on_step=interrupt_at_3)
+    cut = run_dir_for("tiny", resolve_config("tiny", RESUME), tmp_path / "cut")
+    saved = load_checkpoint(cut / CHECKPOINT_NAME)
+    assert (saved.provenance["step"], saved.training["step_in_epoch"]) == (3, 3)
+    # stopped again across the epoch boundary, then resumed to the end
+    run("tiny", RESUME, out=tmp_path / "cut", progress=False, max_steps=6)
+    assert load_checkpoint(cut / CHECKPOINT_NAME).provenance["step"] == 6
+    steps_seen = []
+    run("tiny", RESUME, out=tmp_path / "cut", progress=False, on_step=lambda s, t: steps_seen.append(s))
+    assert steps_seen == [7, 8]
+    a, b = _weights(full), _weights(cut)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
+    a = run("tiny", TINY, out=tmp_path / "a", max_steps=3, progress=False)
+    b = run("tiny", TINY, out=tmp_path / "b", max_steps=3, progress=False)
+    c = run("tiny", [*TINY, "seed=1"], out=tmp_path / "c", max_steps=3, progress=False)
+    wa, wb, wc = _weights(a), _weights(b), _weights(c)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    a = run("tiny", TINY, out=tmp_path, max_steps=1, progress=False)
+    other = resolve_config("tiny", [*TINY, "seed=5"])
+    target = run_dir_for("tiny", other, tmp_path)
+    target.mkdir()
+    (target / CHECKPOINT_NAME).write_bytes((a / CHECKPOINT_NAME).read_bytes())
+    with pytest.raises(CheckpointError, match="not made by this config"):
+        run("tiny", [*TINY, "seed=5"], out=tmp_path, max_steps=2, progress=False)
+
+
+# ---- export and the command line ---------------------------------------------------------------------------------
+
+
+def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, monkeypatch, tiny_ckpt):
+    calibrate = training_calibrate(monkeypatch)
+    run_dir = run("tiny", TINY, out=tmp_path, max_steps=1, progress=False)
+    before = (run_dir / CHECKPOINT_NAME).read_bytes()
+    with pytest.raises(CheckpointError, match="refusing to overwrite"):
+        export_checkpoint(run_dir, run_dir / CHECKPOINT_NAME, calibrate=calibrate, progress=False)
+    assert (run_dir / CHECKPOINT_NAME).read_bytes() == before
+    with pytest.raises(CheckpointError, match="export reads training checkpoints"):
+        export_checkpoint(tiny_ckpt, tmp_path / "out.pt", calibrate=calibrate, progress=False)
+    with pytest.raises(CheckpointError, match="holds no last.pt"):
+        export_checkpoint(tmp_path, tmp_path / "out.pt", calibrate=calibrate, progress=False)
+
+
+def test_cli_smoke_trains_exports_and_checks(tmp_path, monkeypatch):
+    training_calibrate(monkeypatch)  # installs the stand-in module for the in-process CLI if needed
+    result = CliRunner().invoke(
+        train_cli, ["train", "--preset", "tiny", "--smoke", "--out", str(tmp_path), "--device", "cpu", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = run_dir_for("tiny", PRESETS["tiny"], tmp_path)
+    assert load_checkpoint(run_dir / CHECKPOINT_NAME).provenance["step"] == 2
+    exported = load_checkpoint(run_dir / EXPORT_NAME)
+    assert exported.kind == "inference"
+    assert [a.name for a in exported.attributes] == list(PRESETS["tiny"].attributes)
+    assert f"wrote {run_dir / EXPORT_NAME}" in result.output and "self-check" in result.output
+
+    out = tmp_path / "again.pt"
+    result = CliRunner().invoke(train_cli, ["export", str(run_dir), "-o", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert isinstance(load_checkpoint(out).attributes[0], AttributeSpec)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "tiny", "--set", "lr=fast"], "Error: lr must be of type float, got 'fast'"),
+        (["--preset", "nope"], "Error: unknown preset 'nope'"),
+        (["--preset", "tiny", "--set", "batch_size=1000"], "fewer than batch_size 1000"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
+    result = CliRunner().invoke(train_cli, ["train", *args, "--out", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
+    overrides = [*TINY, "synthetic_n_train=64", "batch_size=16", "epochs=100000"]  # runs until interrupted
+    cmd = [sys.executable, "-m", "training", "train", "--preset", "tiny", "--device", "cpu", "--no-progress"]
+    cmd += ["--out", str(tmp_path)] + [arg for item in overrides for arg in ("--set", item)]
+    run_dir = run_dir_for("tiny", resolve_config("tiny", overrides), tmp_path)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (run_dir / CHECKPOINT_NAME).exists():  # the first epoch's checkpoint: training is under way
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted; state saved in" in err
+    saved = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    step = saved.provenance["step"]
+    assert step >= 4 and saved.training["step_in_epoch"] == step % 4
+    steps_seen = []
+    run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
+    assert steps_seen == [step + 1, step + 2]

@@ -1,0 +1,110 @@
+"""`arvae-train train`: train a preset (with `--set` overrides), on one process or under torchrun."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("train")
+@click.option(
+    "--preset",
+    required=True,
+    help="Preset name: bach-arvae, folk-arvae, bach-betavae, bach-glsr, "
+    "bach-csvae, or tiny (synthetic data, tiny model).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field, e.g. --set lr=3e-4 --set model.hidden_dim=256 (repeatable).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where to train; auto takes CUDA when available. Under torchrun each process takes its local GPU.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Parent folder of run directories (runs/<preset>_<config hash>).",
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Continue from the run directory's last.pt when it exists.",
+)
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop (and save) after this many optimiser steps in total.",
+)
+@click.option("--smoke", is_flag=True, help="Train 2 steps, then export run_dir/model.pt and check it (CI).")
+@click.option(
+    "--data-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data_cache"),
+    show_default=True,
+    help="Folder of prepared corpora (arvae-train prepare).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bars (log lines only).")
+def train_cmd(
+    preset: str,
+    overrides: tuple[str, ...],
+    device: str,
+    out: Path,
+    resume: bool,
+    max_steps: int | None,
+    smoke: bool,
+    data_cache: Path,
+    no_progress: bool,
+) -> None:
+    """Train a MeasureVAE with the objective of PRESET (AR-VAE, beta-VAE, GLSR-VAE or CSVAE).
+
+    Launch with torchrun for data-parallel training, e.g.
+    `torchrun --nproc_per_node 2 -m training train --preset bach-arvae`.
+    """
+    from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
+
+    if smoke:
+        max_steps = 2
+    cfg = resolve_config(preset, overrides)
+    run_dir = run_dir_for(preset, cfg, out)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    try:
+        run(
+            preset,
+            overrides,
+            out=out,
+            device=device,
+            resume=resume,
+            max_steps=max_steps,
+            data_cache=data_cache,
+            progress=not no_progress,
+        )
+    except KeyboardInterrupt:
+        if is_main:
+            click.echo(
+                f"interrupted; state saved in {run_dir / CHECKPOINT_NAME}; run the same command to resume", err=True
+            )
+        sys.exit(130)
+    if is_main:
+        click.echo(f"trained: {run_dir / CHECKPOINT_NAME}")
+    if smoke and is_main:
+        from training.commands.export import print_summary
+        from training.export import export_checkpoint
+
+        summary = export_checkpoint(
+            run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache, progress=not no_progress
+        )
+        print_summary(summary)
