@@ -7,7 +7,9 @@ import click
 from arvae_live import __version__
 from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "prepare": "training.commands.prepare:prepare_cmd",  # corpus -> cached measure dataset
+}
 
 
 @click.group(cls=ArvaeGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
