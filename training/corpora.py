@@ -133,8 +133,8 @@ def list_sources(dataset: str) -> tuple[list[PieceSource], Counter[str], Counter
 
     Returns:
         (sources, skipped, meters): the pieces to parse; skip reason -> count for pieces dropped while listing
-        (meter from the ABC header, duplicates); header meter -> count over all folk tunes listed (empty for Bach,
-        whose meters are only known after parsing).
+        (meter from the ABC header, duplicate tunes or files); header meter -> count over all folk tunes listed
+        (empty for Bach, whose meters are only known after parsing).
 
     Raises:
         ConfigError: unknown dataset name.
@@ -142,8 +142,11 @@ def list_sources(dataset: str) -> tuple[list[PieceSource], Counter[str], Counter
     if dataset == "bach":
         from music21 import corpus
 
+        # The Riemenschneider numbering lists some chorales twice (the same file under two numbers).
         paths = list(corpus.chorales.Iterator(returnType="filename"))
-        return [PieceSource(name=p, corpus_path=p, n_parts=4) for p in paths], Counter(), Counter()
+        unique = list(dict.fromkeys(paths))
+        skipped = Counter({SKIP_DUPLICATE: len(paths) - len(unique)} if len(unique) < len(paths) else {})
+        return [PieceSource(name=p, corpus_path=p, n_parts=4) for p in unique], skipped, Counter()
     if dataset == "folk":
         return _list_folk()
     raise ConfigError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")

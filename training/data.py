@@ -366,7 +366,8 @@ def build_dataset(
     names: list[str] = []
     melodies: list[Melody] = []
     meters: Counter[str] = Counter()
-    seen: set[bytes] = set()
+    seen: dict[bytes, str] = {}
+    duplicates: dict[str, str] = {}  # piece -> the earlier piece with the same melody
     for piece_name, result in results:
         if isinstance(result, str):
             skipped[result] += 1
@@ -374,11 +375,12 @@ def build_dataset(
         key = _melody_key(result)
         if key in seen:
             skipped[SKIP_DUPLICATE_MELODY] += 1
+            duplicates[piece_name] = seen[key]
             continue
         if not len(transpositions(result.pitch_low, result.pitch_high, vocab)):
             skipped[SKIP_RANGE] += 1
             continue
-        seen.add(key)
+        seen[key] = piece_name
         names.append(piece_name)
         melodies.append(result)
         meters[result.meter] += 1
@@ -420,6 +422,7 @@ def build_dataset(
             s: {"pieces": int((piece_split == c).sum()), "measures": int((split == c).sum())}
             for c, s in enumerate(SPLITS)
         },
+        "duplicate_melodies": duplicates,
         "build_seconds": round(time.perf_counter() - t0, 1),
         "workers": workers,
     }
