@@ -288,3 +288,15 @@ def test_prepare_command_prints_the_summary(tiny_folk_root, tmp_path) -> None:
     assert second.exit_code == 0 and "loaded from cache" in second.output
     bad = runner.invoke(train_cli, ["prepare", "--dataset", "jazz"])
     assert bad.exit_code == 2 and "jazz" in bad.output
+
+
+def test_an_unexpected_error_skips_the_piece_by_name(monkeypatch, caplog) -> None:
+    def broken(source):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(data, "melody_from_source", broken)
+    assert data._process(corpora.PieceSource(name="x/y#1", abc_text="X:1\n")) == (
+        "x/y#1",
+        "unexpected error (RuntimeError)",
+    )
+    assert "x/y#1: unexpected RuntimeError: boom" in caplog.text

@@ -67,8 +67,9 @@ SKIP_POLYPHONIC = "polyphonic melody"
 SKIP_OFF_GRID = "onsets off the 24-tick grid"
 SKIP_MISALIGNED = "bars off the bar lines"
 SKIP_NO_NOTES = "no notes"
-SKIP_RANGE = "range wider than the vocabulary"
+SKIP_RANGE = "range wider than the vocabulary"  # or outside MIDI 0..127
 SKIP_DUPLICATE_MELODY = "duplicate melody"
+SKIP_UNEXPECTED = "unexpected error"  # a bug or a music21 surprise: reported with the piece name in the log
 
 # Bars per measure by meter.
 _BARS_PER_MEASURE = {"4/4": 1, "2/2": 1, "2/4": 2}
@@ -129,6 +130,8 @@ def melody_notes(part) -> tuple[list[Note], float, str]:
         raise PieceSkipped(SKIP_REPEATS) from err
 
     measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        raise PieceSkipped(SKIP_NO_BARS)
     # A short first bar is a pick-up: pad it so that the first full bar starts a measure (for 2/4, the pick-up gets
     # a measure of its own and the first two full bars make the next one, so phrases start on a downbeat).
     first_beats = float(measures[0].duration.quarterLength)
@@ -151,7 +154,9 @@ def melody_notes(part) -> tuple[list[Note], float, str]:
         if dur <= 0:
             continue  # grace notes take no time on the grid
         start = float(el.offset) + pad
-        pitch = int(round(el.pitch.ps))
+        pitch = int(round(el.pitch.ps))  # rounds microtones to the nearest semitone
+        if not 0 <= pitch <= 127:
+            raise PieceSkipped(SKIP_RANGE)
         tie = el.tie.type if el.tie is not None else None
         prev = notes[-1] if notes else None
         if (
@@ -213,6 +218,9 @@ def _process(source: PieceSource) -> tuple[str, Melody | str]:
         return source.name, melody_from_source(source)
     except PieceSkipped as skip:
         return source.name, str(skip)
+    except Exception as err:  # one odd file must not lose a long build; it is logged by name and counted
+        log.warning("%s: unexpected %s: %s", source.name, type(err).__name__, err)
+        return source.name, f"{SKIP_UNEXPECTED} ({type(err).__name__})"
 
 
 def silent_measures(tokens: np.ndarray) -> np.ndarray:
