@@ -8,6 +8,7 @@ from arvae_live import __version__
 from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 
 COMMANDS: dict[str, str] = {
+    "prepare": "training.commands.prepare:prepare_cmd",  # corpus -> cached measure dataset
     "train": "training.commands.train:train_cmd",  # train a preset (torchrun for data-parallel)
     "export": "training.commands.export:export_cmd",  # training run -> inference checkpoint, self-checked
     "evaluate": "training.commands.evaluate:evaluate_cmd",  # paper metrics on held-out measures, traversal plots

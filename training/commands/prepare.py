@@ -1,0 +1,54 @@
+"""`arvae-train prepare --dataset bach|folk`: build (or load) a measure dataset and print what was kept and why."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+
+def summary_rows(summary: dict) -> list[tuple[str, str]]:
+    """A dataset summary (see `training.data.build_dataset`) as (label, value) rows."""
+    rows = [("pieces found", str(summary["pieces_found"])), ("pieces kept", str(summary["pieces_kept"]))]
+    rows += [(f"  skipped: {reason}", str(n)) for reason, n in summary["skipped"].items()]
+    rows += [
+        ("meters kept", ", ".join(f"{m} x{n}" for m, n in summary["meters_kept"].items()) or "-"),
+        ("silent measures dropped", str(summary["silent_measures_dropped"])),
+        ("measures (untransposed)", str(summary["measures_untransposed"])),
+        ("transpositions per piece (mean)", f"{summary['transpositions_per_piece_mean']:.1f}"),
+        ("measures (with transpositions)", str(summary["measures"])),
+    ]
+    rows += [(f"  {s}", f"{v['pieces']} pieces, {v['measures']} measures") for s, v in summary["splits"].items()]
+    rows.append(("build time", f"{summary['build_seconds']} s with {summary.get('workers', 1)} worker(s)"))
+    return rows
+
+
+@click.command("prepare")
+@click.option("--dataset", type=click.Choice(["bach", "folk"]), required=True, help="Corpus to build measures from.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data_cache"),
+    show_default=True,
+    help="Folder of the dataset cache files.",
+)
+@click.option("--rebuild", is_flag=True, help="Build even if a cache exists, and replace it.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pieces (quick runs).")
+@click.option(
+    "--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Parsing processes when building."
+)
+def prepare_cmd(dataset: str, cache_dir: Path, rebuild: bool, limit: int | None, workers: int) -> None:
+    """Build the measure dataset of a music21 corpus, cache it, and print a summary."""
+    from training.data import cache_key, load_dataset
+
+    t0 = time.perf_counter()
+    ds = load_dataset(dataset, cache_dir=cache_dir, rebuild=rebuild, limit=limit, workers=workers)
+    elapsed = time.perf_counter() - t0
+    path = cache_dir / f"{cache_key(dataset, ds.vocab, limit)}.npz"
+    how = f"loaded from cache in {elapsed:.2f} s" if ds.summary.get("from_cache") else f"built in {elapsed:.1f} s"
+    click.echo(f"{dataset}: {how}: {path}")
+    rows = summary_rows(ds.summary)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
