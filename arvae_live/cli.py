@@ -9,6 +9,7 @@ from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 
 COMMANDS: dict[str, str] = {
     "inspect": "arvae_live.commands.inspect:inspect_cmd",  # a checkpoint's header
+    "ports": "arvae_live.commands.ports:ports_cmd",  # the MIDI ports serve --midi-in/--midi-out can open
 }
 
 
