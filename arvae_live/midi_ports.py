@@ -117,9 +117,7 @@ def open_output(name: str, *, virtual: bool = False, backend: Any = None, **kwar
 
 
 @contextmanager
-def open_ports(
-    in_name: str, out_name: str, *, virtual: bool = False, backend: Any = None
-) -> Iterator[tuple[Any, Any]]:
+def open_ports(in_name: str, out_name: str, *, virtual: bool = False, backend: Any = None) -> Iterator[tuple[Any, Any]]:
     """Open an input and an output port together and close both on exit (also when opening the second fails).
 
     Args:
