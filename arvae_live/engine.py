@@ -363,6 +363,36 @@ class LiveModel:
             latents=latents.reshape(V, M, -1),
         )
 
+    def interpolate(self, tokens_a: np.ndarray, tokens_b: np.ndarray, steps: int) -> Regeneration:
+        """Decode `steps` points on the straight line between the encodings of two clips (endpoints included).
+
+        Args:
+            tokens_a, tokens_b: int64 (M, 24) each; the longer is cut to the shorter's M.
+            steps: number of points >= 1 (one point: the midpoint).
+
+        Returns:
+            Regeneration with tokens (steps, M, 24); asked is empty (nothing is targeted).
+        """
+        t0 = time.perf_counter()
+        a, b = self._check_tokens(tokens_a), self._check_tokens(tokens_b)
+        M = min(a.shape[0], b.shape[0])
+        S = _check_count("steps", steps)
+        with torch.inference_mode():
+            za = self._encode(a[:M])[0].cpu().numpy().astype(np.float64)
+            zb = self._encode(b[:M])[0].cpu().numpy().astype(np.float64)
+            w = np.array([0.5]) if S == 1 else np.linspace(0.0, 1.0, S)
+            z = (za[None] * (1 - w[:, None, None]) + zb[None] * w[:, None, None]).reshape(S * M, -1)
+            out = self._decode(z, 0.0, None)
+        achieved = self._measure_matrix(out)
+        return Regeneration(
+            tokens=out.reshape(S, M, TICKS_PER_MEASURE),
+            asked={},
+            achieved={a.name: achieved[:, k].reshape(S, M) for k, a in enumerate(self.attributes)},
+            engine_ms=(time.perf_counter() - t0) * 1e3,
+            n_decoded=S * M,
+            latents=z.reshape(S, M, -1),
+        )
+
     def _score(self, achieved: np.ndarray, asked: np.ndarray, cand: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
         """Per-row score (lower is better): misses beyond tolerance, plus KEEP_WEIGHT x token disagreement."""
         miss = np.nan_to_num(np.maximum(np.abs(achieved - asked) - self._tolerance, 0.0), nan=0.0).sum(axis=1)
@@ -418,9 +448,7 @@ class LiveModel:
             rounds += 1
             x = best_z[np.ix_(rows, dims)]  # (R, S)
             y = best_att[np.ix_(rows, cols)]
-            slope = np.stack(
-                [self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1
-            )  # (R, S)
+            slope = np.stack([self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1)  # (R, S)
             if prev_x is not None:
                 dx, dy = x - prev_x[rows], y - prev_y[rows]
                 secant = np.divide(dy, dx, out=np.zeros_like(dy), where=np.abs(dx) > 1e-6)
