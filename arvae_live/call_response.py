@@ -38,7 +38,15 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
-from arvae_live.core.representation import BEATS_PER_MEASURE, Note, Vocabulary, notes_to_tokens, tokens_to_notes
+from arvae_live.core.representation import (
+    BEATS_PER_MEASURE,
+    TICKS_PER_MEASURE,
+    Note,
+    Vocabulary,
+    beats_to_ticks,
+    notes_to_tokens,
+    tokens_to_notes,
+)
 from arvae_live.engine import carry_velocities
 from arvae_live.errors import ConfigError
 
@@ -57,6 +65,7 @@ CONTROLS = ("temperature", "regenerate", "reset")  # the CC targets that are not
 TEMPERATURE_MAX = 2.0  # temperature at CC value 127
 BUTTON_THRESHOLD = 64  # a button CC is "pressed" when it rises from below to at least this value
 MAX_CC_NUMBER = 119  # 120..127 are channel mode messages (all notes off, ...)
+LATE_RELEASE_BEATS = 0.25  # a key released up to a 16th after a bar line ends its note on that bar line
 _EPS = 1e-6  # beats; float slack when comparing positions
 
 
@@ -527,7 +536,11 @@ class CallResponse:
             notes.append(Note(pitch, rel_start, max(rel_end - rel_start, 1 / 12), vel))
         if not notes:
             return []
-        n_measures = min(max(1, math.ceil(max(n.end_beats for n in notes) / bar - _EPS)), self.max_bars)
+        # Whole bars up to the last onset's bar, and further only for a note held more than a 16th into a bar: a
+        # last key released just after the bar line must not add an empty bar to the call.
+        onset_bars = max(int(beats_to_ticks(n.start_beats)) // TICKS_PER_MEASURE for n in notes) + 1
+        end_bars = math.ceil((max(n.end_beats for n in notes) - LATE_RELEASE_BEATS) / bar - _EPS)
+        n_measures = min(max(onset_bars, end_bars), self.max_bars)
         tokens, adjustments = notes_to_tokens(notes, n_measures, self.engine.vocab)
         for adj in adjustments:
             log.debug("call %s", adj.message)

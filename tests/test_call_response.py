@@ -207,6 +207,14 @@ def test_a_note_just_before_a_bar_line_starts_the_call_on_that_bar():
     assert summary(out)[0] == (192, "on", 62, 100)
 
 
+def test_a_last_key_released_just_after_the_bar_line_adds_no_bar():
+    engine = TransposingEngine()
+    machine = CallResponse(engine)
+    out = drive_clock(machine, 300, {**CALL, 192: [], 194: [off(67)]})  # released 2 pulses into bar 3
+    assert engine.calls[0]["tokens"].tolist() == [CALL_TOKENS]
+    assert summary(out)[0] == (288, "on", 62, 90)
+
+
 def test_a_call_reaching_max_bars_ends_on_that_bar_line_and_held_keys_are_cut():
     engine = TransposingEngine()
     machine = CallResponse(engine, max_bars=1)
