@@ -7,6 +7,7 @@ import signal
 
 import click
 
+from arvae_live.midi_mode import check_midi_options, midi_options
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 
 
@@ -32,8 +33,13 @@ from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Torch device."
 )
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads (CPU).")
-def serve_cmd(models: tuple[str, ...], host: str, port: int, reply_port: int, device: str, threads: int) -> None:
-    """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM."""
+@midi_options
+def serve_cmd(
+    models: tuple[str, ...], host: str, port: int, reply_port: int, device: str, threads: int, **midi
+) -> None:
+    """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
+    played on a MIDI port (docs/midi-ports.md)."""
+    use_midi = check_midi_options(midi["midi_in"], midi["midi_out"])
     import torch
 
     from arvae_live.daemon import Daemon, ModelHost
@@ -51,18 +57,44 @@ def serve_cmd(models: tuple[str, ...], host: str, port: int, reply_port: int, de
             if path != default:
                 host_models.add(path)
     daemon = Daemon(host_models, host=host, port=port, reply_port=reply_port, threads=threads)
+    machine = None
+    if use_midi:  # built before anything starts, so a bad --midi-cc stops here
+        from arvae_live.midi_mode import SharedEngine, build_machine
+
+        machine = build_machine(SharedEngine(lambda: host_models.current, daemon.engine_lock), **midi)
     daemon.start()
     if not _is_loopback(host):
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
     click.echo(f"device {daemon.device}, models: {', '.join(host_models.loaded)} (current: {host_models.current_id})")
-    click.echo("Ctrl-C to stop.")
+    midi_mode = _start_midi_mode(machine, midi, threads) if machine is not None else None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.request_shutdown())
+    click.echo("Ctrl-C to stop.")  # after the handlers: a client may stop us as soon as it reads this
     daemon.serve_forever()
+    if midi_mode is not None:
+        midi_mode.stop()
     s = daemon.stats
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
     click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams")
+
+
+def _start_midi_mode(machine, midi: dict, threads: int):
+    """Open the MIDI ports and start call and response; on a port error, say so in one line and serve OSC only."""
+    from arvae_live.errors import MidiPortError
+    from arvae_live.midi_mode import MidiMode
+
+    try:
+        mode = MidiMode.open(
+            machine, midi["midi_in"], midi["midi_out"], virtual=midi["midi_virtual"], threads=threads
+        ).start()
+    except MidiPortError as err:
+        click.echo(f"MIDI mode not started, serving OSC only: {err}", err=True)
+        return None
+    clock = f"{machine.tempo_bpm:g} bpm" if machine.tempo_bpm else "incoming MIDI clock"
+    click.echo(f"MIDI: calls from {mode.inport.name!r}, responses to {mode.outport.name!r}, following {clock}")
+    click.echo(f"MIDI CCs: {machine.cc_map.describe()}")
+    return mode
 
 
 def _is_loopback(host: str) -> bool:
