@@ -205,7 +205,8 @@ class ClockFollower:
         self.next_pulse = 0  # index the next Clock message will have
         self.pulse: int | None = None  # index of the last Clock received, None since the last Start/Continue/SPP
         self.pulse_time: float | None = None  # monotonic seconds of that Clock
-        self.pulse_sec: float | None = None  # smoothed seconds per pulse, None until two pulses were seen
+        self.pulse_sec: float | None = None  # seconds per pulse, None until two pulses were seen
+        self._intervals: deque[float] = deque(maxlen=PULSES_PER_BEAT)  # the last beat's pulse intervals, seconds
         self._transport_seen = False
 
     def feed(self, msg: mido.Message, now: float) -> str | None:
@@ -220,8 +221,11 @@ class ClockFollower:
                 self._transport_seen = self.running = True
             if self.pulse is not None and self.pulse_time is not None:
                 dt = now - self.pulse_time
-                if 0.0 < dt < 1.0:  # a pause in the clock is not a tempo
-                    self.pulse_sec = dt if self.pulse_sec is None else 0.8 * self.pulse_sec + 0.2 * dt
+                if dt < 1.0:  # a pause in the clock is not a tempo
+                    # The median of the last beat's intervals: pulses read in a burst (after the engine held the
+                    # loop) have near-zero intervals that must not make the tempo look huge.
+                    self._intervals.append(dt)
+                    self.pulse_sec = float(np.median(self._intervals)) or None
             self.pulse, self.pulse_time = self.next_pulse, now
             self.next_pulse += 1
             return "pulse"
@@ -567,11 +571,14 @@ class CallResponse:
             log.exception("regeneration failed; no response to this call")
             return []
         bar = BEATS_PER_MEASURE
-        start = (math.floor(pos / bar + _EPS) + 1) * bar
+        engine_ms = float(getattr(res, "engine_ms", 0.0))
+        # The music went on while the engine ran (clock pulses wait in the port meanwhile): if it ran past the next bar
+        # line, start a bar later rather than play the first notes late. Plus one pulse of slack to send on time.
+        bpm = self.tempo_bpm or self.clock.bpm or 0.0
+        ready = pos + engine_ms / 1000.0 * bpm / 60.0 + 1.0 / PULSES_PER_BEAT
+        start = (math.floor(ready / bar + _EPS) + 1) * bar
         notes = carry_velocities(notes, call_notes)  # the protocol's rule: velocity of the nearest call note
-        response = Response(
-            start, tokens, notes, targets, self.temperature, seed, float(getattr(res, "engine_ms", 0.0))
-        )
+        response = Response(start, tokens, notes, targets, self.temperature, seed, engine_ms)
         self.last_response = response
         out = self.all_notes_off()
         events = []

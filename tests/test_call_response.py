@@ -28,16 +28,17 @@ T0 = 100.0  # monotonic time of pulse 0
 class TransposingEngine:
     """Stand-in for LiveModel.regenerate: every note of the call comes back 2 semitones higher; records each call."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine_ms: float = 0.1) -> None:
         self.vocab = Vocabulary()
         self.attribute_names = list(PAPER_ATTRIBUTES)
+        self.engine_ms = engine_ms  # what it reports as its run time
         self.calls: list[dict] = []
 
     def regenerate(self, tokens, targets, variations=1, temperature=0.0, seed=0, closed_loop=True):
         self.calls.append({"tokens": tokens.copy(), "targets": dict(targets), "temperature": temperature, "seed": seed})
         out = tokens.copy()
         out[out >= FIRST_PITCH_TOKEN] += 2
-        return SimpleNamespace(tokens=out[None], engine_ms=0.1)
+        return SimpleNamespace(tokens=out[None], engine_ms=self.engine_ms)
 
 
 class MemoryInput(mido.ports.BaseInput):
@@ -194,6 +195,15 @@ def test_call_state_changes_on_the_pulse_the_silence_ends():
     assert machine.state == "recording"
     machine.handle(mido.Message("clock"), T0 + 240 * PULSE_SEC)
     assert machine.state == "responding"
+
+
+def test_a_response_the_engine_cannot_have_ready_by_the_next_bar_line_starts_a_bar_later():
+    # The call ends on beat 10; at 120 bpm an engine taking 990 ms ends at beat 11.98, 970 ms at 11.94: one pulse
+    # of slack must remain before beat 12.
+    slow = drive_clock(CallResponse(TransposingEngine(engine_ms=990.0)), 400, CALL)
+    assert summary(slow)[0] == (384, "on", 62, 90)  # beat 16
+    quick = drive_clock(CallResponse(TransposingEngine(engine_ms=970.0)), 400, CALL)
+    assert summary(quick)[0] == (288, "on", 62, 90)  # beat 12
 
 
 def test_a_note_just_before_a_bar_line_starts_the_call_on_that_bar():

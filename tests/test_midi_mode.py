@@ -101,22 +101,23 @@ def test_midi_mode_thread_answers_a_call_with_the_engines_regeneration_and_close
     lock = CountingLock()
     machine = build_machine(SharedEngine(lambda: lm, lock), midi_cc=())
     inport, outport = MemoryInput("in"), RecordingOutput()
-    msgs = [mido.Message("start"), mido.Message("control_change", control=23, value=127)]
-    for p in range(400):
-        msgs.append(mido.Message("clock"))
-        msgs += [mido.Message(kind, note=note, velocity=vel) for kind, note, vel in CALL.get(p, [])]
     mode = MidiMode(machine, inport, outport).start()
     try:
-        inport.feed(*msgs)  # all at once: the loop works through them as fast as it can
-        deadline = time.monotonic() + 10
-        while machine.last_response is None or machine.state != "idle":
-            assert time.monotonic() < deadline, f"no complete response; sent {outport.sent}"
-            time.sleep(0.01)
+        inport.feed(mido.Message("start"), mido.Message("control_change", control=23, value=127))
+        # A fast clock, a pulse every millisecond or so, until the response has been played out. How many bars
+        # that takes depends on how long the engine runs (a slow engine's response starts a bar later).
+        for p in range(3000):
+            if machine.last_response is not None and machine.state == "idle":
+                break
+            inport.feed(mido.Message("clock"))
+            inport.feed(*[mido.Message(kind, note=note, velocity=vel) for kind, note, vel in CALL.get(p, [])])
+            time.sleep(0.001)
+        assert machine.last_response is not None and machine.state == "idle", f"no complete response: {outport.sent}"
     finally:
         mode.stop()
         mode.stop()  # twice is harmless
-    # Messages read in a burst carry nearly equal time stamps, so onsets may move by up to a pulse: compare with the
-    # call as recorded (test_call_response checks the recording against hand-written tokens under exact timing).
+    # Real time stamps on a busy machine may move onsets by up to a pulse: compare with the call as recorded
+    # (test_call_response checks the recording against hand-written tokens under exact timing).
     call_tokens = machine.last_call[0]
     assert call_tokens.shape == (1, 24) and call_tokens[0, 0] == CALL_TOKENS[0]
     want = lm.regenerate(call_tokens, {"note_density": 1.0}, temperature=0.0, seed=0)
