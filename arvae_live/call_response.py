@@ -12,8 +12,9 @@ Time is counted in beats (quarter notes) on one of two clocks:
 
 A call begins at the bar line of the bar holding its first note (a note up to `early_beats` before a bar line
 counts as on it). It ends when no key has been held for `end_silence_beats`, when it reaches `max_bars`, or on the
-"regenerate" CC; its length is the whole bars up to the end of its last note. The response starts at the first bar
-line after the call ended. A note played during a response cuts the response off and begins the next call.
+"regenerate" CC; its length is the whole bars up to the end of its last note (a key released less than a 16th
+after a bar line adds no bar). The response starts at the first bar line after the call ended and the engine
+finished, with a pulse to spare. A note played during a response cuts the response off and begins the next call.
 
 CCs (numbers 0..119 as sent, channel: any unless set) set attribute targets (value/127 = normalised 0..1 target),
 the temperature (value/127 * 2.0), "regenerate now" (a rising edge through 64: ends the call being played, or
