@@ -260,6 +260,7 @@ class LiveModel:
         seed: int = 0,
         closed_loop: bool = True,
         max_rounds: int = MAX_ROUNDS,
+        budget_ms: float | None = None,
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -272,6 +273,9 @@ class LiveModel:
             seed: random seed for variations and sampling; the same call with the same seed gives the same tokens.
             closed_loop: refine by measuring decoded candidates (True) or trust the calibrated latent move (False).
             max_rounds: closed-loop refinement rounds at most.
+            budget_ms: no refinement round starts when it would likely end after this much time since the call
+                began (estimated from the time per decoded measure so far); None: no limit. The open-loop guess is
+                always decoded, so this bounds the latency of the closed loop without ever failing.
 
         Returns:
             Regeneration with tokens (V, M, 24), asked {name: (M,)}, achieved {name: (V, M)}.
@@ -303,7 +307,7 @@ class LiveModel:
                     asked[:, k] = parsed[a.name]
             res = self._steer(
                 z, np.tile(asked, (V, 1)), set(parsed), np.tile(tokens, (V, 1)), temperature, seed,
-                closed_loop, max_rounds,
+                closed_loop, max_rounds, t0, budget_ms,
             )  # fmt: skip
         out_tokens, achieved, latents, n_decoded, rounds = res
         return Regeneration(
@@ -325,6 +329,7 @@ class LiveModel:
         seed: int = 0,
         closed_loop: bool = True,
         max_rounds: int = MAX_ROUNDS,
+        budget_ms: float | None = None,
     ) -> Regeneration:
         """New measures from the prior, with the targeted attributes steered (closed loop on those only).
 
@@ -351,7 +356,7 @@ class LiveModel:
                 if a.name in parsed:
                     asked[:, k] = parsed[a.name]
             out_tokens, achieved, latents, n_decoded, rounds = self._steer(
-                z, np.tile(asked, (V, 1)), set(parsed), None, temperature, seed, closed_loop, max_rounds
+                z, np.tile(asked, (V, 1)), set(parsed), None, temperature, seed, closed_loop, max_rounds, t0, budget_ms
             )
         return Regeneration(
             tokens=out_tokens.reshape(V, M, TICKS_PER_MEASURE),
@@ -410,6 +415,8 @@ class LiveModel:
         seed: int,
         closed_loop: bool,
         max_rounds: int,
+        t0: float,
+        budget_ms: float | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
         """Open-loop guess, then closed-loop secant refinement, all rows (variations x measures) at once.
 
@@ -427,7 +434,9 @@ class LiveModel:
         for k, a in steer:
             if a.name in targeted:
                 z[:, a.latent_dim] = self._latent_for(a, asked[:, k])
+        t_dec = time.perf_counter()
         best_tok = self._decode(z, temperature, gen)
+        first_ms, first_rows = (time.perf_counter() - t_dec) * 1e3, z.shape[0]
         best_att = self._measure_matrix(best_tok)
         best_z = z.copy()
         best_score = self._score(best_att, asked, best_tok, ref)
@@ -445,6 +454,13 @@ class LiveModel:
             rows = np.flatnonzero(missing.any(axis=1))
             if rows.size == 0:
                 break
+            if budget_ms is not None:
+                elapsed_ms = (time.perf_counter() - t0) * 1e3
+                # Decoding n rows costs about a fixed part plus a part per row; half and half at the first batch's
+                # size fits the measurements in shared/design/performance-notes.md and benchmarks/.
+                n = rows.size * len(STEP_FACTORS)
+                if elapsed_ms + first_ms * (0.5 + 0.5 * n / first_rows) > budget_ms:
+                    break
             rounds += 1
             x = best_z[np.ix_(rows, dims)]  # (R, S)
             y = best_att[np.ix_(rows, cols)]

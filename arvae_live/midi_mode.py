@@ -35,11 +35,15 @@ class SharedEngine:
         current: returns the model to use now (e.g. `lambda: model_host.current`), so switching models over OSC
             switches the MIDI side too.
         lock: the lock the OSC engine thread holds while it runs a job.
+        budget_ms: closed-loop time budget per regeneration (LiveModel.regenerate's), None for none.
     """
 
-    def __init__(self, current: Callable[[], Regenerator], lock: threading.Lock) -> None:
+    def __init__(
+        self, current: Callable[[], Regenerator], lock: threading.Lock, budget_ms: float | None = None
+    ) -> None:
         self._current = current
         self.lock = lock
+        self.budget_ms = budget_ms
 
     @property
     def vocab(self):
@@ -54,9 +58,11 @@ class SharedEngine:
             lm = self._current()
             known = set(lm.attribute_names)  # after a model switch, dials for attributes it lacks are dropped
             targets = {k: v for k, v in targets.items() if k in known}
+            extra = {} if self.budget_ms is None else {"budget_ms": self.budget_ms}
             return lm.regenerate(
-                tokens, targets, variations=variations, temperature=temperature, seed=seed, closed_loop=closed_loop
-            )
+                tokens, targets, variations=variations, temperature=temperature, seed=seed, closed_loop=closed_loop,
+                **extra,
+            )  # fmt: skip
 
 
 class MidiMode:

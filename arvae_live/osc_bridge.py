@@ -208,7 +208,7 @@ class OscBridge:
     """Request handling between datagrams and the daemon.
 
     The daemon object provides: `send(client, data)`, `submit(job)`, `cancel(client, rid) -> bool`,
-    `models` (a ModelHost), `stats` (a Stats), `device` (str) and `state()` (str).
+    `models` (a ModelHost), `stats` (a Stats), `device` (str), `budget_ms` (float | None) and `state()` (str).
     """
 
     def __init__(self, daemon) -> None:
@@ -419,7 +419,10 @@ class OscBridge:
             n = v["n_bars"] or M - start
             if start >= M or start + n > M:
                 raise ProtocolError("bad_args", f"bars {start}..{start + n - 1} are outside the clip's {M} bars")
-            res = lm.regenerate(tokens[start : start + n], req.targets, v["variations"], v["temperature"], v["seed"])
+            res = lm.regenerate(
+                tokens[start : start + n], req.targets, v["variations"], v["temperature"], v["seed"],
+                budget_ms=self.daemon.budget_ms,
+            )  # fmt: skip
             if req.rid == 0:
                 return
             for adj in adjustments[:MAX_WARNINGS]:
@@ -442,7 +445,9 @@ class OscBridge:
 
         def run() -> None:
             lm = self.daemon.models.current
-            res = lm.sample(v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"])
+            res = lm.sample(
+                v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"], budget_ms=self.daemon.budget_ms
+            )
             if req.rid == 0:
                 return
             length = float(v["n_bars"] * BEATS_PER_MEASURE)

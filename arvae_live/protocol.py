@@ -341,3 +341,19 @@ def parse_request(address: str, args: list | tuple) -> ParsedRequest:
                 raise ProtocolError("bad_args", f"attribute {name} given twice")
             targets[name] = float(check_param(Param(f"target {name}", "f", 0.0, 1.0), value))
     return ParsedRequest(address, rid, values, targets)
+
+
+def markdown_table() -> str:
+    """The tables of docs/protocol.md, generated from REQUESTS (print them: `python -m arvae_live.protocol`)."""
+    lines = ["| address | arguments | reply | what it does |", "|---|---|---|---|"]
+    for r in REQUESTS.values():
+        lines.append(f"| `{r.address}` | `{r.signature()}` | {r.reply} | {r.doc} |")
+    lines += ["", "| streamed or unsolicited | arguments |", "|---|---|"]
+    lines += [f"| `{address}` | `{args}` |" for address, args in STREAM_MESSAGES]
+    lines += ["", "| error code | meaning |", "|---|---|"]
+    lines += [f"| `{code}` | {meaning} |" for code, meaning in ERROR_CODES.items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())  # noqa: T201 - the generator of the docs table

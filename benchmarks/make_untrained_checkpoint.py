@@ -35,7 +35,9 @@ def main() -> None:
     for dim, name in enumerate(PAPER_ATTRIBUTES):
         a = get_attribute(name)
         grid = tuple(np.linspace(-3, 3, 7))
-        specs.append(AttributeSpec(name, dim, a.raw_low, a.raw_high, grid, tuple(np.linspace(a.raw_low, a.raw_high, 7))))
+        specs.append(
+            AttributeSpec(name, dim, a.raw_low, a.raw_high, grid, tuple(np.linspace(a.raw_low, a.raw_high, 7)))
+        )
     ckpt = Checkpoint("inference", cfg, specs, vocab, model.state_dict(), provenance={"preset": "untrained-benchmark"})
     print(save_checkpoint(ckpt, args.out))
 

@@ -33,9 +33,23 @@ from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Torch device."
 )
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads (CPU).")
+@click.option(
+    "--budget-ms",
+    type=click.FloatRange(0),
+    default=8.0,
+    show_default=True,
+    help="Closed-loop time budget per request: no refinement round starts that would end later (0: no limit).",
+)
 @midi_options
 def serve_cmd(
-    models: tuple[str, ...], host: str, port: int, reply_port: int, device: str, threads: int, **midi
+    models: tuple[str, ...],
+    host: str,
+    port: int,
+    reply_port: int,
+    device: str,
+    threads: int,
+    budget_ms: float,
+    **midi,
 ) -> None:
     """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
     played on a MIDI port (docs/midi-ports.md)."""
@@ -56,12 +70,12 @@ def serve_cmd(
         for path in available_models().values():
             if path != default:
                 host_models.add(path)
-    daemon = Daemon(host_models, host=host, port=port, reply_port=reply_port, threads=threads)
+    daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
     machine = None
     if use_midi:  # built before anything starts, so a bad --midi-cc stops here
         from arvae_live.midi_mode import SharedEngine, build_machine
 
-        machine = build_machine(SharedEngine(lambda: host_models.current, daemon.engine_lock), **midi)
+        machine = build_machine(SharedEngine(lambda: host_models.current, daemon.engine_lock, daemon.budget_ms), **midi)
     daemon.start()
     if not _is_loopback(host):
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
