@@ -189,7 +189,8 @@ def midi_options(f: Callable) -> Callable:
         ),
         click.option(
             "--tempo", type=click.FloatRange(20, 400), default=None, metavar="BPM",
-            help="Follow this fixed tempo, a call's first note being its downbeat, instead of incoming MIDI clock.",
+            help="Follow this fixed tempo, a call's first note being its downbeat, instead of incoming MIDI clock.  "
+            "[default: follow MIDI clock]",
         ),
         click.option(
             "--midi-cc", multiple=True, metavar="NAME=CC",
