@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "arvae_live.commands.inspect:inspect_cmd",  # a checkpoint's header
     "serve": "arvae_live.commands.serve:serve_cmd",  # the OSC inference daemon
     "bench": "arvae_live.commands.bench:bench_cmd",  # round-trip latency of the daemon
+    "ports": "arvae_live.commands.ports:ports_cmd",  # the MIDI ports serve --midi-in/--midi-out can open
 }
 
 

@@ -158,6 +158,8 @@ class Daemon:
         self._pending: dict[tuple[Client, int], Job] = {}  # queued, not started, by (client, rid)
         self._latest: dict[tuple, Job] = {}  # newest queued job per coalesce key
         self._pending_lock = threading.Lock()
+        # Held while the engine runs a job; MIDI-port mode (midi_mode.SharedEngine) takes it too: one model caller.
+        self.engine_lock = threading.Lock()
         self._reply_ports: OrderedDict[Client, int] = OrderedDict()
         self._busy = False
         self._stop = threading.Event()  # threads stop
@@ -309,6 +311,7 @@ class Daemon:
                 continue
             self._busy = True
             t0 = time.perf_counter()
-            self.bridge.run_guarded(job)
+            with self.engine_lock:
+                self.bridge.run_guarded(job)
             self._busy = False
             log.debug("%s rid %d from %s: %.2f ms", job.address, job.rid, job.client, (time.perf_counter() - t0) * 1e3)

@@ -8,6 +8,7 @@ import signal
 
 import click
 
+from arvae_live.midi_mode import check_midi_options, midi_options
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,20 @@ log = logging.getLogger(__name__)
     show_default=True,
     help="Closed-loop time budget per request: no refinement round starts that would end later (0: no limit).",
 )
+@midi_options
 def serve_cmd(
-    models: tuple[str, ...], host: str, port: int, reply_port: int, device: str, threads: int, budget_ms: float
+    models: tuple[str, ...],
+    host: str,
+    port: int,
+    reply_port: int,
+    device: str,
+    threads: int,
+    budget_ms: float,
+    **midi,
 ) -> None:
-    """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM."""
+    """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
+    played on a MIDI port (docs/midi-ports.md)."""
+    use_midi = check_midi_options(midi["midi_in"], midi["midi_out"])
     import torch
 
     from arvae_live.daemon import Daemon, ModelHost
@@ -67,6 +78,11 @@ def serve_cmd(
                 except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
                     log.warning("skipped %s", err)
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
+    machine = None
+    if use_midi:  # built before anything starts, so a bad --midi-cc stops here
+        from arvae_live.midi_mode import SharedEngine, build_machine
+
+        machine = build_machine(SharedEngine(lambda: host_models.current, daemon.engine_lock, daemon.budget_ms), **midi)
     # Handlers before the startup lines: a client that reads them may signal at once.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.request_shutdown())
@@ -75,11 +91,32 @@ def serve_cmd(
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
     click.echo(f"device {daemon.device}, models: {', '.join(host_models.loaded)} (current: {host_models.current_id})")
+    midi_mode = _start_midi_mode(machine, midi, threads) if machine is not None else None
     click.echo("Ctrl-C to stop.")
     daemon.serve_forever()
+    if midi_mode is not None:
+        midi_mode.stop()
     s = daemon.stats
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
     click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams")
+
+
+def _start_midi_mode(machine, midi: dict, threads: int):
+    """Open the MIDI ports and start call and response; on a port error, say so in one line and serve OSC only."""
+    from arvae_live.errors import MidiPortError
+    from arvae_live.midi_mode import MidiMode
+
+    try:
+        mode = MidiMode.open(
+            machine, midi["midi_in"], midi["midi_out"], virtual=midi["midi_virtual"], threads=threads
+        ).start()
+    except MidiPortError as err:
+        click.echo(f"MIDI mode not started, serving OSC only: {err}", err=True)
+        return None
+    clock = f"{machine.tempo_bpm:g} bpm" if machine.tempo_bpm else "incoming MIDI clock"
+    click.echo(f"MIDI: calls from {mode.inport.name!r}, responses to {mode.outport.name!r}, following {clock}")
+    click.echo(f"MIDI CCs: {machine.cc_map.describe()}")
+    return mode
 
 
 def _is_loopback(host: str) -> bool:

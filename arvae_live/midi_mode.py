@@ -1,0 +1,261 @@
+"""MIDI-port mode: call and response on two MIDI ports, on its own thread, beside (or without) the OSC daemon.
+
+`serve --midi-in NAME --midi-out NAME` builds a `CallResponse` machine from the `midi_options` below, starts the OSC
+daemon, then opens the ports with `MidiMode.open`; when that fails (no MIDI system, no such port) it prints the
+one-line error listing the ports and the OSC side keeps serving. `run_midi_mode` is the same without OSC, for
+scripts.
+
+The MIDI thread calls the engine directly, not through the daemon's job queue, so that a queue of OSC requests
+never holds up the clock. A LiveModel serves one caller at a time, so both threads take the daemon's engine lock
+(`SharedEngine`); a response is decided at least a pulse before the bar line it starts on, and the lock is held for
+one regeneration at most (milliseconds), so the MIDI side loses no pulses, it only answers them a little later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+# This module is imported by `serve` for its options; the MIDI and engine modules load only when MIDI mode runs, so
+# `arvae-live --help` stays fast.
+if TYPE_CHECKING:
+    from arvae_live.call_response import CallResponse, Regenerator
+
+log = logging.getLogger(__name__)
+
+
+class SharedEngine:
+    """The current model of a model holder, one caller at a time: what the MIDI thread regenerates with.
+
+    Args:
+        current: returns the model to use now (e.g. `lambda: model_host.current`), so switching models over OSC
+            switches the MIDI side too.
+        lock: the lock the OSC engine thread holds while it runs a job.
+        budget_ms: closed-loop time budget per regeneration (LiveModel.regenerate's), None for none.
+    """
+
+    def __init__(
+        self, current: Callable[[], Regenerator], lock: threading.Lock, budget_ms: float | None = None
+    ) -> None:
+        self._current = current
+        self.lock = lock
+        self.budget_ms = budget_ms
+
+    @property
+    def vocab(self):
+        return self._current().vocab
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return list(self._current().attribute_names)
+
+    def regenerate(self, tokens, targets, variations=1, temperature=0.0, seed=0, closed_loop=True) -> Any:
+        with self.lock:
+            lm = self._current()
+            known = set(lm.attribute_names)  # after a model switch, dials for attributes it lacks are dropped
+            targets = {k: v for k, v in targets.items() if k in known}
+            extra = {} if self.budget_ms is None else {"budget_ms": self.budget_ms}
+            return lm.regenerate(
+                tokens, targets, variations=variations, temperature=temperature, seed=seed, closed_loop=closed_loop,
+                **extra,
+            )  # fmt: skip
+
+
+class MidiMode:
+    """A CallResponse machine driven on its own thread between an open input and output port.
+
+    Use `MidiMode.open(...)` to open the ports by name; `start()` runs the loop, `stop()` ends it (all response
+    notes off) and closes the ports; stopping twice is harmless.
+    """
+
+    def __init__(self, machine: CallResponse, inport: Any, outport: Any, threads: int | None = None) -> None:
+        self.machine = machine
+        self.inport = inport
+        self.outport = outport
+        self.threads = threads
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def open(
+        cls,
+        machine: CallResponse,
+        midi_in: str,
+        midi_out: str,
+        *,
+        virtual: bool = False,
+        backend: Any = None,
+        threads: int | None = None,
+    ) -> MidiMode:
+        """Open the named ports (see arvae_live.midi_ports) for machine.
+
+        Raises:
+            MidiPortError: no MIDI system, no such port (the message lists the ports), or the port cannot be opened.
+        """
+        from arvae_live.midi_ports import open_input, open_output
+
+        inport = open_input(midi_in, virtual=virtual, backend=backend)
+        try:
+            outport = open_output(midi_out, virtual=virtual, backend=backend)
+        except BaseException:
+            inport.close()
+            raise
+        return cls(machine, inport, outport, threads)
+
+    def start(self) -> MidiMode:
+        self._thread = threading.Thread(target=self._run, name="arvae-midi", daemon=True)
+        self._thread.start()
+        clock = f"{self.machine.tempo_bpm:g} bpm" if self.machine.tempo_bpm else "incoming MIDI clock"
+        log.info(
+            "MIDI call and response: in %r, out %r, following %s; CCs %s",
+            self.inport.name, self.outport.name, clock, self.machine.cc_map.describe(),
+        )  # fmt: skip
+        return self
+
+    def _run(self) -> None:
+        from arvae_live.call_response import run_loop
+
+        if self.threads:  # intra-op threads are set per thread
+            import torch
+
+            torch.set_num_threads(self.threads)
+        try:
+            run_loop(self.inport, self.outport, self.machine, should_stop=self._stop.is_set, wait=self._stop.wait)
+        except Exception:  # a port that vanished (device unplugged): log it, the OSC side goes on
+            log.exception("MIDI loop stopped")
+
+    def stop(self) -> None:
+        """End the loop (sending note-offs for sounding response notes) and close the ports."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.outport.close()
+        self.inport.close()
+
+    def __enter__(self) -> MidiMode:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def build_machine(
+    engine: Regenerator,
+    *,
+    tempo: float | None = None,
+    midi_cc: tuple[str, ...] = (),
+    midi_channel: int | None = None,
+    midi_out_channel: int = 1,
+    max_bars: int = 8,
+    end_silence: float = 2.0,
+    **_ignored: Any,
+) -> CallResponse:
+    """The CallResponse machine for the `midi_options` values (channels 1..16 as a performer counts them).
+
+    Raises:
+        ConfigError: a bad --midi-cc override or setting.
+    """
+    from arvae_live.call_response import CallResponse, CCMap
+
+    in_channel = None if midi_channel is None else midi_channel - 1
+    cc_map = CCMap.for_attributes(engine.attribute_names, midi_cc, channel=in_channel)
+    return CallResponse(
+        engine,
+        cc_map,
+        tempo_bpm=tempo,
+        max_bars=max_bars,
+        end_silence_beats=end_silence,
+        in_channel=in_channel,
+        out_channel=midi_out_channel - 1,
+    )
+
+
+def midi_options(f: Callable) -> Callable:
+    """The click options of MIDI-port mode, for `serve`; the command receives them as keyword arguments."""
+    options = [
+        click.option(
+            "--midi-in", metavar="NAME", help="MIDI input to record calls from (a unique part of the name will do; "
+            "`arvae-live ports` lists them). Turns MIDI-port mode on, with --midi-out."
+        ),
+        click.option("--midi-out", metavar="NAME", help="MIDI output to play responses on."),
+        click.option(
+            "--midi-virtual", is_flag=True, help="Create virtual ports named --midi-in/--midi-out instead of opening "
+            "existing ones (macOS, Linux)."
+        ),
+        click.option(
+            "--tempo", type=click.FloatRange(20, 400), default=None, metavar="BPM",
+            help="Follow this fixed tempo, a call's first note being its downbeat, instead of incoming MIDI clock.  "
+            "[default: follow MIDI clock]",
+        ),
+        click.option(
+            "--midi-cc", multiple=True, metavar="NAME=CC",
+            help="Map a control to a CC number 0..119 or 'off'; repeatable. Defaults: rhythmic_complexity=21 "
+            "pitch_range=22 note_density=23 contour=24 temperature=25 regenerate=26 reset=27.",
+        ),
+        click.option(
+            "--midi-channel", type=click.IntRange(1, 16), default=None,
+            help="Read notes and CCs on this channel only.  [default: any]",
+        ),
+        click.option(
+            "--midi-out-channel", type=click.IntRange(1, 16), default=1, show_default=True,
+            help="Channel the response is played on.",
+        ),
+        click.option(
+            "--max-bars", type=click.IntRange(1, 64), default=8, show_default=True,
+            help="Longest call, in bars; a call reaching it ends on that bar line.",
+        ),
+        click.option(
+            "--end-silence", type=click.FloatRange(0.25, 64), default=2.0, show_default=True, metavar="BEATS",
+            help="Beats with no key held that end a call.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def check_midi_options(midi_in: str | None, midi_out: str | None) -> bool:
+    """True when MIDI-port mode is asked for; a UsageError when only one of --midi-in/--midi-out is given."""
+    if (midi_in is None) != (midi_out is None):
+        raise click.UsageError("--midi-in and --midi-out go together")
+    return midi_in is not None
+
+
+def run_midi_mode(
+    engine: Regenerator,
+    midi_in: str,
+    midi_out: str,
+    *,
+    virtual: bool = False,
+    stop_event: threading.Event | None = None,
+    backend: Any = None,
+    **options: Any,
+) -> None:
+    """Run MIDI-port call and response until stop_event is set or Ctrl-C, without the OSC daemon.
+
+    Args:
+        engine: a LiveModel (or SharedEngine).
+        midi_in, midi_out: port names or unique parts of them.
+        virtual: create virtual ports with these names instead.
+        stop_event: set it from another thread to stop; None runs until KeyboardInterrupt.
+        backend: a mido Backend; mido's default when None.
+        **options: the `midi_options` values (tempo, midi_cc, midi_channel, midi_out_channel, max_bars,
+            end_silence).
+
+    Raises:
+        MidiPortError: ports cannot be opened (the message lists the ports).
+        ConfigError: bad options.
+    """
+    machine = build_machine(engine, **options)
+    stop_event = stop_event or threading.Event()
+    with MidiMode.open(machine, midi_in, midi_out, virtual=virtual, backend=backend):
+        try:
+            while not stop_event.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            log.info("interrupted")
