@@ -9,6 +9,8 @@ from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 
 COMMANDS: dict[str, str] = {
     "inspect": "arvae_live.commands.inspect:inspect_cmd",  # a checkpoint's header
+    "serve": "arvae_live.commands.serve:serve_cmd",  # the OSC inference daemon
+    "bench": "arvae_live.commands.bench:bench_cmd",  # round-trip latency of the daemon
 }
 
 

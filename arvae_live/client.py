@@ -1,0 +1,145 @@
+"""A small synchronous OSC client for the daemon: tests, `arvae-live bench`, and scripts.
+
+It listens on its own UDP port (127.0.0.1, any free port), registers that port with /arvae/hello, and collects the
+messages of one request by rid until the request's final reply or an /arvae/error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pythonosc.osc_message import OscMessage
+
+from arvae_live.core.representation import Note
+from arvae_live.osc_bridge import encode_message
+from arvae_live.protocol import PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message received: address and arguments."""
+
+    address: str
+    args: tuple
+
+    @property
+    def rid(self) -> int | None:
+        return self.args[0] if self.args and isinstance(self.args[0], int) else None
+
+
+class DaemonError(Exception):
+    """The daemon answered /arvae/error: code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class DaemonClient:
+    """Talk to `arvae-live serve` on host:port; replies come to this client's own port (registered by hello).
+
+    Args:
+        port: the daemon's request port.
+        host: the daemon's address.
+        timeout_sec: how long to wait for a reply before TimeoutError.
+        hello: register this client's reply port with /arvae/hello at once.
+    """
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout_sec: float = 5.0, hello: bool = True) -> None:
+        self.addr = (host, port)
+        self.timeout_sec = timeout_sec
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.reply_port = self.sock.getsockname()[1]
+        self._rids = itertools.count(1)
+        self._early: list[Reply] = []  # messages of other rids that arrived while waiting
+        if hello:
+            self.request("/arvae/hello", "arvae-client", self.reply_port, PROTOCOL_VERSION)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> DaemonClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def next_rid(self) -> int:
+        return next(self._rids)
+
+    def send(self, address: str, *args: int | float | str) -> None:
+        """Send one message from this client's socket (so replies registered by hello come back here)."""
+        self.sock.sendto(encode_message(address, *args), self.addr)
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendto(data, self.addr)
+
+    def receive(self, timeout_sec: float | None = None) -> Reply:
+        """The next message, parsed; TimeoutError when none comes in time."""
+        self.sock.settimeout(self.timeout_sec if timeout_sec is None else timeout_sec)
+        try:
+            data, _ = self.sock.recvfrom(65535)
+        except TimeoutError:
+            raise TimeoutError("no reply from the daemon") from None
+        msg = OscMessage(data)
+        return Reply(msg.address, tuple(msg.params))
+
+    def collect(self, rid: int, final: str) -> list[Reply]:
+        """Messages for rid until the one on address `final` (included); DaemonError on /arvae/error for rid."""
+        out = []
+        pending, self._early = [m for m in self._early if m.rid == rid], [m for m in self._early if m.rid != rid]
+        deadline = time.monotonic() + self.timeout_sec
+        while True:
+            msg = pending.pop(0) if pending else self.receive(max(0.001, deadline - time.monotonic()))
+            if msg.rid != rid:
+                self._early.append(msg)
+                continue
+            if msg.address == "/arvae/error":
+                raise DaemonError(msg.args[1], msg.args[2])
+            out.append(msg)
+            if msg.address == final:
+                return out
+
+    def request(self, address: str, *args: int | float | str, final: str | None = None) -> list[Reply]:
+        """Send a request with a fresh rid and collect its replies up to `final` (default: the same address)."""
+        rid = self.next_rid()
+        self.send(address, rid, *args)
+        return self.collect(rid, final or address)
+
+    def upload(self, notes: Sequence[Note], length_beats: float, slot: int = 0) -> int:
+        """Upload a clip to a slot; returns n_received from /arvae/clip/end."""
+        self.send("/arvae/clip/begin", 0, slot, len(notes), float(length_beats))
+        for idx, n in enumerate(notes):
+            self.send("/arvae/clip/note", 0, slot, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
+        return self.request("/arvae/clip/end", slot, len(notes))[-1].args[2]
+
+    def regen(
+        self,
+        slot: int = 0,
+        targets: dict[str, float] | None = None,
+        variations: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+        start_bar: int = 0,
+        n_bars: int = 0,
+    ) -> list[Reply]:
+        """/arvae/regen; returns every message of the reply (warnings, result streams, the final /arvae/regen)."""
+        pairs: list[int | float | str] = []
+        for name, value in (targets or {}).items():
+            pairs += [name, float(value)]
+        return self.request(
+            "/arvae/regen", slot, variations, float(temperature), seed, start_bar, n_bars, *pairs, final="/arvae/regen"
+        )
+
+
+def result_notes(replies: Sequence[Reply], variation: int = 0) -> list[Note]:
+    """The notes of one variation from a result stream, in idx order."""
+    notes = [r.args for r in replies if r.address == "/arvae/result/note" and r.args[1] == variation]
+    return [Note(a[3], a[4], a[5], a[6]) for a in sorted(notes, key=lambda a: a[2])]

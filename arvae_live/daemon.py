@@ -1,0 +1,297 @@
+"""The daemon: sockets, the receiving thread, the single engine thread, the models held, counters, shutdown.
+
+Threads:
+- the receiving thread reads datagrams from the request socket and hands them to `OscBridge.handle_datagram`, which
+  answers cheap requests at once and queues the rest;
+- the engine thread runs queued jobs one at a time: all torch work happens on this one long-lived thread (python-osc's
+  threading servers are for light handlers; libtorch state is per thread).
+
+Replies go to the sender's IP on the reply port (9128 by default, or the port the client registered with
+/arvae/hello), never to the datagram's source port: Max's udpsend sends from a port nobody listens on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+from collections import Counter, OrderedDict, deque
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from arvae_live.engine import LiveModel, resolve_device
+from arvae_live.model_store import UnknownModelError, available_models, resolve_model
+from arvae_live.osc_bridge import Client, Job, OscBridge
+from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT, ProtocolError
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUE = 64  # queued engine jobs; more are answered `busy`
+MAX_REPLY_PORTS = 1024  # clients whose /hello reply port is remembered
+LATENCY_WINDOW = 2000  # latencies kept for the percentiles in /arvae/status
+RECV_BYTES = 65535  # largest UDP datagram; bigger input is never silently truncated as in socketserver's 8192
+
+
+class Stats:
+    """Thread-safe counters and a window of latencies (round trip inside the daemon, and engine time)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._engine_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._lock = threading.Lock()
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def get(self, name: str) -> int:
+        with self._lock:
+            return self._counts[name]
+
+    def record(self, latency_ms: float, engine_ms: float) -> None:
+        with self._lock:
+            self._latency_ms.append(latency_ms)
+            self._engine_ms.append(engine_ms)
+
+    def percentile(self, q: float, engine: bool = False) -> float:
+        """q-th percentile (0..100) of the recent latencies in ms; 0.0 before the first request."""
+        with self._lock:
+            data = list(self._engine_ms if engine else self._latency_ms)
+        return float(np.percentile(data, q)) if data else 0.0
+
+
+class ModelHost:
+    """The models the daemon serves: the ones loaded, the ones it may load (the model folder), the current one."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.loaded: dict[str, LiveModel] = {}
+        self.paths: dict[str, Path] = {}
+        self.current_id = ""
+        self._lock = threading.Lock()
+
+    def add(self, id_or_path: str | Path) -> LiveModel:
+        """Load a model (by id or path) and hold it; the first one added becomes current."""
+        path = resolve_model(str(id_or_path))
+        lm = LiveModel.from_checkpoint(path, device=self.device)
+        with self._lock:
+            self.loaded[lm.model_id] = lm
+            self.paths[lm.model_id] = path
+            if not self.current_id:
+                self.current_id = lm.model_id
+        log.info("loaded model %s from %s (%d attributes)", lm.model_id, path, len(lm.attributes))
+        return lm
+
+    @property
+    def current(self) -> LiveModel:
+        with self._lock:
+            return self.loaded[self.current_id]
+
+    def get(self, model_id: str | None) -> LiveModel:
+        """A held model by id (None: the current one); loads it from the model folder if it is not held yet."""
+        if model_id is None:
+            return self.current
+        with self._lock:
+            lm = self.loaded.get(model_id)
+        if lm is not None:
+            return lm
+        if model_id not in available_models():
+            known = ", ".join(sorted({*self.loaded, *available_models()}))
+            raise UnknownModelError(f"unknown model {model_id!r}; available: {known}")
+        return self.add(model_id)
+
+    def switch(self, model_id: str) -> LiveModel:
+        lm = self.get(model_id)
+        with self._lock:
+            self.current_id = lm.model_id
+        log.info("current model is now %s", lm.model_id)
+        return lm
+
+    def listing(self) -> list[tuple[str, int]]:
+        """(id, number of attributes) of held models, then of loadable ones (attributes unknown until loaded: 0)."""
+        with self._lock:
+            held = [(i, len(lm.attributes)) for i, lm in self.loaded.items()]
+        more = [(i, 0) for i in available_models() if i not in dict(held)]
+        return held + more
+
+
+class Daemon:
+    """The OSC daemon. `start()` binds and starts the threads; `stop()` shuts down; `serve_forever()` blocks.
+
+    Args:
+        models: a ModelHost with at least one model loaded.
+        host: address to bind (127.0.0.1 unless the user asked otherwise).
+        port: request port (0: any free port; see `.port` after start).
+        reply_port: default port replies are sent to, on the sender's IP.
+        threads: torch intra-op threads for the engine thread.
+    """
+
+    def __init__(
+        self,
+        models: ModelHost,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        reply_port: int = DEFAULT_REPLY_PORT,
+        threads: int | None = None,
+    ) -> None:
+        assert models.loaded, "the daemon needs at least one model"
+        self.models = models
+        self.host = host
+        self.port = port
+        self.reply_port = reply_port
+        self.threads = threads
+        self.device = str(resolve_device(models.device).type)
+        self.stats = Stats()
+        self.bridge = OscBridge(self)
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=MAX_QUEUE)
+        self._pending: dict[tuple[Client, int], Job] = {}  # queued, not started, by (client, rid)
+        self._latest: dict[tuple, Job] = {}  # newest queued job per coalesce key
+        self._pending_lock = threading.Lock()
+        self._reply_ports: OrderedDict[Client, int] = OrderedDict()
+        self._busy = False
+        self._stop = threading.Event()  # threads stop
+        self._shutdown = threading.Event()  # someone asked to shut down (signal handler, test)
+        self._sock: socket.socket | None = None
+        self._out: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    # ---- lifecycle ----
+
+    def start(self) -> Daemon:
+        """Bind the sockets and start the receiving and engine threads; returns self."""
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self._sock.bind((self.host, self.port))
+        self._sock.settimeout(0.2)  # wake up to see the stop flag
+        self.port = self._sock.getsockname()[1]
+        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._threads = [
+            threading.Thread(target=self._receive_loop, name="arvae-osc", daemon=True),
+            threading.Thread(target=self._engine_loop, name="arvae-engine", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        log.info(
+            "listening on %s:%d, replies to port %d, device %s, models: %s (current %s)",
+            self.host, self.port, self.reply_port, self.device, ", ".join(self.models.loaded), self.models.current_id,
+        )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        """Stop both threads and close the sockets; safe to call twice."""
+        if self._stop.is_set():
+            return
+        log.info("shutting down")
+        self._stop.set()
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
+        for t in self._threads:
+            t.join(timeout=5)
+        for s in (self._sock, self._out):
+            if s is not None:
+                s.close()
+
+    def request_shutdown(self) -> None:
+        """Ask serve_forever to return (safe from a signal handler: it only sets a flag)."""
+        self._shutdown.set()
+
+    def serve_forever(self) -> None:
+        """Block until request_shutdown() (a signal handler, another thread), then stop."""
+        while not self._shutdown.wait(0.5):
+            pass
+        self.stop()
+
+    def __enter__(self) -> Daemon:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- used by the bridge ----
+
+    def send(self, client: Client, data: bytes) -> None:
+        port = self._reply_ports.get(client, self.reply_port)
+        try:
+            self._out.sendto(data, (client[0], port))
+        except OSError as err:  # e.g. nobody listening (ICMP refused) or the socket closed during shutdown
+            log.debug("reply to %s:%d failed: %s", client[0], port, err)
+
+    def register_reply_port(self, client: Client, port: int) -> None:
+        self._reply_ports[client] = port
+        self._reply_ports.move_to_end(client)
+        while len(self._reply_ports) > MAX_REPLY_PORTS:
+            self._reply_ports.popitem(last=False)
+
+    def submit(self, job: Job) -> None:
+        """Queue a job for the engine thread; a newer job with the same coalesce key cancels the queued older one."""
+        with self._pending_lock:
+            if job.coalesce_key is not None:
+                older = self._latest.get(job.coalesce_key)
+                if older is not None and not older.cancelled:
+                    older.cancelled = True
+                self._latest[job.coalesce_key] = job
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                if job.coalesce_key is not None and self._latest.get(job.coalesce_key) is job:
+                    del self._latest[job.coalesce_key]
+                raise ProtocolError("busy", f"{MAX_QUEUE} requests already queued; try again") from None
+            self._pending[(job.client, job.rid)] = job
+
+    def cancel(self, client: Client, rid: int) -> bool:
+        """Mark a queued job of this client cancelled; False when there is none (finished, running or unknown)."""
+        with self._pending_lock:
+            job = self._pending.get((client, rid))
+            if job is None:
+                return False
+            job.cancelled = True
+            return True
+
+    def queue_size(self) -> int:
+        return self._queue.qsize()
+
+    def state(self) -> str:
+        return "busy" if self._busy else "ready"
+
+    # ---- threads ----
+
+    def _receive_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, client = self._sock.recvfrom(RECV_BYTES)
+            except TimeoutError:
+                continue
+            except OSError as err:
+                if self._stop.is_set():
+                    break
+                log.debug("receive failed: %s", err)  # e.g. ICMP port unreachable reported on Windows
+                continue
+            self.bridge.handle_datagram(data, client)
+
+    def _engine_loop(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        while True:
+            job = self._queue.get()
+            if job is None or self._stop.is_set():
+                break
+            with self._pending_lock:
+                self._pending.pop((job.client, job.rid), None)
+                if job.coalesce_key is not None and self._latest.get(job.coalesce_key) is job:
+                    del self._latest[job.coalesce_key]
+                cancelled = job.cancelled
+            if cancelled:
+                self.bridge._error(job.client, job.rid, "cancelled", "replaced by a newer request", job.address)
+                continue
+            self._busy = True
+            t0 = time.perf_counter()
+            self.bridge.run_guarded(job)
+            self._busy = False
+            log.debug("%s rid %d from %s: %.2f ms", job.address, job.rid, job.client, (time.perf_counter() - t0) * 1e3)
