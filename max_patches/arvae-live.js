@@ -254,6 +254,7 @@ var HANDLERS = {
     "/arvae/clip/end": onClipAck,
     "/arvae/result/begin": onResultBegin,
     "/arvae/result/note": onResultNote,
+    "/arvae/result/asked": onResultAsked,
     "/arvae/result/end": onResultEnd,
     "/arvae/regen": onRegenDone,
     "/arvae/warning": onWarning,
@@ -455,7 +456,9 @@ function onClipAck(address, args) {
 function onResultBegin(address, args) {
     var job = state.job;
     if (job === null || Number(args[0]) !== job.regenRid) return;
-    job.results[Number(args[1])] = {n: Number(args[2]), lengthBeats: Number(args[3]), notes: [], achieved: null};
+    job.results[Number(args[1])] = {
+        n: Number(args[2]), lengthBeats: Number(args[3]), notes: [], asked: null, achieved: null
+    };
 }
 
 function onResultNote(address, args) {
@@ -466,6 +469,16 @@ function onResultNote(address, args) {
     res.notes[Number(args[2])] = {
         pitch: Number(args[3]), start: Number(args[4]), dur: Number(args[5]), velocity: Number(args[6])
     };
+}
+
+// What the daemon aimed at per attribute (mean over the bars): the dial targets, and for free dials the clip's own.
+function onResultAsked(address, args) {
+    var job = state.job;
+    if (job === null || Number(args[0]) !== job.regenRid) return;
+    var res = job.results[Number(args[1])];
+    if (res === undefined) return;
+    res.asked = {};
+    for (var i = 2; i + 1 < args.length; i += 2) res.asked[String(args[i])] = Number(args[i + 1]);
 }
 
 function onResultEnd(address, args) {
@@ -739,23 +752,32 @@ function applyAttrs(items) {
     log("attributes: " + items.length);
 }
 
+// Under each dial: "asked 0.80, got 0.78" for a moved dial, "clip 0.40, got 0.42" for a free one (the value the
+// daemon kept from the clip), each the mean over the variations.
 function showAchieved(job) {
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) {
         var name = state.attrs[i].name;
-        var sum = 0;
-        var count = 0;
-        for (var v = 0; v < job.results.length; v++) {
-            var a = job.results[v].achieved;
-            if (a !== null && a[name] !== undefined) {
-                sum += a[name];
-                count++;
-            }
-        }
         var asked = null;
         for (var t = 0; t < job.targets.length; t++) if (job.targets[t][0] === name) asked = job.targets[t][1];
-        var got = count > 0 ? fmt(sum / count) : "-";
-        showAttrResult(i, (asked === null ? "free" : "asked " + fmt(asked)) + ", got " + got);
+        var kept = meanOver(job.results, "asked", name);
+        var got = meanOver(job.results, "achieved", name);
+        var head = asked !== null ? "asked " + fmt(asked) : (kept !== null ? "clip " + fmt(kept) : "free");
+        showAttrResult(i, head + ", got " + (got !== null ? fmt(got) : "-"));
     }
+}
+
+// The mean of results[v][field][name] over the variations that have it, or null.
+function meanOver(results, field, name) {
+    var sum = 0;
+    var count = 0;
+    for (var v = 0; v < results.length; v++) {
+        var values = results[v][field];
+        if (values !== null && values[name] !== undefined) {
+            sum += values[name];
+            count++;
+        }
+    }
+    return count > 0 ? sum / count : null;
 }
 
 function showConnection() {

@@ -134,9 +134,10 @@
         "box": {
           "id": "obj-7",
           "maxclass": "newobj",
-          "numinlets": 18,
-          "numoutlets": 18,
+          "numinlets": 19,
+          "numoutlets": 19,
           "outlettype": [
+            "",
             "",
             "",
             "",
@@ -162,7 +163,7 @@
             1000.0,
             22.0
           ],
-          "text": "routepass /arvae/hello /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/end /arvae/regen /arvae/warning /arvae/error"
+          "text": "routepass /arvae/hello /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/asked /arvae/result/end /arvae/regen /arvae/warning /arvae/error"
         }
       },
       {
@@ -1970,6 +1971,18 @@
           "source": [
             "obj-7",
             17
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-7",
+            18
           ],
           "destination": [
             "obj-8",

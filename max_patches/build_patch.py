@@ -42,6 +42,7 @@ ROUTED_ADDRESSES = (
     "/arvae/clip/end",
     "/arvae/result/begin",
     "/arvae/result/note",
+    "/arvae/result/asked",
     "/arvae/result/end",
     "/arvae/regen",
     "/arvae/warning",

@@ -9,19 +9,23 @@ and every address the script sends one the daemon handles. The script's behaviou
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from arvae_live import protocol  # the daemon's ports and address table
+
 REPO = Path(__file__).resolve().parents[1]
 MAX_DIR = REPO / "max_patches"
 PATCH = MAX_DIR / "arvae-live.maxpat"
 DEVICE_JS = MAX_DIR / "arvae-live.js"
-PROTOCOL_DOC = Path("/work/shared/design/protocol-v1.md")
 
 # Inlets/outlets that Max saves for each stock object the device uses, read off patches saved by Max 8/9
 # (routepass is special-cased: n selectors give n+1 inlets and n+1 outlets; js takes its counts from the script).
@@ -44,36 +48,11 @@ STOCK_COUNTS = {
 ADDRESS_RE = re.compile(r"/arvae(?:/[a-z_]+)+")
 
 
-def _daemon_defaults() -> tuple[int, int]:
-    """(daemon port, reply port) as the Python package defines them (protocol v1 doc until the daemon lands)."""
-    try:
-        from arvae_live import protocol  # the daemon's constants
-    except ImportError:
-        if not PROTOCOL_DOC.exists():
-            pytest.fail("neither arvae_live.protocol nor the protocol v1 design doc is available")
-        text = PROTOCOL_DOC.read_text()
-        port = int(re.search(r"binds 127\.0\.0\.1:(\d+) by default", text).group(1))
-        reply = int(re.search(r"reply port: (\d+) by default", text).group(1))
-        return port, reply
-    return protocol.DEFAULT_PORT, protocol.DEFAULT_REPLY_PORT
-
-
 def _protocol_addresses() -> tuple[set[str], set[str]]:
-    """(addresses the daemon sends, addresses it handles), from the daemon's table or the protocol v1 doc."""
-    try:
-        from arvae_live import protocol
-    except ImportError:
-        text = PROTOCOL_DOC.read_text()
-        requests, replies = set(), set()
-        for line in text.splitlines():
-            cells = line.split("|")
-            if len(cells) >= 4 and cells[1].strip().startswith("`/arvae/"):
-                requests.update(ADDRESS_RE.findall(cells[1]))
-                replies.update(ADDRESS_RE.findall(cells[3]))
-        replies.update(ADDRESS_RE.findall(text.split("Result stream", 1)[1].split("\n\n", 1)[0]))
-        replies.update({"/arvae/error", "/arvae/warning"})
-        return replies, requests
-    return set(protocol.SENT_ADDRESSES), set(protocol.HANDLED_ADDRESSES)
+    """(addresses the daemon sends, addresses it handles), from the daemon's own protocol table."""
+    sent = {a for r in protocol.REQUESTS.values() for a in ADDRESS_RE.findall(r.reply)}
+    sent |= {address for address, _ in protocol.STREAM_MESSAGES}
+    return sent, set(protocol.REQUESTS)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +127,7 @@ def test_every_line_connects_existing_boxes_within_their_counts(patcher: dict, b
 
 
 def test_required_objects_use_the_daemon_default_ports(patcher: dict, boxes: dict[str, dict]) -> None:
-    port, reply_port = _daemon_defaults()
+    port, reply_port = protocol.DEFAULT_PORT, protocol.DEFAULT_REPLY_PORT
     assert [b["text"] for b in _by_text(boxes, "udpsend")] == [f"udpsend 127.0.0.1 {port}"]
     assert [b["text"] for b in _by_text(boxes, "udpreceive")] == [f"udpreceive {reply_port}"]
     (js,) = _by_text(boxes, "js")
@@ -228,3 +207,131 @@ def test_script_passes_node_check_and_the_node_tests() -> None:
     subprocess.run(["node", "--check", str(DEVICE_JS)], check=True)
     res = subprocess.run(["node", "--test", "tests/js/"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+# ---- end to end: the script under Node against the real daemon over UDP on 127.0.0.1 ----------------------------
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_harness(daemon_port: int, reply_port: int, scenario: str) -> dict:
+    res = subprocess.run(
+        ["node", "tests/js/e2e_harness.js", str(daemon_port), str(reply_port), scenario],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
+
+
+@pytest.fixture
+def daemon(tiny_ckpt):
+    """`arvae-live serve` on free ports with the tiny test checkpoint; yields (port, reply_port)."""
+    port, reply_port = _free_udp_port(), _free_udp_port()
+    cmd = [sys.executable, "-m", "arvae_live", "serve", "--model", str(tiny_ckpt), "--port", str(port),
+           "--reply-port", str(reply_port), "--device", "cpu"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "listening on" in line:
+            break
+    else:
+        proc.wait(timeout=10)
+        pytest.fail("the daemon did not start:\n" + "".join(seen))
+    try:
+        yield port, reply_port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _fmt2(x: float) -> str:
+    """x with 2 decimals, halves rounded up as the script's Math.round does (Python's round is half-even)."""
+    return f"{math.floor(x * 100 + 0.5) / 100:.2f}"
+
+
+def _decode(received_hex: list[str]) -> list[tuple[str, list]]:
+    from pythonosc.osc_message import OscMessage
+
+    out = []
+    for h in received_hex:
+        msg = OscMessage(bytes.fromhex(h))
+        out.append((msg.address, list(msg.params)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_device_script_regenerates_a_clip_through_the_real_daemon(daemon) -> None:
+    from arvae_live.core.attributes import PAPER_ATTRIBUTES
+
+    out = _run_harness(*daemon, "regen")
+    assert out["error"] is None, out["status_msg"]
+    assert out["status_msg"].startswith("Wrote 2 variation(s) into slot(s) 2, 3 of track 1"), out["status_msg"]
+    assert out["attr_labels"][:4] == list(PAPER_ATTRIBUTES)  # the dials come from the checkpoint's attributes
+    assert out["misses"] == []
+
+    (regen_req,) = [m for m in out["sent"] if m[0] == "/arvae/regen"]
+    rid = regen_req[1]
+    # slot 0, 2 variations, temperature 0.5, seed 11, from bar 0, 2 bars, the one dial that was moved
+    assert regen_req[2:] == [0, 2, 0.5, 11, 0, 2, "note_density", 0.9]
+
+    # The daemon's result, decoded here with python-osc from the raw datagrams the harness received.
+    results: dict[int, dict] = {}
+    final = None
+    for address, args in _decode(out["received"]):
+        if not args or args[0] != rid:
+            continue
+        if address == "/arvae/result/begin":
+            results[args[1]] = {"n": args[2], "length": args[3], "notes": {}, "asked": {}, "achieved": {}}
+        elif address == "/arvae/result/note":
+            results[args[1]]["notes"][args[2]] = args[3:7]
+        elif address == "/arvae/result/asked":
+            results[args[1]]["asked"] = dict(zip(args[2::2], args[3::2]))
+        elif address == "/arvae/result/end":
+            results[args[1]]["achieved"] = dict(zip(args[3::2], args[4::2]))
+        elif address == "/arvae/regen":
+            final = args
+    assert final is not None and final[1] == 2
+    assert sorted(results) == [0, 1]
+
+    clips = out["clips"]
+    assert clips[0]["notes"][0] == [60, 0, 1, 96], "the source clip is untouched"
+    for v in (0, 1):
+        res = results[v]
+        expected = [res["notes"][i] for i in range(res["n"])]
+        assert res["n"] > 0
+        written = clips[1 + v]
+        assert written["notes"] == expected, f"variation {v}"
+        assert written["length"] == res["length"]
+        assert written["name"] == f"theme arvae {v + 1}/2"
+    assert clips[3] is None
+    assert out["undo_steps"] == 2 and all(c["depth"] == 1 for c in out["changes"])
+
+    # Under the moved dial: asked / achieved; under a free one: the value kept from the clip / achieved.
+    def mean(field: str, name: str) -> str:
+        return _fmt2((results[0][field][name] + results[1][field][name]) / 2)
+
+    assert out["attr_results"][2] == f"asked 0.90, got {mean('achieved', 'note_density')}"
+    assert out["attr_results"][0] == (
+        f"clip {mean('asked', 'rhythmic_complexity')}, got {mean('achieved', 'rhythmic_complexity')}"
+    )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_device_script_with_no_daemon_says_so_and_changes_nothing() -> None:
+    out = _run_harness(_free_udp_port(), _free_udp_port(), "offline")
+    assert out["status_msg"].startswith("Daemon offline: nothing answers on 127.0.0.1:9127")
+    assert "arvae-live serve" in out["status_msg"]
+    assert out["changes"] == [] and out["received"] == []
+    assert [m for m in out["sent"] if m[0].startswith("/arvae/clip/")] == []

@@ -27,7 +27,7 @@ const SCALE_NOTES = [
 function scriptedDaemon(dev, opts) {
   const queue = [];
   const o = Object.assign({online: true, models: ["folk-4attr-small"], attrs: ATTRS, results: null,
-    achieved: [], drop: () => false}, opts);
+    asked: [], achieved: [], drop: () => false}, opts);
   const reply = (...m) => queue.push(m);
   dev.onSend((m) => {
     if (!o.online) return;
@@ -52,6 +52,7 @@ function scriptedDaemon(dev, opts) {
         notes.forEach((n, i) => {
           if (!o.drop(v, i)) reply("/arvae/result/note", rid, v, i, n[0], n[1], n[2], n[3]);
         });
+        if (o.asked[v]) reply("/arvae/result/asked", rid, v, ...o.asked[v]);
         reply("/arvae/result/end", rid, v, notes.length, ...(o.achieved[v] || []));
       });
       reply("/arvae/regen", rid, o.results.length, 42.5);
@@ -141,6 +142,8 @@ test("a full regeneration writes each variation into a new slot below, one undo 
     results: [[[67, 0, 0.5, 90], [69, 0.5, 0.5, 90]], [[72, 0, 2, 80]]],
     achieved: [["rhythmic_complexity", 0.2, "pitch_range", 0.1, "note_density", 0.75, "contour", 0.5],
       ["rhythmic_complexity", 0.4, "pitch_range", 0.3, "note_density", 0.85, "contour", 0.5]],
+    asked: [["rhythmic_complexity", 0.1, "pitch_range", 0.2, "note_density", 0.8, "contour", 0.6],
+      ["rhythmic_complexity", 0.1, "pitch_range", 0.2, "note_density", 0.8, "contour", 0.6]],
   });
   dev.msg("variations", 2);
   dev.msg("seed", 7);
@@ -178,7 +181,9 @@ test("a full regeneration writes each variation into a new slot below, one undo 
   assert.match(dev.text("status_msg"), /Wrote 2 variation\(s\) into slot\(s\) 2, 3 of track 1/);
   // asked / achieved: note_density asked 0.80, mean achieved (0.75 + 0.85) / 2 = 0.80; the others are free
   assert.equal(dev.text("attr_result_2"), "asked 0.80, got 0.80");
-  assert.equal(dev.text("attr_result_0"), "free, got 0.30");
+  // a free dial shows the value the daemon kept from the clip: rhythmic_complexity 0.1, got (0.2 + 0.4) / 2
+  assert.equal(dev.text("attr_result_0"), "clip 0.10, got 0.30");
+  assert.equal(dev.text("attr_result_3"), "clip 0.60, got 0.50");
   assert.deepEqual(dev.patcher.misses, []);
 });
 
