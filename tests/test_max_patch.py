@@ -278,6 +278,7 @@ def test_device_script_regenerates_a_clip_through_the_real_daemon(daemon) -> Non
     out = _run_harness(*daemon, "regen")
     assert out["error"] is None, out["status_msg"]
     assert out["status_msg"].startswith("Wrote 2 variation(s) into slot(s) 2, 3 of track 1"), out["status_msg"]
+    assert "Note: bar 2: 1 off-grid note(s) snapped" in out["status_msg"]  # the daemon's /arvae/warning, shown
     assert out["attr_labels"][:4] == list(PAPER_ATTRIBUTES)  # the dials come from the checkpoint's attributes
     assert out["misses"] == []
 

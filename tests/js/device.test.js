@@ -353,3 +353,24 @@ test("the script is ES5: no let/const, arrows, template strings, classes, spread
     /\bimport\b/, /\bexport\b/, /\basync\b/, /\bawait\b/, /\bfunction\s*\*/, /\bfunction\s*\w*\s*\([^)]*=/];
   for (const re of forbidden) assert.doesNotMatch(src, re);
 });
+
+test("choosing another model in the menu loads it and rebuilds the dials from its attributes", () => {
+  const set = new FakeSet();
+  const {dev, daemon} = ready(set, {models: ["folk-4attr-small", "bach-arvae"]});
+  assert.deepEqual(dev.patcher.boxes.get("model_menu").messages[0], ["_parameter_range", "folk-4attr-small",
+    "bach-arvae"]);
+  dev.msg("target", 0, 0.3); // moved on the old model
+  dev.sent.length = 0;
+  dev.msg("model", 1);
+  const load = dev.sentTo("/arvae/model/load")[0];
+  assert.equal(load[2], "bach-arvae");
+  daemon.opts.attrs = [["note_density", 0, 1], ["contour", -1, 1]];
+  dev.msg("/arvae/model/load", load[1], "bach-arvae");
+  daemon.flush();
+  assert.match(dev.text("status_conn"), /model bach-arvae/);
+  assert.equal(dev.text("attr_label_0"), "note_density");
+  assert.equal(dev.text("attr_label_1"), "contour");
+  assert.equal(dev.patcher.boxes.get("attr_dial_2").hidden, 1);
+  // the dial that was moved now controls another attribute: it is free again
+  assert.equal(dev.text("attr_result_0"), "free (keeps the clip's value)");
+});

@@ -67,10 +67,11 @@ function decode(buf) {
 
 // ---- the scenario ----------------------------------------------------------------------------------------------
 
-// Two bars of a melody (beats from the clip start): quarters, then 8ths and a half note.
+// Two bars of a melody (beats from the clip start): quarters, then 8ths and a half note played a little late
+// (6.05: off the grid, so the daemon snaps it and says so in a /arvae/warning).
 const MELODY = [
   [60, 0, 1], [62, 1, 1], [64, 2, 1], [65, 3, 1],
-  [67, 4, 0.5], [65, 4.5, 0.5], [64, 5, 0.5], [62, 5.5, 0.5], [60, 6, 2],
+  [67, 4, 0.5], [65, 4.5, 0.5], [64, 5, 0.5], [62, 5.5, 0.5], [60, 6.05, 1.95],
 ].map(([pitch, start, dur]) => ({pitch: pitch, start_time: start, duration: dur, velocity: 96}));
 
 function waitFor(pred, ms) {
