@@ -573,7 +573,8 @@ function readDetailClip() {
         return {error: "The clip is " + fmtBars(lengthBeats) + " bars long: the limit is 64 bars. Shorten the " +
             "clip or its loop and press Regenerate."};
     }
-    var raw = JSON.parse(clip.call("get_notes_extended", 0, 128, regionStart, lengthBeats)).notes;
+    var reply = clip.call("get_notes_extended", 0, 128, regionStart, lengthBeats);
+    var raw = (typeof reply === "string" ? JSON.parse(reply) : reply).notes;
     var notes = [];
     for (var i = 0; i < raw.length; i++) {
         var r = raw[i];
@@ -606,7 +607,7 @@ function readDetailClip() {
     }
     return {
         id: Number(clip.id),
-        name: String(first(clip.get("name"))),
+        name: atomsText(clip.get("name")),
         isArrangement: isArrangement,
         regionStart: regionStart,
         lengthBeats: lengthBeats,
@@ -821,6 +822,11 @@ function isArray(value) {
 
 function first(value) {
     return isArray(value) ? value[0] : value;
+}
+
+// A string property: Max may hand a name with spaces over as several atoms.
+function atomsText(value) {
+    return isArray(value) ? value.join(" ") : String(value);
 }
 
 // LiveAPI.get of an object property returns ["id", N].

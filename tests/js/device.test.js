@@ -187,6 +187,14 @@ test("a full regeneration writes each variation into a new slot below, one undo 
   assert.deepEqual(dev.patcher.misses, []);
 });
 
+test("a clip name with spaces is kept whole in the variations' names", () => {
+  const set = setWithScale({name: "my first theme"});
+  const {dev, daemon} = ready(set, {results: [[[67, 0, 1, 90]]]});
+  dev.msg("regen", 1);
+  daemon.flush();
+  assert.equal(set.tracks[0].slots[1].clip.name, "my first theme arvae 1/1");
+});
+
 test("occupied slots below are skipped without Replace, overwritten with it", () => {
   const set = setWithScale();
   const keep = set.putClip(0, 1, {name: "keep me", notes: [{pitch: 50, start_time: 0, duration: 4, velocity: 1}]});

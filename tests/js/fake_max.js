@@ -130,7 +130,8 @@ function makeLiveAPI(set) {
     if (prop === "canonical_parent") return ["id", o.kind === "clip" ? o.parent.id : 0];
     if (prop === "has_clip" && o.kind === "slot") return [o.clip === null ? 0 : 1];
     if (!(prop in o)) throw new Error("fake LiveAPI: no property " + prop + " on " + o.kind);
-    return [o[prop]];
+    // Strings come back as atoms, one per word, as Max's LiveAPI may hand them over.
+    return typeof o[prop] === "string" ? o[prop].split(" ") : [o[prop]];
   };
 
   LiveAPI.prototype.set = function (prop, value) {
