@@ -205,13 +205,11 @@ def choose_melody(parts: Sequence[MidiPart], track: int | None, path: Path, n_tr
     pitched = [p for p in parts if p.channel != DRUM_CHANNEL]
     candidates = [p for p in pitched if track is None or p.track == track]
     if not candidates:
-        with_notes = sorted({p.track for p in pitched})
+        with_notes = ", ".join(str(t) for t in sorted({p.track for p in pitched})) or "none"
         if track is None:
             what = "only drum notes (channel 10)" if parts else "no notes"
             raise MidiFileError(f"{path}: {what}; nothing to read as a melody")
-        raise MidiFileError(
-            f"{path}: track {track} has no pitched notes; tracks with notes: {', '.join(map(str, with_notes)) or 'none'}"
-        )
+        raise MidiFileError(f"{path}: track {track} has no pitched notes; tracks with notes: {with_notes}")
     mono = [p for p in candidates if p.mostly_monophonic]
     pool = mono or candidates
     best = max(pool, key=lambda p: (len(p.notes), -p.track, -p.channel))
@@ -322,9 +320,7 @@ def parse_bars(spec: str | None, n_measures: int) -> tuple[int, int]:
     return a - 1, min(b, n_measures)
 
 
-def splice_notes(
-    old: Iterable[Note], new: Iterable[Note], start_measure: int, stop_measure: int
-) -> list[Note]:
+def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, stop_measure: int) -> list[Note]:
     """The old notes outside measures start..stop-1 plus the new notes inside them.
 
     An old note that starts before the window and sounds into it is cut at the window start; old notes starting
