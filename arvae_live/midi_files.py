@@ -313,10 +313,10 @@ def parse_bars(spec: str | None, n_measures: int) -> tuple[int, int]:
         b = (int(last) if last.strip() else n_measures) if sep else a
     except ValueError:
         raise MidiFileError(f"--bars {spec!r}: expected A:B with bar numbers counted from 1, e.g. 3:6") from None
-    if not 1 <= a <= b:
-        raise MidiFileError(f"--bars {spec!r}: need 1 <= A <= B")
     if a > n_measures:
         raise MidiFileError(f"--bars {spec!r}: the melody has only {n_measures} bar(s)")
+    if not 1 <= a <= b:
+        raise MidiFileError(f"--bars {spec!r}: need 1 <= A <= B")
     return a - 1, min(b, n_measures)
 
 
