@@ -1,0 +1,110 @@
+"""A free-running MeasureVAE decoder written for inference: the same tokens as `MeasureVAE.decode_free`, faster.
+
+At the batch sizes of live use (an 8-bar clip, a few candidates per measure) the eager decoder's time is per-step
+overhead, not arithmetic (shared/design/performance-notes.md): 24 tick steps, each running `nn.GRU` with its
+argument checks, a `torch.cat`, an embedding lookup and a projection. Here the tick GRU's first layer input
+projection is split in two and precomputed, because its input is `[embedding(previous token), beat conditioning]`:
+
+- the embedding half becomes a (V, 3H) table, so one row gather replaces embedding + matmul;
+- the conditioning half is constant over the 6 ticks of a beat, so it is computed once per beat.
+
+What is left per tick is two hidden-state matmuls per layer, the gate arithmetic and the output projection, all on
+preallocated buffers. The result is checked against `decode_free` token for token in tests/test_engine.py; the two
+differ only by float rounding order, which can flip an argmax only on an exact near-tie.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from arvae_live.core.model import MeasureVAE
+from arvae_live.core.representation import BEATS_PER_MEASURE, TICKS_PER_BEAT, TICKS_PER_MEASURE
+
+
+class FastDecoder:
+    """Free-running decode of a MeasureVAE (argmax or sampling) from precomputed weight tables.
+
+    The decoder holds references to (and transposed copies of) the model's weights, taken at construction; build a
+    new one if the weights change.
+    """
+
+    def __init__(self, model: MeasureVAE) -> None:
+        c = model.config
+        self.model = model
+        self.hidden_dim = H = c.hidden_dim
+        self.n_layers = c.n_layers
+        self.vocab_size = c.vocab_size
+        self.relu_logits = c.relu_logits
+        rnn = model.tick_rnn
+        with torch.no_grad():
+            w_ih0 = rnn.weight_ih_l0  # (3H, E + H): columns [embedding | conditioning]
+            e = c.embed_dim
+            # Row t: the layer-0 input-gate contribution of "previous token = t" (bias added with the cond part).
+            self.token_gates = (model.dec_embed.weight @ w_ih0[:, :e].T).contiguous()  # (V, 3H)
+            self.first_gates = (model.first_input @ w_ih0[:, :e].T).contiguous()  # (3H,)
+            self.w_cond_t = w_ih0[:, e:].T.contiguous()  # (H, 3H)
+            self.b_ih0 = rnn.bias_ih_l0.detach().clone()
+            self.w_hh_t = [getattr(rnn, f"weight_hh_l{k}").T.contiguous() for k in range(c.n_layers)]  # (H, 3H)
+            self.b_hh = [getattr(rnn, f"bias_hh_l{k}").detach().clone() for k in range(c.n_layers)]
+            self.w_ih_t = [None] + [getattr(rnn, f"weight_ih_l{k}").T.contiguous() for k in range(1, c.n_layers)]
+            self.b_ih = [None] + [getattr(rnn, f"bias_ih_l{k}").detach().clone() for k in range(1, c.n_layers)]
+            self.w_out_t = model.out_proj.weight.T.contiguous()  # (H, V)
+            self.b_out = model.out_proj.bias.detach().clone()
+        del H
+
+    @staticmethod
+    def _gru_step(gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One GRU cell update from precomputed input gates gi and hidden gates gh, each (B, 3H) in r, z, n order."""
+        i_r, i_z, i_n = gi.chunk(3, dim=1)
+        h_r, h_z, h_n = gh.chunk(3, dim=1)
+        r = torch.sigmoid(i_r + h_r)
+        z = torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
+        return n + z * (h - n)  # = (1 - z) * n + z * h
+
+    def decode(
+        self,
+        z: torch.Tensor,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Decode latents free-running, as `MeasureVAE.decode_free`.
+
+        Args:
+            z: float (B, latent_dim), on the model's device.
+            temperature: 0 for argmax; > 0 samples from softmax(logits / temperature).
+            generator: random source when sampling (on z's device).
+
+        Returns:
+            int64 tokens (B, 24), ids 0..V-1.
+        """
+        B = z.shape[0]
+        L, H = self.n_layers, self.hidden_dim
+        h0, cond = self.model._beats(z)  # (L, B*4, H), (B*4, H); row b*4 + i is beat i of measure b
+        h0 = h0.view(L, B, BEATS_PER_MEASURE, H)
+        cond_gates = torch.addmm(self.b_ih0, cond, self.w_cond_t).view(B, BEATS_PER_MEASURE, 3 * H)
+        tokens = torch.empty(B, TICKS_PER_MEASURE, dtype=torch.long, device=z.device)
+        prev_gates = self.first_gates.expand(B, 3 * H)
+        for i in range(BEATS_PER_MEASURE):
+            hs = [h0[k, :, i] for k in range(L)]  # the tick state restarts every beat
+            beat_gates = cond_gates[:, i]
+            for j in range(TICKS_PER_BEAT):
+                gi = prev_gates + beat_gates
+                x = self._gru_step(gi, torch.addmm(self.b_hh[0], hs[0], self.w_hh_t[0]), hs[0])
+                hs[0] = x
+                for k in range(1, L):
+                    gi = torch.addmm(self.b_ih[k], x, self.w_ih_t[k])
+                    x = self._gru_step(gi, torch.addmm(self.b_hh[k], hs[k], self.w_hh_t[k]), hs[k])
+                    hs[k] = x
+                logits = torch.addmm(self.b_out, x, self.w_out_t)  # (B, V)
+                if self.relu_logits:
+                    logits = F.relu(logits)
+                if temperature > 0:
+                    probs = F.softmax(logits.float() / temperature, dim=-1)
+                    tok = torch.multinomial(probs, 1, generator=generator)[:, 0]
+                else:
+                    tok = logits.argmax(dim=-1)
+                tokens[:, i * TICKS_PER_BEAT + j] = tok
+                prev_gates = self.token_gates[tok]  # the fed-back token runs on across beats
+        return tokens
