@@ -47,7 +47,6 @@ MONOPHONIC_MAX_OVERLAP = 0.10  # a part is mostly monophonic when at most this f
 _OVERLAP_TOL_BEATS = 1 / 8  # overlaps shorter than this are legato, not polyphony
 # Meters read as 4/4 measures: (numerator, denominator) -> bar length in quarter notes.
 SUPPORTED_METERS = {(4, 4): 4.0, (2, 2): 4.0, (2, 4): 2.0}
-DEFAULT_VELOCITY = 100  # velocity of new notes when the input has none to carry over
 
 
 @dataclass(frozen=True)
@@ -348,21 +347,6 @@ def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, s
         assert lo - eps <= n.start_beats and n.end_beats <= hi + eps, f"new note {n} outside beats {lo}..{hi}"
         out.append(n)
     return sorted(out, key=lambda n: (n.start_beats, -n.pitch))
-
-
-def carry_velocity(new: Sequence[Note], old: Sequence[Note]) -> list[Note]:
-    """The new notes with the velocity of the old note whose onset is nearest (the earlier on a tie).
-
-    Keeps the input's dynamics when only pitches and rhythm change; DEFAULT_VELOCITY when there are no old notes.
-    """
-    if not old:
-        return [Note(n.pitch, n.start_beats, n.dur_beats, DEFAULT_VELOCITY) for n in new]
-    starts = sorted((o.start_beats, o.velocity) for o in old)
-    out = []
-    for n in new:
-        _, vel = min(starts, key=lambda s: (abs(s[0] - n.start_beats), s[0]))
-        out.append(Note(n.pitch, n.start_beats, n.dur_beats, vel))
-    return out
 
 
 # ---- writing -------------------------------------------------------------------------------------------------------

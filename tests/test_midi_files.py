@@ -24,8 +24,9 @@ from arvae_live.core.representation import (
     notes_to_tokens,
     tokens_to_notes,
 )
+from arvae_live.engine import carry_velocities
 from arvae_live.errors import MidiFileError
-from arvae_live.midi_files import carry_velocity, midi_bytes, parse_bars, read_midi, splice_notes, write_midi
+from arvae_live.midi_files import midi_bytes, parse_bars, read_midi, splice_notes, write_midi
 
 TPB = 480  # ticks per beat of the hand-written files
 
@@ -124,7 +125,7 @@ def test_write_back_round_trip_touches_only_the_melody(song, tmp_path):
     clip = read_midi(song)
     vocab = Vocabulary()
     tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, vocab)
-    notes = carry_velocity(tokens_to_notes(tokens, vocab), clip.notes)
+    notes = carry_velocities(tokens_to_notes(tokens, vocab), clip.notes)
     out = write_midi(clip, notes, tmp_path / "out" / "song.v1.mid")
     back = read_midi(out)
     np.testing.assert_array_equal(notes_to_tokens(back.notes, back.n_measures, vocab)[0], MELODY_TOKENS)
@@ -211,13 +212,6 @@ def test_parse_bars(spec, expected):
 def test_parse_bars_refuses(spec, msg):
     with pytest.raises(MidiFileError, match=msg):
         parse_bars(spec, 8)
-
-
-def test_carry_velocity_takes_the_nearest_onset():
-    old = [Note(60, 0, 1, 10), Note(62, 2, 1, 20)]
-    new = [Note(70, 0.9, 1), Note(71, 1.0, 1), Note(72, 1.5, 1), Note(73, 7, 1)]
-    assert [n.velocity for n in carry_velocity(new, old)] == [10, 10, 20, 20]  # 1.0 is a tie: the earlier wins
-    assert [n.velocity for n in carry_velocity(new, [])] == [100] * 4
 
 
 def test_two_four_reads_in_pairs(tmp_path):
