@@ -10,6 +10,7 @@ from arvae_live.cli_base import ArvaeGroup, configure_logging, group_options
 COMMANDS: dict[str, str] = {
     "inspect": "arvae_live.commands.inspect:inspect_cmd",  # a checkpoint's header
     "attributes": "arvae_live.commands.attributes:attributes_cmd",  # per-measure attributes of a MIDI file
+    "regenerate": "arvae_live.commands.regenerate:regenerate_cmd",  # MIDI files with attribute targets
 }
 
 

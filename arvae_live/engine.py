@@ -418,9 +418,7 @@ class LiveModel:
             rounds += 1
             x = best_z[np.ix_(rows, dims)]  # (R, S)
             y = best_att[np.ix_(rows, cols)]
-            slope = np.stack(
-                [self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1
-            )  # (R, S)
+            slope = np.stack([self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1)  # (R, S)
             if prev_x is not None:
                 dx, dy = x - prev_x[rows], y - prev_y[rows]
                 secant = np.divide(dy, dx, out=np.zeros_like(dy), where=np.abs(dx) > 1e-6)

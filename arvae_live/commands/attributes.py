@@ -14,7 +14,7 @@ from arvae_live.commands.options import model_option, track_option
 @click.argument("midi_file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @track_option
-@model_option(required=False)
+@model_option(without="values are normalised over the attribute registry's ranges")
 def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, model: str | None) -> None:
     """Print the per-measure attributes of MIDI_FILE's melody: raw values (the paper's formulas) and values
     normalised to 0..1 over the registry's ranges, or over the model's ranges with --model; then the changes made

@@ -13,9 +13,14 @@ track_option = click.option(
 )
 
 
-def model_option(required: bool = False):
-    """--model ID|PATH: a bundled model id (checkpoint file stem) or a checkpoint path."""
-    help_text = "Model id (a bundled checkpoint's file stem) or checkpoint path."
-    if not required:
-        help_text += " Without it, values are normalised over the attribute registry's ranges."
+def model_option(without: str = "the bundled default model (bach-arvae when present)"):
+    """--model ID|PATH: a bundled model id (checkpoint file stem) or a checkpoint path.
+
+    Args:
+        without: what the command does when --model is not given, for the help text.
+    """
+    help_text = (
+        "Model id (a checkpoint's file stem in checkpoints/ or $ARVAE_CHECKPOINTS) or checkpoint path. "
+        f"Without it: {without}."
+    )
     return click.option("--model", "model", default=None, metavar="ID|PATH", help=help_text)
