@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "arvae_live.commands.inspect:inspect_cmd",  # a checkpoint's header
     "attributes": "arvae_live.commands.attributes:attributes_cmd",  # per-measure attributes of a MIDI file
     "regenerate": "arvae_live.commands.regenerate:regenerate_cmd",  # MIDI files with attribute targets
+    "traverse": "arvae_live.commands.traverse:traverse_cmd",  # a clip decoded along one attribute, MIDI + PNG
 }
 
 
