@@ -183,73 +183,130 @@ class FileResult:
         return len(self.measures)
 
 
-def regenerate_file(lm, job: Job, options: RegenOptions) -> FileResult:
-    """Read one file, regenerate its selected measures, write one output per variation.
+@dataclass
+class _Prepared:
+    """A file read and put on the grid, waiting for its group's engine call."""
 
-    Args:
-        lm: an engine.LiveModel.
-        job: the input and its outputs.
-        options: the targets and the rest.
+    job: Job
+    clip: Any  # midi_files.MidiClip
+    start: int  # first selected measure, 0-based
+    stop: int  # one past the last selected measure
+    before: dict[str, np.ndarray]  # {attribute: (M,)} normalised values of the selected input measures
+    warnings: list[dict[str, Any]]
+    t0: float  # when work on the file began (perf_counter seconds)
 
-    Returns:
-        The result. Any error becomes a "failed" result instead of propagating, so one bad file never stops a
-        batch: an ArvaeError (bad file, bad targets) with its one-line message, anything else with its type too
-        (and a traceback in the log).
-    """
-    t0 = time.perf_counter()
-    if not options.overwrite and all(p.exists() for p in job.outputs):
-        return FileResult(str(job.source), "skipped", outputs=[str(p) for p in job.outputs])
-    try:
-        return _regenerate(lm, job, options, t0)
-    except ArvaeError as err:
+
+def _failed(job: Job, err: Exception, t0: float) -> FileResult:
+    if isinstance(err, ArvaeError):
         log.warning("%s", err)
         error = str(err)
-    except Exception as err:  # a bug or an unforeseen file; the batch goes on and the report says so
-        log.exception("%s: unexpected error", job.source)
+    else:  # a bug or an unforeseen file; the batch goes on and the report says so
+        log.error("%s: unexpected error", job.source, exc_info=err)
         error = f"{job.source}: unexpected {type(err).__name__}: {err}"
     return FileResult(str(job.source), "failed", error=error, total_ms=(time.perf_counter() - t0) * 1e3)
 
 
-def _regenerate(lm, job: Job, options: RegenOptions, t0: float) -> FileResult:
-    from arvae_live.engine import carry_velocities
-
+def _prepare(lm, job: Job, options: RegenOptions) -> tuple[_Prepared, np.ndarray]:
+    """Read a file and select its measures; returns the prepared file and its selected tokens (M, 24)."""
+    t0 = time.perf_counter()
     clip = read_midi(job.source, track=options.track)
     start, stop = parse_bars(options.bars, clip.n_measures)
     tokens, adjustments = notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)
-    window = tokens[start:stop]
-    before = lm.measure_attributes(window)  # {name: (M,)}
+    warnings = [{"kind": a.kind, "bar": a.measure + 1, "count": a.count, "message": a.message} for a in adjustments]
+    return _Prepared(job, clip, start, stop, lm.measure_attributes(tokens[start:stop]), warnings, t0), tokens[
+        start:stop
+    ]
+
+
+def melody_with(clip, tokens: np.ndarray, vocab, start: int, stop: int) -> list[Note]:
+    """The clip's melody with measures start..stop-1 replaced by the notes of tokens (M = stop - start, 24).
+
+    New notes take the velocity of the nearest input note; notes outside the measures stay as they are.
+    """
+    from arvae_live.engine import carry_velocities
+
+    offset = start * BEATS_PER_MEASURE
+    new = [Note(n.pitch, n.start_beats + offset, n.dur_beats) for n in tokens_to_notes(tokens, vocab)]
+    return splice_notes(clip.notes, carry_velocities(new, clip.notes), start, stop)
+
+
+def regenerate_group(lm, jobs: Sequence[Job], options: RegenOptions) -> list[FileResult]:
+    """Regenerate a group of files with one engine call over all their selected measures.
+
+    Batching across files is what lets a folder of short melodies run at the engine's batched speed: a chorale has
+    ~10 measures, and the engine does many more measures per second in batches of hundreds. The measures of a
+    file do not influence another file's (the model works measure by measure), except through the shared random
+    draws of variations >= 2, which depend on the group; groups are formed the same way for any --jobs or ranks.
+
+    Args:
+        lm: an engine.LiveModel.
+        jobs: the files of the group.
+        options: the targets and the rest.
+
+    Returns:
+        One result per job, in order. Files whose outputs all exist are skipped (unless options.overwrite). Any
+        error in one file (bad file, failed write) becomes a "failed" result and the others go on.
+    """
+    results: list[FileResult | None] = [None] * len(jobs)
+    ready: list[tuple[int, _Prepared]] = []
+    windows = []
+    for i, job in enumerate(jobs):
+        if not options.overwrite and all(p.exists() for p in job.outputs):
+            results[i] = FileResult(str(job.source), "skipped", outputs=[str(p) for p in job.outputs])
+            continue
+        t0 = time.perf_counter()
+        try:
+            prep, window = _prepare(lm, job, options)
+        except Exception as err:
+            results[i] = _failed(job, err, t0)
+            continue
+        ready.append((i, prep))
+        windows.append(window)
+    if not ready:
+        return results
+    # One target array over all measures of the group: --set values everywhere, --shift from each measure's own.
+    sizes = [p.stop - p.start for _, p in ready]
     targets: dict[str, float | np.ndarray] = dict(options.targets)
     for name, delta in options.shifts.items():
-        targets[name] = np.clip(before[name] + delta, 0.0, 1.0)
+        targets[name] = np.clip(np.concatenate([p.before[name] for _, p in ready]) + delta, 0.0, 1.0)
     res = lm.regenerate(
-        window, targets, variations=options.variations, temperature=options.temperature, seed=options.seed
-    )
-    offset = start * BEATS_PER_MEASURE
-    for v, out in enumerate(job.outputs):
-        new = [Note(n.pitch, n.start_beats + offset, n.dur_beats) for n in tokens_to_notes(res.tokens[v], lm.vocab)]
-        write_midi(clip, splice_notes(clip.notes, carry_velocities(new, clip.notes), start, stop), out)
+        np.concatenate(windows), targets, variations=options.variations, temperature=options.temperature,
+        seed=options.seed,
+    )  # fmt: skip
     names = lm.attribute_names
-    measures = [
-        {
-            "bar": start + m + 1,
-            "before": {k: float(before[k][m]) for k in names},
-            "asked": {k: float(res.asked[k][m]) for k in names},
-            "achieved": [{k: float(res.achieved[k][v, m]) for k in names} for v in range(options.variations)],
-        }
-        for m in range(stop - start)
-    ]
-    return FileResult(
-        source=str(job.source),
-        status="ok",
-        outputs=[str(p) for p in job.outputs],
-        track=clip.track,
-        channel=clip.channel + 1,
-        bars=[start + 1, stop],
-        measures=measures,
-        warnings=[{"kind": a.kind, "bar": a.measure + 1, "count": a.count, "message": a.message} for a in adjustments],
-        engine_ms=res.engine_ms,
-        total_ms=(time.perf_counter() - t0) * 1e3,
-    )
+    first = 0
+    for (i, p), size in zip(ready, sizes):
+        rows = slice(first, first + size)
+        first += size
+        try:
+            for v, out in enumerate(p.job.outputs):
+                write_midi(p.clip, melody_with(p.clip, res.tokens[v, rows], lm.vocab, p.start, p.stop), out)
+        except Exception as err:
+            results[i] = _failed(p.job, err, p.t0)
+            continue
+        asked = {k: res.asked[k][rows] for k in names}
+        achieved = {k: res.achieved[k][:, rows] for k in names}
+        results[i] = FileResult(
+            source=str(p.job.source),
+            status="ok",
+            outputs=[str(o) for o in p.job.outputs],
+            track=p.clip.track,
+            channel=p.clip.channel + 1,
+            bars=[p.start + 1, p.stop],
+            measures=[
+                {
+                    "bar": p.start + m + 1,
+                    "before": {k: float(p.before[k][m]) for k in names},
+                    "asked": {k: float(asked[k][m]) for k in names},
+                    "achieved": [{k: float(achieved[k][v, m]) for k in names} for v in range(options.variations)],
+                }
+                for m in range(size)
+            ],
+            warnings=p.warnings,
+            engine_ms=res.engine_ms * size / len(res.tokens[0]),  # the group's engine time, shared by measures
+            total_ms=(time.perf_counter() - p.t0) * 1e3,
+        )
+    return results
 
 
 # ---- the run -------------------------------------------------------------------------------------------------------
@@ -277,12 +334,17 @@ def _init_worker(model_path: str, device: str, threads: int) -> None:
     _worker_model = LiveModel.from_checkpoint(model_path, device=device)
 
 
-def _work(job: Job, options: RegenOptions) -> FileResult:
-    return regenerate_file(_worker_model, job, options)
+def _work(group: Sequence[Job], options: RegenOptions) -> list[FileResult]:
+    return regenerate_group(_worker_model, group, options)
 
 
-def run_jobs(
-    jobs: Sequence[Job],
+def make_groups(jobs: Sequence[Job], batch_files: int) -> list[list[Job]]:
+    """Consecutive runs of batch_files jobs: the units of work, each one engine call."""
+    return [list(jobs[i : i + batch_files]) for i in range(0, len(jobs), batch_files)]
+
+
+def run_groups(
+    groups: Sequence[Sequence[Job]],
     options: RegenOptions,
     lm=None,
     model_path: Path | None = None,
@@ -290,36 +352,41 @@ def run_jobs(
     n_jobs: int = 1,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> RunOutcome:
-    """Regenerate every job, in this process (n_jobs == 1, with lm) or in n_jobs worker processes (with model_path).
+    """Regenerate every group, in this process (n_jobs == 1) or in n_jobs worker processes (each loads the model).
 
-    Ctrl-C stops cleanly: no new file starts, files in progress finish (their outputs are whole), and the outcome
-    says it was interrupted.
+    Ctrl-C stops cleanly: no new group starts, and groups already in worker processes finish (their outputs are
+    whole); in this process the group in progress stops, and outputs already written stay whole. The outcome says
+    it was interrupted; a rerun skips the files whose outputs exist.
 
     Args:
-        jobs: the files to do.
-        options: what to do with each.
-        lm: the loaded LiveModel, for n_jobs == 1.
-        model_path: the checkpoint each worker loads, for n_jobs > 1.
-        device: torch device of the workers.
+        groups: the files, in groups of one engine call each (make_groups).
+        options: what to do with each file.
+        lm: the loaded LiveModel for n_jobs == 1 (else loaded from model_path).
+        model_path: the checkpoint the workers load.
+        device: torch device of the model.
         n_jobs: worker processes, >= 1.
-        on_result: called with each result as it comes (progress bars).
-    """
-    results: dict[int, FileResult] = {}
+        on_result: called with each file's result as it comes (progress bars).
 
-    def done(i: int, r: FileResult) -> None:
-        results[i] = r
-        if on_result is not None:
-            on_result(r)
+    Returns:
+        The results in the order of the groups (groups not reached are missing).
+    """
+    results: dict[int, list[FileResult]] = {}
+
+    def done(g: int, rs: list[FileResult]) -> None:
+        results[g] = rs
+        for r in rs:
+            if on_result is not None:
+                on_result(r)
 
     interrupted = False
-    if n_jobs <= 1 or len(jobs) <= 1:
+    if n_jobs <= 1 or len(groups) <= 1:
         if lm is None:
             from arvae_live.engine import LiveModel
 
             lm = LiveModel.from_checkpoint(model_path, device=device)
         try:
-            for i, job in enumerate(jobs):
-                done(i, regenerate_file(lm, job, options))
+            for g, group in enumerate(groups):
+                done(g, regenerate_group(lm, group, options))
         except KeyboardInterrupt:
             interrupted = True
     else:
@@ -332,7 +399,7 @@ def run_jobs(
             initializer=_init_worker,
             initargs=(str(model_path), device, threads),
         )
-        pending = {pool.submit(_work, job, options): i for i, job in enumerate(jobs)}
+        pending = {pool.submit(_work, group, options): g for g, group in enumerate(groups)}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -344,7 +411,7 @@ def run_jobs(
                 fut.cancel()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    return RunOutcome([results[i] for i in sorted(results)], interrupted)
+    return RunOutcome([r for g in sorted(results) for r in results[g]], interrupted)
 
 
 # ---- torch.distributed ---------------------------------------------------------------------------------------------
@@ -356,7 +423,7 @@ def distributed_world() -> tuple[int, int]:
 
 
 def broadcast_jobs(jobs: list[Job] | None, rank: int) -> list[Job]:
-    """Rank 0's job list on every rank (each then takes every world_size-th job from its rank).
+    """Rank 0's job list on every rank (each then takes every world_size-th group from its rank).
 
     Requires an initialised process group. Only rank 0 lists the inputs, so all ranks agree on one list even when
     they see the file system at different moments.

@@ -182,21 +182,21 @@ def test_failed_write_leaves_no_partial_file_and_rerun_completes(corpus_dir, tin
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(corpus_dir, tiny_ckpt, tmp_path, monkeypatch):
-    real = batch.regenerate_file
+    real = batch.regenerate_group
     seen = []
 
-    def interrupted_on_second(lm, job, options):
-        seen.append(job.source)
+    def interrupted_on_second(lm, group, options):
+        seen.append(group)
         if len(seen) == 2:
             raise KeyboardInterrupt
-        return real(lm, job, options)
+        return real(lm, group, options)
 
-    monkeypatch.setattr(batch, "regenerate_file", interrupted_on_second)
+    monkeypatch.setattr(batch, "regenerate_group", interrupted_on_second)
     out = tmp_path / "out"
-    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt)
+    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--batch-files", "1")
     assert result.exit_code == 130 and "interrupted after 1 of 3 file(s)" in result.output
     assert len([p for p in out.rglob("*") if p.is_file()]) == 1
-    monkeypatch.setattr(batch, "regenerate_file", real)
+    monkeypatch.setattr(batch, "regenerate_group", real)
     result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt)
     assert result.exit_code == 0 and "2 file(s) regenerated" in result.output and "1 skipped" in result.output
 
@@ -209,7 +209,9 @@ def _outputs_and_report(out: Path, report: Path) -> tuple[dict[str, bytes], list
 
 @pytest.mark.slow
 def test_jobs_and_torchrun_give_the_same_outputs_as_one_process(corpus_dir, tiny_ckpt, tmp_path):
-    args = [corpus_dir, "--model", tiny_ckpt, "--set", "contour=0.9", "--variations", "2", "--device", "cpu"]
+    # One file per group, so that both workers and both ranks get work (groups are the unit of work).
+    args = [corpus_dir, "--model", tiny_ckpt, "--set", "contour=0.9", "--variations", "2", "--device", "cpu",
+            "--batch-files", "1"]  # fmt: skip
     one = _invoke(*args, "-o", tmp_path / "one", "--report", tmp_path / "one.json")
     assert one.exit_code == 0, one.output
     want = _outputs_and_report(tmp_path / "one", tmp_path / "one.json")
@@ -229,3 +231,4 @@ def test_jobs_and_torchrun_give_the_same_outputs_as_one_process(corpus_dir, tiny
     assert got[0] == want[0]
     assert json.loads((tmp_path / "ranks.json").read_text())["world_size"] == 2
     assert proc.stdout.count("file(s) regenerated") == 1  # only rank 0 reports
+    assert "3 file(s) regenerated" in proc.stdout

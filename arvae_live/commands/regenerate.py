@@ -56,6 +56,13 @@ from arvae_live.commands.options import model_option, track_option
     "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (each loads the model)."
 )
 @click.option(
+    "--batch-files",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Files regenerated together in one engine call (the unit of work for --jobs and ranks).",
+)
+@click.option(
     "--device",
     default="auto",
     show_default=True,
@@ -85,6 +92,7 @@ def regenerate_cmd(
     temperature: float,
     seed: int,
     jobs: int,
+    batch_files: int,
     device: str,
     report: Path | None,
     overwrite: bool,
@@ -103,8 +111,9 @@ def regenerate_cmd(
         collect_jobs,
         distributed_world,
         gather_results,
+        make_groups,
         parse_assignments,
-        run_jobs,
+        run_groups,
         summary,
         write_report,
     )
@@ -142,10 +151,10 @@ def regenerate_cmd(
             all_jobs = broadcast_jobs(all_jobs, rank)
         if not all_jobs:
             raise ConfigError("no MIDI files (*.mid, *.midi) among the inputs")
-        my_jobs = all_jobs[rank::world]
+        my_groups = make_groups(all_jobs, batch_files)[rank::world]  # the same groups for any --jobs and ranks
 
         quiet = None if rank == 0 else True  # None: bars on a terminal only; ranks other than 0 stay quiet
-        files_bar = tqdm(total=len(my_jobs), unit="file", desc="files", disable=quiet)
+        files_bar = tqdm(total=sum(map(len, my_groups)), unit="file", desc="files", disable=quiet)
         measures_bar = tqdm(unit="measure", desc="measures", position=1, disable=files_bar.disable)
 
         def on_result(r) -> None:
@@ -160,8 +169,8 @@ def regenerate_cmd(
 
             lm = LiveModel.from_checkpoint(model_path, device=device)
         t0 = time.perf_counter()
-        outcome = run_jobs(
-            my_jobs, options, lm=lm, model_path=model_path, device=device, n_jobs=jobs, on_result=on_result
+        outcome = run_groups(
+            my_groups, options, lm=lm, model_path=model_path, device=device, n_jobs=jobs, on_result=on_result
         )
         files_bar.close()
         measures_bar.close()
@@ -184,6 +193,7 @@ def regenerate_cmd(
             "options": asdict(options),
             "world_size": world,
             "jobs": jobs,
+            "batch_files": batch_files,
             "interrupted": outcome.interrupted,
             "summary": stats,
         }

@@ -60,9 +60,10 @@ def traverse_cmd(
     """
     import numpy as np
 
-    from arvae_live.core.representation import BEATS_PER_MEASURE, Note, notes_to_tokens, tokens_to_notes
-    from arvae_live.engine import LiveModel, carry_velocities
-    from arvae_live.midi_files import parse_bars, read_midi, splice_notes, write_midi
+    from arvae_live.batch import melody_with
+    from arvae_live.core.representation import notes_to_tokens
+    from arvae_live.engine import LiveModel
+    from arvae_live.midi_files import parse_bars, read_midi, write_midi
     from arvae_live.model_store import default_model_path, resolve_model
     from arvae_live.traversal import plot_traversal, traverse
 
@@ -71,11 +72,9 @@ def traverse_cmd(
     lm = LiveModel.from_checkpoint(resolve_model(model) if model else default_model_path(), device=device)
     tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)
     tr = traverse(lm, tokens[start:stop], attribute, steps=steps, closed_loop=not open_loop, seed=seed)
-    offset = start * BEATS_PER_MEASURE
     stem = f"{midi_file.stem}.{attribute}"
     for s in range(steps):
-        new = [Note(n.pitch, n.start_beats + offset, n.dur_beats) for n in tokens_to_notes(tr.tokens[s], lm.vocab)]
-        notes = splice_notes(clip.notes, carry_velocities(new, clip.notes), start, stop)
+        notes = melody_with(clip, tr.tokens[s], lm.vocab, start, stop)
         write_midi(clip, notes, out_dir / f"{stem}.s{s + 1}{midi_file.suffix or '.mid'}")
     bar_text = f"bar {start + 1}" if stop - start == 1 else f"bars {start + 1}-{stop}"
     png = plot_traversal(
