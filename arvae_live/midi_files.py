@@ -12,8 +12,8 @@ Reading (`read_midi`) finds the melody *part*, a (track, channel) pair, by this 
    lower track, then the lower channel.
 
 Meter: arvae-live works on 4/4 measures counted from the start of the file. 4/4 and 2/2 bars are one measure each;
-2/4 bars are read in pairs as one 4/4 measure. Any other meter, or a meter change that does not fall on a 4/4
-barline, raises MidiFileError naming the meter and the bar. A file without a time signature is 4/4 (the MIDI
+2/4 bars are read in pairs as one 4/4 measure. Any other meter, or a change of bar length (4/4 <-> 2/4) that does
+not fall on a 4/4 barline, raises MidiFileError naming the meter and the bar. A file without a time signature is 4/4 (the MIDI
 default). A pickup written as the first notes of the file (as music21 writes one) shifts the grid: measures are
 counted from the file start, not from the first full bar.
 
@@ -231,7 +231,11 @@ def _meta_events(midi: mido.MidiFile, kind: str) -> list[tuple[int, mido.MetaMes
 
 
 def _check_meters(path: Path, signatures: list[tuple[float, int, int]]) -> None:
-    """MidiFileError unless every meter is supported and every change falls on a 4/4 barline."""
+    """MidiFileError unless every meter is supported and every change of bar length falls on a 4/4 barline.
+
+    A time signature that restates the bar length in force (4/4 again, as music21 writes after a pickup) changes
+    nothing on the grid, wherever it falls.
+    """
     bar, bar_start, bar_len = 1, 0.0, 4.0  # file bar number at bar_start (in beats), the bar length in force
     for beat, num, den in signatures:
         bar += round((beat - bar_start) / bar_len)
@@ -241,7 +245,8 @@ def _check_meters(path: Path, signatures: list[tuple[float, int, int]]) -> None:
                 f"{path}: meter {num}/{den} at bar {bar} is not supported; arvae-live reads 4/4 measures "
                 "(2/2 as 4/4, 2/4 in pairs)"
             )
-        if abs(beat / BEATS_PER_MEASURE - round(beat / BEATS_PER_MEASURE)) > 1e-6:
+        changes_length = SUPPORTED_METERS[(num, den)] != bar_len
+        if changes_length and abs(beat / BEATS_PER_MEASURE - round(beat / BEATS_PER_MEASURE)) > 1e-6:
             raise MidiFileError(
                 f"{path}: meter change to {num}/{den} at bar {bar} does not fall on a 4/4 barline "
                 f"(beat {beat:g}); arvae-live reads 4/4 measures counted from the file start"

@@ -214,6 +214,13 @@ def test_parse_bars_refuses(spec, msg):
         parse_bars(spec, 8)
 
 
+def test_a_restated_meter_off_the_barline_is_harmless(tmp_path):
+    # music21 restates 4/4 after a pickup, off our barlines (here at beat 7): the grid does not change.
+    path = tmp_path / "pickup.mid"
+    _song(path, meters=((0, 4, 4), (7 * TPB, 4, 4)))
+    assert read_midi(path).time_signatures == ((0.0, 4, 4), (7.0, 4, 4))
+
+
 def test_two_four_reads_in_pairs(tmp_path):
     path = tmp_path / "march.mid"
     _song(path, meters=((0, 2, 4),))
