@@ -13,9 +13,9 @@ Reading (`read_midi`) finds the melody *part*, a (track, channel) pair, by this 
 
 Meter: arvae-live works on 4/4 measures counted from the start of the file. 4/4 and 2/2 bars are one measure each;
 2/4 bars are read in pairs as one 4/4 measure. Any other meter, or a change of bar length (4/4 <-> 2/4) that does
-not fall on a 4/4 barline, raises MidiFileError naming the meter and the bar. A file without a time signature is 4/4 (the MIDI
-default). A pickup written as the first notes of the file (as music21 writes one) shifts the grid: measures are
-counted from the file start, not from the first full bar.
+not fall on a 4/4 barline, raises MidiFileError naming the meter and the bar. A file without a time signature is 4/4
+(the MIDI default). A pickup written as the first notes of the file (as music21 writes one) shifts the grid:
+measures are counted from the file start, not from the first full bar.
 
 Writing (`write_midi`) copies the input byte for byte except the melody track's chunk, which is re-encoded with the
 melody part's note events replaced; every other event of that track (tempo, meter, controllers, program changes,
@@ -357,51 +357,71 @@ def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, s
 # ---- writing -------------------------------------------------------------------------------------------------------
 
 
-def melody_track(clip: MidiClip, notes: Iterable[Note]) -> mido.MidiTrack:
-    """The melody track with the melody channel's note events replaced by notes.
+def _varint(value: int) -> bytes:
+    """A MIDI variable-length quantity: 7 bits per byte, most significant first, high bit set on all but the last."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _file_bytes(msg: mido.Message | mido.MetaMessage) -> bytes:
+    """A message as it is stored in a track chunk (after its delta time)."""
+    if msg.type == "sysex":  # stored as F0 <length> <data> F7, unlike on the wire
+        return b"\xf0" + _varint(len(msg.data) + 1) + bytes(msg.data) + b"\xf7"
+    return bytes(msg.bytes())
+
+
+def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
+    """The melody track's MTrk chunk with the melody channel's note events replaced by notes.
 
     Every other event keeps its absolute tick and its order. At one tick, new note-offs come first, then the kept
     events, then new note-ons, so a controller or program change set at a note's onset still precedes it. The
-    end_of_track moves later if a new note ends after it.
+    end_of_track moves later if a new note ends after it. Encoded here rather than through mido.Message objects,
+    whose validation made writing cost as much as the engine (benchmarks/regenerate_throughput.py); the encoding
+    is mido's (running status for channel messages, none across meta and sysex), so mido reads it back.
 
     Args:
         clip: the clip read from the file.
         notes: the melody to write, beats from the file start.
 
     Returns:
-        A new track; the clip is not modified.
+        The chunk bytes, header included; the clip is not modified.
     """
     tpb = clip.ticks_per_beat
-    events: list[tuple[int, int, int, mido.Message]] = []  # (tick, rank, sequence, message)
+    events: list[tuple[int, int, int, bytes]] = []  # (tick, rank, sequence, message bytes)
     end_of_track = 0
     for seq, (now, msg) in enumerate(_absolute(clip.midi.tracks[clip.track])):
         if msg.type == "end_of_track":
             end_of_track = now
         elif not (_is_note(msg) and msg.channel == clip.channel):
-            events.append((now, 1, seq, msg))
+            events.append((now, 1, seq, _file_bytes(msg)))
     seq = len(events) + 1
+    note_on, note_off = 0x90 | clip.channel, 0x80 | clip.channel
     for n in notes:
         on, off = round(n.start_beats * tpb), round(n.end_beats * tpb)
         off = max(off, on + 1)  # a note never shrinks to nothing on a coarse file grid
-        events.append((on, 2, seq, mido.Message("note_on", channel=clip.channel, note=n.pitch, velocity=n.velocity)))
-        events.append((off, 0, seq, mido.Message("note_off", channel=clip.channel, note=n.pitch, velocity=0)))
+        events.append((on, 2, seq, bytes((note_on, n.pitch, n.velocity))))
+        events.append((off, 0, seq, bytes((note_off, n.pitch, 0))))
         seq += 1
     events.sort(key=lambda e: e[:3])
-    track, last = mido.MidiTrack(), 0
-    for now, _, _, msg in events:
-        track.append(msg.copy(time=now - last))
+    data, last, running = bytearray(), 0, None
+    for now, _, _, raw in events:
+        data += _varint(now - last)
         last = now
-    track.append(mido.MetaMessage("end_of_track", time=max(end_of_track, last) - last))
-    return track
+        status = raw[0]
+        data += raw[1:] if status == running else raw
+        running = status if status < 0xF0 else None  # meta (FF) and sysex (F0) cancel running status
+    data += _varint(max(end_of_track, last) - last) + b"\xff\x2f\x00"
+    return b"MTrk" + struct.pack(">L", len(data)) + bytes(data)
 
 
 def midi_bytes(clip: MidiClip, notes: Iterable[Note]) -> bytes:
     """The bytes of the output file: the input's bytes with only the melody track's chunk re-encoded."""
-    buf = io.BytesIO()
-    mido.MidiFile(type=0, ticks_per_beat=clip.ticks_per_beat, tracks=[melody_track(clip, notes)]).save(file=buf)
-    chunk = buf.getvalue()[14:]  # drop mido's 14-byte MThd chunk, keep the MTrk chunk
     start, end = clip.track_spans[clip.track]
-    return clip.source[:start] + chunk + clip.source[end:]
+    return clip.source[:start] + melody_chunk(clip, notes) + clip.source[end:]
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:

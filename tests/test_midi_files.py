@@ -76,9 +76,10 @@ def _song(path, meters=((0, 4, 4),)) -> None:
     melody = [
         (0, mido.MetaMessage("track_name", name="Lead")),
         (0, mido.Message("program_change", channel=1, program=73)),
+        (0, mido.Message("sysex", data=[0x7E, 0x7F, 0x09, 0x01])),  # GM on: sysex is stored unlike on the wire
         *_notes(1, *MELODY),
     ]
-    melody.insert(4, (480, mido.Message("control_change", channel=1, control=1, value=64)))
+    melody.insert(5, (480, mido.Message("control_change", channel=1, control=1, value=64)))
     mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
     mid.tracks += [
         _conductor(meters),
