@@ -337,3 +337,21 @@ def test_music21_chorale_soprano_reads_back(tmp_path):
     # Unchanged notes written back give the same file.
     assert midi_bytes(clip, clip.notes) == path.read_bytes()
     assert io.BytesIO(path.read_bytes()).getvalue()[:4] == b"MThd"
+
+
+def test_attributes_normalise_over_the_model_ranges(song, tmp_path, tiny_model, tiny_config, vocab):
+    from arvae_live.core.attributes import AttributeSpec
+    from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
+
+    # A model whose pitch_range dial spans raw 0..0.5 and which knows no other attribute.
+    specs = [AttributeSpec("pitch_range", 0, 0.0, 0.5)]
+    ckpt = save_checkpoint(
+        Checkpoint("inference", tiny_config, specs, vocab, tiny_model.state_dict()), tmp_path / "narrow.pt"
+    )
+    result = CliRunner().invoke(main, ["attributes", str(song), "--json", "--model", str(ckpt)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["normalised_over"] == "model narrow" and out["ranges"] == {"pitch_range": [0.0, 0.5]}
+    bar1 = out["measures"][0]
+    assert bar1["raw"] == pytest.approx({"pitch_range": 9 / 26})
+    assert bar1["normalised"] == pytest.approx({"pitch_range": (9 / 26) / 0.5})
