@@ -61,9 +61,14 @@ def collect_jobs(inputs: Sequence[Path], out_dir: Path, variations: int) -> list
         ConfigError: an input that does not exist, or two inputs that would write the same output.
     """
     jobs: list[Job] = []
+    out_root = out_dir.resolve()
     for item in inputs:
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+            found = sorted(
+                p
+                for p in item.rglob("*")
+                if p.suffix.lower() in MIDI_SUFFIXES and p.is_file() and not p.resolve().is_relative_to(out_root)
+            )  # outputs inside an input folder are not inputs, so a rerun does not regenerate them
             pairs = [(p, p.parent.relative_to(item)) for p in found]
         elif item.exists():
             pairs = [(item, Path())]  # a file given by name is read even with another suffix; reading checks it

@@ -181,6 +181,17 @@ def test_failed_write_leaves_no_partial_file_and_rerun_completes(corpus_dir, tin
     assert result.exit_code == 0 and "1 file(s) regenerated" in result.output and "2 skipped" in result.output
 
 
+def test_outputs_inside_the_input_folder_are_not_inputs(corpus_dir, tiny_ckpt, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "song.mid").write_bytes((corpus_dir / "song.mid").read_bytes())
+    for _ in range(2):  # the second run must skip song.mid and not take out/song.v1.mid as an input
+        result = _invoke(inputs, "-o", inputs / "out", "--model", tiny_ckpt)
+        assert result.exit_code == 0, result.output
+    assert "0 file(s) regenerated" in result.output and "1 skipped" in result.output
+    assert sorted(p.name for p in inputs.rglob("*.mid")) == ["song.mid", "song.v1.mid"]
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(corpus_dir, tiny_ckpt, tmp_path, monkeypatch):
     real = batch.regenerate_group
     seen = []
