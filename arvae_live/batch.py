@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from arvae_live.core.representation import BEATS_PER_MEASURE, Note, notes_to_tokens, tokens_to_notes
+from arvae_live.clip_report import warning_dicts
+from arvae_live.core.representation import BEATS_PER_MEASURE, Note, Vocabulary, notes_to_tokens, tokens_to_notes
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
-from arvae_live.midi_files import parse_bars, read_midi, splice_notes, write_atomic, write_midi
+from arvae_live.midi_files import MidiClip, parse_bars, read_midi, splice_notes, write_atomic, write_midi
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class _Prepared:
     """A file read and put on the grid, waiting for its group's engine call."""
 
     job: Job
-    clip: Any  # midi_files.MidiClip
+    clip: MidiClip
     start: int  # first selected measure, 0-based
     stop: int  # one past the last selected measure
     before: dict[str, np.ndarray]  # {attribute: (M,)} normalised values of the selected input measures
@@ -217,13 +218,11 @@ def _prepare(lm, job: Job, options: RegenOptions) -> tuple[_Prepared, np.ndarray
     clip = read_midi(job.source, track=options.track)
     start, stop = parse_bars(options.bars, clip.n_measures)
     tokens, adjustments = notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)
-    warnings = [{"kind": a.kind, "bar": a.measure + 1, "count": a.count, "message": a.message} for a in adjustments]
-    return _Prepared(job, clip, start, stop, lm.measure_attributes(tokens[start:stop]), warnings, t0), tokens[
-        start:stop
-    ]
+    window = tokens[start:stop]
+    return _Prepared(job, clip, start, stop, lm.measure_attributes(window), warning_dicts(adjustments), t0), window
 
 
-def melody_with(clip, tokens: np.ndarray, vocab, start: int, stop: int) -> list[Note]:
+def melody_with(clip: MidiClip, tokens: np.ndarray, vocab: Vocabulary, start: int, stop: int) -> list[Note]:
     """The clip's melody with measures start..stop-1 replaced by the notes of tokens (M = stop - start, 24).
 
     New notes take the velocity of the nearest input note; notes outside the measures stay as they are.

@@ -54,6 +54,11 @@ def measure_table(clip: MidiClip, vocab: Vocabulary, specs: list[AttributeSpec])
     return MeasureTable(tokens, raw, normalised, adjustments)
 
 
+def warning_dicts(adjustments: list[Adjustment]) -> list[dict]:
+    """Adjustments as plain data for reports: kind, bar (1-based), count, message."""
+    return [{"kind": a.kind, "bar": a.measure + 1, "count": a.count, "message": a.message} for a in adjustments]
+
+
 def describe_clip(clip: MidiClip) -> str:
     """One line naming the melody part, its length, tempo and meter, for people."""
     bpm = f"{clip.tempos[0][1]:g} bpm" + (f" ({len(clip.tempos)} tempo changes)" if len(clip.tempos) > 1 else "")

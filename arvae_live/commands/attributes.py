@@ -19,7 +19,7 @@ def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, model: str
     """Print the per-measure attributes of MIDI_FILE's melody: raw values (the paper's formulas) and values
     normalised to 0..1 over the registry's ranges, or over the model's ranges with --model; then the changes made
     to fit the notes on the 24-tick grid."""
-    from arvae_live.clip_report import describe_clip, measure_table, registry_specs
+    from arvae_live.clip_report import describe_clip, measure_table, registry_specs, warning_dicts
     from arvae_live.core.checkpoint import load_checkpoint
     from arvae_live.core.representation import Vocabulary
     from arvae_live.midi_files import read_midi
@@ -55,10 +55,7 @@ def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, model: str
                 }
                 for m in range(clip.n_measures)
             ],
-            "warnings": [
-                {"kind": a.kind, "bar": a.measure + 1, "count": a.count, "message": a.message}
-                for a in table.adjustments
-            ],
+            "warnings": warning_dicts(table.adjustments),
         }
         click.echo(json.dumps(out, indent=2))
         return
