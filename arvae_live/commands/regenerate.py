@@ -160,7 +160,7 @@ def regenerate_cmd(
         def on_result(r) -> None:
             files_bar.update(1)
             measures_bar.update(r.n_measures)
-            if r.status == "failed":
+            if r.status == "failed" and not files_bar.disable:  # on a terminal, as they happen; all in the summary
                 files_bar.write(f"FAILED {r.error}")
 
         lm = None
