@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from arvae_live.clip_report import warning_dicts
-from arvae_live.core.representation import BEATS_PER_MEASURE, Note, Vocabulary, notes_to_tokens, tokens_to_notes
+from arvae_live.core.representation import HOLD, Note, Vocabulary, notes_to_tokens, tokens_to_notes
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
 from arvae_live.midi_files import MidiClip, parse_bars, read_midi, splice_notes, write_atomic, write_midi
 
@@ -229,9 +229,9 @@ def melody_with(clip: MidiClip, tokens: np.ndarray, vocab: Vocabulary, start: in
     """
     from arvae_live.engine import carry_velocities
 
-    offset = start * BEATS_PER_MEASURE
-    new = [Note(n.pitch, n.start_beats + offset, n.dur_beats) for n in tokens_to_notes(tokens, vocab)]
-    return splice_notes(clip.notes, carry_velocities(new, clip.notes), start, stop)
+    # Leading measures of HOLD read as silence, so the new notes come out at their place in the file.
+    padded = np.concatenate([np.full((start, tokens.shape[1]), HOLD, dtype=np.int64), tokens])
+    return splice_notes(clip.notes, carry_velocities(tokens_to_notes(padded, vocab), clip.notes), start, stop)
 
 
 def regenerate_group(lm, jobs: Sequence[Job], options: RegenOptions) -> list[FileResult]:
