@@ -12,6 +12,9 @@ COMMANDS: dict[str, str] = {
     "serve": "arvae_live.commands.serve:serve_cmd",  # the OSC inference daemon
     "bench": "arvae_live.commands.bench:bench_cmd",  # round-trip latency of the daemon
     "ports": "arvae_live.commands.ports:ports_cmd",  # the MIDI ports serve --midi-in/--midi-out can open
+    "attributes": "arvae_live.commands.attributes:attributes_cmd",  # per-measure attributes of a MIDI file
+    "regenerate": "arvae_live.commands.regenerate:regenerate_cmd",  # MIDI files with attribute targets
+    "traverse": "arvae_live.commands.traverse:traverse_cmd",  # a clip decoded along one attribute, MIDI + PNG
 }
 
 

@@ -1,0 +1,357 @@
+"""MIDI files: melody choice, notes in beats, meters, bar selection, write-back that touches only the melody.
+
+Files are written by the tests themselves with mido (hand-written messages) or with music21 (a chorale soprano);
+expected notes, tokens and attribute values are worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import mido
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from arvae_live.cli import main
+from arvae_live.core.representation import (
+    CHORD_REDUCED,
+    REST,
+    Note,
+    Vocabulary,
+    notes_to_tokens,
+    tokens_to_notes,
+)
+from arvae_live.engine import carry_velocities
+from arvae_live.errors import MidiFileError
+from arvae_live.midi_files import midi_bytes, parse_bars, read_midi, splice_notes, write_midi
+
+TPB = 480  # ticks per beat of the hand-written files
+
+
+def _track(*events: tuple[int, mido.Message]) -> mido.MidiTrack:
+    """A track from (absolute tick, message) pairs, in the order given."""
+    track, last = mido.MidiTrack(), 0
+    for now, msg in events:
+        track.append(msg.copy(time=now - last))
+        last = now
+    return track
+
+
+def _notes(channel: int, *spec: tuple[int, int, int, int]) -> list[tuple[int, mido.Message]]:
+    """note_on/note_off pairs from (pitch, on_tick, off_tick, velocity), sorted by time, offs before ons."""
+    ev = []
+    for pitch, on, off, vel in spec:
+        ev.append((on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
+        ev.append((off, 0, mido.Message("note_on", channel=channel, note=pitch, velocity=0)))  # running-status style
+    return [(t, m) for t, _, m in sorted(ev, key=lambda e: (e[0], e[1]))]
+
+
+def _conductor(meters=((0, 4, 4),)) -> mido.MidiTrack:
+    ev = [(0, mido.MetaMessage("set_tempo", tempo=500000))]
+    ev += [(t, mido.MetaMessage("time_signature", numerator=n, denominator=d)) for t, n, d in meters]
+    return _track(*ev)
+
+
+# The melody of the song file, track 2 channel index 1, in ticks (480 per beat):
+#   bar 1: C5 quarter, D5 8th, E5 8th, F5 G5 A5 8th-note triplet, rest on beat 4; bar 2: C6 whole note.
+MELODY = [(72, 0, 480, 80), (74, 480, 720, 90), (76, 720, 960, 100), (77, 960, 1120, 70), (79, 1120, 1280, 70),
+          (81, 1280, 1440, 70), (84, 1920, 3840, 110)]  # fmt: skip
+MELODY_NOTES = [Note(72, 0, 1, 80), Note(74, 1, 0.5, 90), Note(76, 1.5, 0.5, 100), Note(77, 2, 1 / 3, 70),
+                Note(79, 2 + 1 / 3, 1 / 3, 70), Note(81, 2 + 2 / 3, 1 / 3, 70), Note(84, 4, 4, 110)]  # fmt: skip
+# Tokens by hand: token = 2 + pitch - 55, so 72->19, 74->21, 76->23, 77->24, 79->26, 81->28, 84->31.
+MELODY_TOKENS = np.zeros((2, 24), dtype=np.int64)
+MELODY_TOKENS[0, [0, 6, 9, 12, 14, 16, 18]] = [19, 21, 23, 24, 26, 28, REST]
+MELODY_TOKENS[1, 0] = 31
+
+
+def _song(path, meters=((0, 4, 4),)) -> None:
+    """Type 1: conductor; piano chords (12 notes, polyphonic); the melody (7 notes) with a program change and a
+    controller; drums on channel 10 (16 notes, monophonic). The rule must pick the melody."""
+    piano = []
+    for bar, root in enumerate((60, 65, 67, 60)):
+        piano += [(root + i, bar * 1920, bar * 1920 + 1920, 60) for i in (0, 4, 7)]
+    melody = [
+        (0, mido.MetaMessage("track_name", name="Lead")),
+        (0, mido.Message("program_change", channel=1, program=73)),
+        (0, mido.Message("sysex", data=[0x7E, 0x7F, 0x09, 0x01])),  # GM on: sysex is stored unlike on the wire
+        *_notes(1, *MELODY),
+    ]
+    melody.insert(5, (480, mido.Message("control_change", channel=1, control=1, value=64)))
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    mid.tracks += [
+        _conductor(meters),
+        _track(*_notes(0, *piano)),
+        _track(*sorted(melody, key=lambda e: e[0])),
+        _track(*_notes(9, *[(36, i * 240, i * 240 + 120, 100) for i in range(16)])),
+    ]
+    mid.save(path)
+
+
+@pytest.fixture
+def song(tmp_path):
+    path = tmp_path / "song.mid"
+    _song(path)
+    return path
+
+
+def test_melody_rule_skips_chords_and_drums(song):
+    clip = read_midi(song)
+    assert (clip.track, clip.channel) == (2, 1)
+    assert [(n.pitch, n.start_beats, n.dur_beats, n.velocity) for n in clip.notes] == pytest.approx(
+        [(n.pitch, n.start_beats, n.dur_beats, n.velocity) for n in MELODY_NOTES]
+    )
+    assert clip.n_measures == 2
+    assert clip.tempos == ((0.0, 120.0),)
+    assert clip.time_signatures == ((0.0, 4, 4),)
+    tokens, adjustments = notes_to_tokens(clip.notes, clip.n_measures, Vocabulary())
+    np.testing.assert_array_equal(tokens, MELODY_TOKENS)
+    assert adjustments == []
+
+
+def test_track_option_picks_the_named_track(song):
+    clip = read_midi(song, track=1)
+    assert (clip.track, clip.channel, len(clip.notes)) == (1, 0, 12)
+    _, adjustments = notes_to_tokens(clip.notes, clip.n_measures, Vocabulary())
+    assert [(a.kind, a.measure, a.count) for a in adjustments] == [(CHORD_REDUCED, m, 2) for m in range(4)]
+    with pytest.raises(MidiFileError, match="track 3 has no pitched notes; tracks with notes: 1, 2"):
+        read_midi(song, track=3)  # drums only
+    with pytest.raises(MidiFileError, match=r"--track 7 does not exist; the file has tracks 0..3"):
+        read_midi(song, track=7)
+
+
+def test_write_back_round_trip_touches_only_the_melody(song, tmp_path):
+    clip = read_midi(song)
+    vocab = Vocabulary()
+    tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, vocab)
+    notes = carry_velocities(tokens_to_notes(tokens, vocab), clip.notes)
+    out = write_midi(clip, notes, tmp_path / "out" / "song.v1.mid")
+    back = read_midi(out)
+    np.testing.assert_array_equal(notes_to_tokens(back.notes, back.n_measures, vocab)[0], MELODY_TOKENS)
+    assert [n.velocity for n in back.notes] == [80, 90, 100, 70, 70, 70, 110]
+    # Other tracks: the same bytes and the same messages.
+    src, dst = mido.MidiFile(song), mido.MidiFile(out)
+    for t in (0, 1, 3):
+        assert dst.tracks[t] == src.tracks[t]
+        assert (
+            out.read_bytes()[back.track_spans[t][0] : back.track_spans[t][1]]
+            == (clip.source[clip.track_spans[t][0] : clip.track_spans[t][1]])
+        )
+
+    # Melody track: every non-note event at the same absolute tick and in the same order.
+    def non_notes(track):
+        now, out = 0, []
+        for m in track:
+            now += m.time
+            if m.type not in ("note_on", "note_off"):
+                out.append((now, m.copy(time=0)))
+        return out
+
+    assert non_notes(dst.tracks[2]) == non_notes(src.tracks[2])
+    # The program change and the controller still come before the notes they were set for.
+    kinds = [m.type for m in dst.tracks[2]]
+    assert kinds.index("program_change") < kinds.index("note_on")
+    assert song.read_bytes() == clip.source  # the input is untouched
+
+
+def test_unchanged_melody_gives_identical_bytes(tmp_path):
+    # A file written as music21 writes one (note_off messages with velocity 0, offs before ons) comes back byte for
+    # byte when its melody is written back unchanged.
+    mid = mido.MidiFile(type=0, ticks_per_beat=TPB)
+    ev = []
+    for pitch, on, off, vel in MELODY:
+        ev += [
+            (on, 1, mido.Message("note_on", note=pitch, velocity=vel)),
+            (off, 0, mido.Message("note_off", note=pitch, velocity=0)),
+        ]
+    mid.tracks.append(_track(*[(t, m) for t, _, m in sorted(ev, key=lambda e: (e[0], e[1]))]))
+    path = tmp_path / "plain.mid"
+    mid.save(path)
+    clip = read_midi(path)
+    assert midi_bytes(clip, clip.notes) == path.read_bytes()
+
+
+def test_type0_file_keeps_the_drum_channel(tmp_path):
+    mid = mido.MidiFile(type=0, ticks_per_beat=TPB)
+    drums = [(36, i * 480, i * 480 + 240, 100) for i in range(8)]
+    mid.tracks.append(_track(*sorted(_notes(0, *MELODY) + _notes(9, *drums), key=lambda e: e[0])))
+    path = tmp_path / "type0.mid"
+    mid.save(path)
+    clip = read_midi(path)
+    assert (clip.track, clip.channel, len(clip.notes)) == (0, 0, 7)
+    out = write_midi(clip, [Note(60, 0, 8)], tmp_path / "o.mid")
+    track = mido.MidiFile(out).tracks[0]
+    drum_ons = [m.note for m in track if m.type == "note_on" and m.channel == 9 and m.velocity > 0]
+    melody_ons = [m.note for m in track if m.type == "note_on" and m.channel == 0 and m.velocity > 0]
+    assert drum_ons == [36] * 8 and melody_ons == [60]
+
+
+def test_splice_keeps_notes_outside_the_selected_bars(song):
+    clip = read_midi(song)
+    start, stop = parse_bars("2:2", clip.n_measures)
+    assert (start, stop) == (1, 2)
+    new = [Note(60, 4, 2), Note(62, 6, 2)]
+    merged = splice_notes(clip.notes, new, start, stop)
+    assert merged == [*MELODY_NOTES[:6], *new]
+    # A note sounding into the window is cut at its start (beat 4).
+    assert splice_notes([Note(60, 3, 2, 77)], [], 1, 2) == [Note(60, 3, 1, 77)]
+    assert splice_notes([Note(60, 0, 1), Note(62, 9, 1)], [], 1, 2) == [Note(60, 0, 1), Note(62, 9, 1)]
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [(None, (0, 8)), ("", (0, 8)), ("3:6", (2, 6)), ("3:", (2, 8)), (":2", (0, 2)), ("5", (4, 5)), ("7:20", (6, 8))],
+)
+def test_parse_bars(spec, expected):
+    assert parse_bars(spec, 8) == expected
+
+
+@pytest.mark.parametrize("spec, msg", [("a:b", "expected A:B"), ("4:2", "1 <= A <= B"), ("0:2", "1 <= A"),
+                                       ("9:", "only 8 bar")])  # fmt: skip
+def test_parse_bars_refuses(spec, msg):
+    with pytest.raises(MidiFileError, match=msg):
+        parse_bars(spec, 8)
+
+
+def test_a_restated_meter_off_the_barline_is_harmless(tmp_path):
+    # music21 restates 4/4 after a pickup, off our barlines (here at beat 7): the grid does not change.
+    path = tmp_path / "pickup.mid"
+    _song(path, meters=((0, 4, 4), (7 * TPB, 4, 4)))
+    assert read_midi(path).time_signatures == ((0.0, 4, 4), (7.0, 4, 4))
+
+
+def test_two_four_reads_in_pairs(tmp_path):
+    path = tmp_path / "march.mid"
+    _song(path, meters=((0, 2, 4),))
+    clip = read_midi(path)
+    assert clip.n_measures == 2 and clip.time_signatures == ((0.0, 2, 4),)
+
+
+@pytest.mark.parametrize(
+    "meters, msg",
+    [
+        (((0, 3, 4),), "meter 3/4 at bar 1 is not supported"),
+        (((0, 4, 4), (3840, 6, 8)), "meter 6/8 at bar 3 is not supported"),  # 2 bars of 4/4 = 3840 ticks
+        # 3 bars of 2/4 (6 beats = 2880 ticks) end mid-way through a 4/4 measure.
+        (((0, 2, 4), (2880, 4, 4)), "meter change to 4/4 at bar 4 does not fall on a 4/4 barline"),
+    ],
+)
+def test_unsupported_meters_name_meter_and_bar(tmp_path, meters, msg):
+    path = tmp_path / "m.mid"
+    _song(path, meters=meters)
+    with pytest.raises(MidiFileError, match=msg):
+        read_midi(path)
+
+
+def test_write_is_atomic_and_never_overwrites_the_input(song, tmp_path, monkeypatch):
+    clip = read_midi(song)
+    with pytest.raises(MidiFileError, match="refusing to overwrite the input"):
+        write_midi(clip, clip.notes, song)
+    out_dir = tmp_path / "atomic"
+    out_dir.mkdir()
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_midi(clip, clip.notes, out_dir / "x.mid")
+    assert list(out_dir.iterdir()) == []  # neither the output nor a temporary file
+
+
+# ---- bad input through the CLI: one line, exit code 1 ------------------------------------------------------------
+
+
+def _bad_files(tmp_path, song):
+    text = tmp_path / "notes.mid"
+    text.write_text("this is not a MIDI file\n")
+    truncated = tmp_path / "truncated.mid"
+    truncated.write_bytes(song.read_bytes()[:-40])
+    empty = tmp_path / "empty.mid"
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    mid.tracks.append(_conductor())
+    mid.save(empty)
+    waltz = tmp_path / "waltz.mid"
+    _song(waltz, meters=((0, 3, 4),))
+    return {
+        "missing": (tmp_path / "nope.mid", "no such file"),
+        "not midi": (text, "not a MIDI file"),
+        "truncated": (truncated, "truncated MIDI file"),
+        "no notes": (empty, "no notes"),
+        "meter": (waltz, "meter 3/4 at bar 1 is not supported"),
+        "folder": (tmp_path, "is a folder"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "not midi", "truncated", "no notes", "meter", "folder"])
+def test_attributes_bad_input_is_one_line(tmp_path, song, case):
+    path, msg = _bad_files(tmp_path, song)[case]
+    result = CliRunner().invoke(main, ["attributes", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0] and lines[0].startswith("Error:"), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_attributes_json_values_by_hand(song):
+    result = CliRunner().invoke(main, ["attributes", str(song), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["track"], out["channel"], out["n_measures"]) == (2, 2, 2)
+    bar1, bar2 = out["measures"]
+    # Bar 1 onsets at ticks 0, 6, 9, 12, 14, 16: metrical weights 0.20 + 0.67 + 0.5 + 0.25 + 2 + 2 = 5.62 of 27.79.
+    assert bar1["raw"] == pytest.approx(
+        {"rhythmic_complexity": 5.62 / 27.79, "pitch_range": 9 / 26, "note_density": 6 / 24, "contour": 9 / 26}
+    )
+    # Registry ranges: pitch_range 0..29/26, contour -29/26..29/26.
+    assert bar1["normalised"]["pitch_range"] == pytest.approx(9 / 29)
+    assert bar1["normalised"]["contour"] == pytest.approx((9 + 29) / 58)
+    assert bar2["raw"] == pytest.approx(
+        {"rhythmic_complexity": 0.2 / 27.79, "pitch_range": 0, "note_density": 1 / 24, "contour": 0}
+    )
+    assert out["warnings"] == []
+
+
+def test_attributes_table_lists_warnings(song):
+    result = CliRunner().invoke(main, ["attributes", str(song), "--track", "1"])
+    assert result.exit_code == 0, result.output
+    assert "melody = track 1 channel 1 (12 notes)" in result.output
+    assert "bar 1: 2 chord note(s) dropped, keeping the top line" in result.output
+
+
+# ---- a real melody written by music21 -----------------------------------------------------------------------------
+
+
+def test_music21_chorale_soprano_reads_back(tmp_path):
+    music21 = pytest.importorskip("music21")
+    soprano = music21.corpus.parse("bach/bwv66.6").parts[0]
+    path = tmp_path / "bwv66.6.mid"
+    soprano.write("midi", fp=str(path))
+    clip = read_midi(path)
+    # The independent route: music21's own notes (ties merged, as its MIDI export merges them).
+    expected = [(n.pitch.midi, float(n.offset), float(n.quarterLength)) for n in soprano.stripTies().flatten().notes]
+    assert [(n.pitch, n.start_beats, n.dur_beats) for n in clip.notes] == pytest.approx(expected)
+    assert clip.time_signatures == ((0.0, 4, 4),)
+    # Unchanged notes written back give the same file.
+    assert midi_bytes(clip, clip.notes) == path.read_bytes()
+    assert io.BytesIO(path.read_bytes()).getvalue()[:4] == b"MThd"
+
+
+def test_attributes_normalise_over_the_model_ranges(song, tmp_path, tiny_model, tiny_config, vocab):
+    from arvae_live.core.attributes import AttributeSpec
+    from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
+
+    # A model whose pitch_range dial spans raw 0..0.5 and which knows no other attribute.
+    specs = [AttributeSpec("pitch_range", 0, 0.0, 0.5)]
+    ckpt = save_checkpoint(
+        Checkpoint("inference", tiny_config, specs, vocab, tiny_model.state_dict()), tmp_path / "narrow.pt"
+    )
+    result = CliRunner().invoke(main, ["attributes", str(song), "--json", "--model", str(ckpt)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["normalised_over"] == "model narrow" and out["ranges"] == {"pitch_range": [0.0, 0.5]}
+    bar1 = out["measures"][0]
+    assert bar1["raw"] == pytest.approx({"pitch_range": 9 / 26})
+    assert bar1["normalised"] == pytest.approx({"pitch_range": (9 / 26) / 0.5})
