@@ -525,15 +525,22 @@ def carry_velocities(notes: Sequence[Note], source: Sequence[Note], default: int
     Returns:
         New notes, same pitches and times, velocities carried over.
     """
+    notes = list(notes)
     if not source:
         return [Note(n.pitch, n.start_beats, n.dur_beats, default) for n in notes]
-    starts = np.array([s.start_beats for s in source])
-    order = np.argsort(starts, kind="stable")
-    starts, vels = starts[order], [source[i].velocity for i in order]
-    out = []
-    for n in notes:
-        i = int(np.searchsorted(starts, n.start_beats))
-        if i == len(starts) or (i > 0 and n.start_beats - starts[i - 1] <= starts[i] - n.start_beats):
-            i -= 1
-        out.append(Note(n.pitch, n.start_beats, n.dur_beats, vels[i]))
-    return out
+    if not notes:
+        return []
+    # One searchsorted over all output onsets instead of one per note; the tie rule is the same comparison.
+    src_starts = np.fromiter((s.start_beats for s in source), dtype=np.float64, count=len(source))
+    src_vels = np.fromiter((s.velocity for s in source), dtype=np.int64, count=len(source))
+    order = np.argsort(src_starts, kind="stable")
+    src_starts, src_vels = src_starts[order], src_vels[order]
+    starts = np.fromiter((n.start_beats for n in notes), dtype=np.float64, count=len(notes))
+    i = np.searchsorted(src_starts, starts)
+    last = len(src_starts)
+    before = src_starts[np.maximum(i - 1, 0)]
+    after = src_starts[np.minimum(i, last - 1)]
+    i -= (i == last) | ((i > 0) & (starts - before <= after - starts))
+    return [
+        Note(n.pitch, n.start_beats, n.dur_beats, v) for n, v in zip(notes, src_vels[i].tolist(), strict=True)
+    ]

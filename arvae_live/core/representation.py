@@ -298,21 +298,18 @@ def tokens_to_notes(
     flat = np.asarray(tokens, dtype=np.int64).reshape(-1)
     if flat.size and (flat.min() < 0 or flat.max() >= vocab.size):
         raise RepresentationError(f"token ids must be in range 0..{vocab.size - 1}")
-    notes: list[Note] = []
-    onset = pitch = None
-
-    def close(end_tick: int) -> None:
-        if pitch is not None:
-            start = float(ticks_to_beats(onset))
-            notes.append(Note(pitch, start, float(ticks_to_beats(end_tick)) - start, velocity))
-
-    for t, tok in enumerate(flat.tolist()):
-        if tok == HOLD:
-            continue
-        close(t)
-        if tok == REST:
-            onset = pitch = None
-        else:
-            onset, pitch = t, vocab.token_to_pitch(tok)
-    close(flat.size)
-    return notes
+    # Vectorised: every non-HOLD tick ends the event before it, so a note runs from its onset tick to the next
+    # non-HOLD tick (or the clip end). The times are computed as ticks_to_beats computes them, so they are the
+    # same floats as a tick-by-tick walk gives (tests/test_representation.py checks it against one).
+    events = np.flatnonzero(flat != HOLD)
+    ends = np.empty_like(events)
+    ends[:-1] = events[1:]
+    ends[-1:] = flat.size
+    is_note = flat[events] != REST
+    onsets, ends = events[is_note], ends[is_note]
+    starts = ticks_to_beats(onsets)
+    durs = ticks_to_beats(ends) - starts
+    pitches = flat[onsets] + (vocab.pitch_low - FIRST_PITCH_TOKEN)
+    return [
+        Note(p, s, d, velocity) for p, s, d in zip(pitches.tolist(), starts.tolist(), durs.tolist(), strict=True)
+    ]

@@ -1,0 +1,100 @@
+"""The vectorised hot paths give exactly what their straightforward, note-by-note definitions give.
+
+Each reference below is the plain loop the fast code replaced, kept here as the definition. Outputs are compared
+with == on Note dataclasses, so pitches, velocities and the float times must be the same bits, not just close.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+import pytest
+
+from arvae_live.core.representation import (
+    HOLD,
+    REST,
+    TICKS_PER_MEASURE,
+    Note,
+    Vocabulary,
+    ticks_to_beats,
+    tokens_to_notes,
+)
+from arvae_live.engine import carry_velocities
+
+
+def reference_tokens_to_notes(tokens: np.ndarray, vocab: Vocabulary, velocity: int = 100) -> list[Note]:
+    """Walk the ticks one by one: a non-HOLD tick closes the open note; a pitch token opens one."""
+    flat = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    notes: list[Note] = []
+    onset = pitch = None
+    for t, tok in enumerate(flat.tolist() + [REST]):  # a REST past the end closes the last note
+        if tok == HOLD:
+            continue
+        if pitch is not None:
+            start = float(ticks_to_beats(onset))
+            notes.append(Note(pitch, start, float(ticks_to_beats(t)) - start, velocity))
+        onset, pitch = (None, None) if tok == REST else (t, vocab.token_to_pitch(tok))
+    return notes
+
+
+def reference_carry_velocities(notes: list[Note], source: list[Note], default: int = 100) -> list[Note]:
+    """Note by note, binary search of the sorted input onsets; the earlier neighbour wins a tie in distance.
+
+    Among input notes with equal onsets (stable order), the one met first from the note's side is taken: the last
+    of an earlier group, the first of a later one, as the engine always did.
+    """
+    if not source:
+        return [Note(n.pitch, n.start_beats, n.dur_beats, default) for n in notes]
+    order = sorted(range(len(source)), key=lambda k: source[k].start_beats)  # stable
+    starts = [source[k].start_beats for k in order]
+    out = []
+    for n in notes:
+        i = bisect.bisect_left(starts, n.start_beats)
+        if i == len(starts) or (i > 0 and n.start_beats - starts[i - 1] <= starts[i] - n.start_beats):
+            i -= 1
+        out.append(Note(n.pitch, n.start_beats, n.dur_beats, source[order[i]].velocity))
+    return out
+
+
+def random_tokens(rng: np.random.Generator, vocab: Vocabulary, n_measures: int) -> np.ndarray:
+    """Random measures with plenty of HOLDs, rests and pitches, including a HOLD at the very start sometimes."""
+    kinds = rng.choice(3, size=(n_measures, TICKS_PER_MEASURE), p=[0.55, 0.15, 0.30])
+    pitches = rng.integers(2, vocab.size, size=kinds.shape)
+    return np.where(kinds == 0, HOLD, np.where(kinds == 1, REST, pitches)).astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tokens_to_notes_matches_the_tick_walk(seed):
+    rng = np.random.default_rng(seed)
+    vocab = Vocabulary(48, 72) if seed % 2 else Vocabulary()
+    for n_measures in (0, 1, 2, 5, 17):
+        tokens = random_tokens(rng, vocab, n_measures)
+        velocity = int(rng.integers(1, 128))
+        assert tokens_to_notes(tokens, vocab, velocity) == reference_tokens_to_notes(tokens, vocab, velocity)
+        assert tokens_to_notes(tokens.reshape(-1), vocab) == reference_tokens_to_notes(tokens, vocab)
+
+
+def test_tokens_to_notes_edge_cases_by_hand(vocab):
+    p60 = 2 + 60 - 55
+    assert tokens_to_notes(np.full((2, 24), HOLD), vocab) == []  # nothing to continue: silence
+    assert tokens_to_notes(np.full((1, 24), REST), vocab) == []
+    # one note held over the barline to the end of bar 2: 8 beats from beat 0
+    one = np.full((2, 24), HOLD)
+    one[0, 0] = p60
+    assert tokens_to_notes(one, vocab) == [Note(60, 0.0, 8.0)]
+    # last tick only: starts on the last 16th of beat 4 (3.75) and lasts to the bar end
+    last = np.full((1, 24), HOLD)
+    last[0, 23] = p60
+    assert tokens_to_notes(last, vocab, 7) == [Note(60, 3.75, 0.25, 7)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_carry_velocities_matches_the_nearest_onset_scan(seed):
+    rng = np.random.default_rng(100 + seed)
+    for n_src, n_out in ((0, 5), (1, 6), (7, 0), (9, 30), (40, 40)):
+        # onsets on a coarse grid so that exact ties (equal distance to two inputs, equal onsets) happen often
+        src = [Note(60, float(rng.integers(0, 32)) / 4, 0.25, int(rng.integers(1, 128))) for _ in range(n_src)]
+        out = [Note(62, float(rng.integers(0, 36)) / 8, 0.5) for _ in range(n_out)]
+        assert carry_velocities(out, src) == reference_carry_velocities(out, src)
+        assert carry_velocities(iter(out), tuple(src), default=9) == reference_carry_velocities(out, src, 9)
