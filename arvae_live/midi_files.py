@@ -455,7 +455,17 @@ def write_midi(clip: MidiClip, notes: Iterable[Note], path: str | os.PathLike) -
     Raises:
         MidiFileError: path is the input file (inputs are never overwritten).
     """
+    path = check_output(clip, path)
+    return write_atomic(path, midi_bytes(clip, notes))
+
+
+def check_output(clip: MidiClip, path: str | os.PathLike) -> Path:
+    """The output path, refused when it is the clip's input file (inputs are never overwritten).
+
+    Raises:
+        MidiFileError: path is the input file.
+    """
     path = Path(path)
     if path.exists() and path.resolve() == clip.path.resolve():
         raise MidiFileError(f"{path}: refusing to overwrite the input file; choose another output")
-    return write_atomic(path, midi_bytes(clip, notes))
+    return path
