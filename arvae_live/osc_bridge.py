@@ -60,6 +60,10 @@ _PATTERN_CHARS = set("*?[]{}")  # OSC address-pattern syntax, which this daemon 
 # ---- encoding ---------------------------------------------------------------------------------------------------
 
 
+_INT32 = struct.Struct(">i")
+_FLOAT32 = struct.Struct(">f")
+
+
 def _osc_string(s: str) -> bytes:
     b = s.encode("utf-8") + b"\0"
     return b + b"\0" * (-len(b) % 4)
@@ -83,14 +87,24 @@ def encode_message(address: str, *args: int | float | str) -> bytes:
     tags = [","]
     body = []
     for a in args:
-        if isinstance(a, bool) or a is None:
-            raise ValueError(f"{address}: cannot send {a!r}; only i, f, s go toward Max")
-        if isinstance(a, Integral):
+        t = type(a)  # exact built-in types first: the ABC checks below cost more than the packing
+        if t is int:
             tags.append("i")
-            body.append(struct.pack(">i", int(a)))
+            body.append(_INT32.pack(a))
+        elif t is float:
+            tags.append("f")
+            body.append(_FLOAT32.pack(a))
+        elif t is str:
+            tags.append("s")
+            body.append(_osc_string(a))
+        elif isinstance(a, bool) or a is None:
+            raise ValueError(f"{address}: cannot send {a!r}; only i, f, s go toward Max")
+        elif isinstance(a, Integral):
+            tags.append("i")
+            body.append(_INT32.pack(int(a)))
         elif isinstance(a, Real):
             tags.append("f")
-            body.append(struct.pack(">f", float(a)))
+            body.append(_FLOAT32.pack(float(a)))
         elif isinstance(a, str):
             tags.append("s")
             body.append(_osc_string(a))
@@ -100,6 +114,36 @@ def encode_message(address: str, *args: int | float | str) -> bytes:
     if len(data) > MAX_DATAGRAM_OUT_BYTES:
         raise ValueError(f"{address}: {len(data)} bytes, more than {MAX_DATAGRAM_OUT_BYTES}")
     return data
+
+
+class MessageTemplate:
+    """A message of fixed address and argument types, its header encoded once: `encode(*args)` is one struct.pack.
+
+    For the messages sent once per note, where encode_message's per-argument work was most of the cost of streaming
+    a result. Only numeric types (i, f), so the size is fixed and checked here; the bytes are encode_message's.
+
+    Args:
+        address: OSC address.
+        tags: the argument types, e.g. "iiiiffi".
+    """
+
+    def __init__(self, address: str, tags: str) -> None:
+        if not tags or set(tags) - {"i", "f"} or len(tags) > MAX_ARGS_OUT:
+            raise ValueError(f"{address}: a template takes 1..{MAX_ARGS_OUT} i/f arguments, got {tags!r}")
+        self.address = address
+        self.tags = tags
+        self._head = _osc_string(address) + _osc_string("," + tags)
+        self._args = struct.Struct(">" + tags)
+        if len(self._head) + self._args.size > MAX_DATAGRAM_OUT_BYTES:
+            raise ValueError(f"{address}: messages of {tags!r} exceed {MAX_DATAGRAM_OUT_BYTES} bytes")
+
+    def encode(self, *args: int | float) -> bytes:
+        """The datagram, byte for byte what encode_message(address, *args) gives for args of these types.
+
+        Raises:
+            struct.error: wrong number of arguments, or an int outside int32 (as encode_message).
+        """
+        return self._head + self._args.pack(*args)
 
 
 def decode_message(data: bytes) -> tuple[str, list[int | float | str]]:
@@ -136,6 +180,11 @@ def decode_message(data: bytes) -> tuple[str, list[int | float | str]]:
     except (struct.error, UnicodeDecodeError) as err:
         raise ValueError(f"malformed OSC message: {err}") from err
     return address, args
+
+
+# The result stream's fixed-shape messages (protocol.STREAM_MESSAGES), headers encoded once.
+_RESULT_BEGIN = MessageTemplate("/arvae/result/begin", "iiif")  # rid v n_notes length_beats
+_RESULT_NOTE = MessageTemplate("/arvae/result/note", "iiiiffi")  # rid v idx pitch start_beats dur_beats velocity
 
 
 # ---- uploads ----------------------------------------------------------------------------------------------------
@@ -538,11 +587,9 @@ class OscBridge:
         The datagrams are all encoded first and then sent in one go: each send can wake the client, and encoding
         between sends would let the two processes take turns on the CPU.
         """
-        out = [encode_message("/arvae/result/begin", rid, var, len(notes), float(length))]
-        out += [
-            encode_message("/arvae/result/note", rid, var, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
-            for idx, n in enumerate(notes)
-        ]
+        out = [_RESULT_BEGIN.encode(rid, var, len(notes), float(length))]
+        pack = _RESULT_NOTE.encode
+        out += [pack(rid, var, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity) for idx, n in enumerate(notes)]
         if res.asked:
             asked: list[int | float | str] = []
             for name, values in res.asked.items():

@@ -1,4 +1,4 @@
-"""The vectorised hot paths give exactly what their straightforward, note-by-note definitions give.
+"""The fast hot paths give exactly what their straightforward, note-by-note definitions give.
 
 Each reference below is the plain loop the fast code replaced, kept here as the definition. Outputs are compared
 with == on Note dataclasses, so pitches, velocities and the float times must be the same bits, not just close.
@@ -7,6 +7,7 @@ with == on Note dataclasses, so pitches, velocities and the float times must be 
 from __future__ import annotations
 
 import bisect
+import struct
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from arvae_live.core.representation import (
     tokens_to_notes,
 )
 from arvae_live.engine import carry_velocities
+from arvae_live.osc_bridge import MessageTemplate, encode_message
 
 
 def reference_tokens_to_notes(tokens: np.ndarray, vocab: Vocabulary, velocity: int = 100) -> list[Note]:
@@ -98,3 +100,40 @@ def test_carry_velocities_matches_the_nearest_onset_scan(seed):
         out = [Note(62, float(rng.integers(0, 36)) / 8, 0.5) for _ in range(n_out)]
         assert carry_velocities(out, src) == reference_carry_velocities(out, src)
         assert carry_velocities(iter(out), tuple(src), default=9) == reference_carry_velocities(out, src, 9)
+
+
+def reference_encode(address: str, *args) -> bytes:
+    """OSC 1.0 by the spec: padded address, padded type tags, then big-endian int32 / float32 / padded strings."""
+
+    def pad(b: bytes) -> bytes:
+        b += b"\0"
+        return b + b"\0" * (-len(b) % 4)
+
+    tags, body = ",", b""
+    for a in args:
+        if isinstance(a, (int, np.integer)):
+            tags, body = tags + "i", body + struct.pack(">i", int(a))
+        elif isinstance(a, (float, np.floating)):
+            tags, body = tags + "f", body + struct.pack(">f", float(a))
+        else:
+            tags, body = tags + "s", body + pad(a.encode())
+    return pad(address.encode()) + pad(tags.encode()) + body
+
+
+def test_encode_message_and_templates_match_the_spec_encoding():
+    rng = np.random.default_rng(7)
+    template = MessageTemplate("/arvae/result/note", "iiiiffi")
+    for _ in range(200):
+        ints = [int(x) for x in rng.integers(-(2**31), 2**31, size=5)]
+        floats = [float(x) for x in rng.normal(0, 100, size=2)]
+        args = (ints[0], ints[1], ints[2], ints[3], floats[0], floats[1], ints[4])
+        want = reference_encode("/arvae/result/note", *args)
+        assert encode_message("/arvae/result/note", *args) == want
+        assert template.encode(*args) == want
+    mixed = ("name", np.int64(3), np.float32(0.5), 7, 2.25, "é", np.float64(-1e3))
+    assert encode_message("/x", *mixed) == reference_encode("/x", *mixed)
+    for bad in (True, None, b"bytes", [1]):
+        with pytest.raises(ValueError):
+            encode_message("/x", 1, bad)
+    with pytest.raises(ValueError):
+        MessageTemplate("/x", "is")  # strings have no fixed size
