@@ -367,6 +367,9 @@ def _varint(value: int) -> bytes:
     return bytes(reversed(out))
 
 
+_ONE_BYTE_VARINTS = [bytes((v,)) for v in range(0x80)]  # delta times below 128 ticks, the common case
+
+
 def _file_bytes(msg: mido.Message | mido.MetaMessage) -> bytes:
     """A message as it is stored in a track chunk (after its delta time)."""
     if msg.type == "sysex":  # stored as F0 <length> <data> F7, unlike on the wire
@@ -401,21 +404,26 @@ def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
     seq = len(events) + 1
     note_on, note_off = 0x90 | clip.channel, 0x80 | clip.channel
     for n in notes:
-        on, off = round(n.start_beats * tpb), round(n.end_beats * tpb)
-        off = max(off, on + 1)  # a note never shrinks to nothing on a coarse file grid
+        start = n.start_beats
+        on, off = round(start * tpb), round((start + n.dur_beats) * tpb)  # start + dur is n.end_beats
+        if off <= on:
+            off = on + 1  # a note never shrinks to nothing on a coarse file grid
         events.append((on, 2, seq, bytes((note_on, n.pitch, n.velocity))))
         events.append((off, 0, seq, bytes((note_off, n.pitch, 0))))
         seq += 1
-    events.sort(key=lambda e: e[:3])
-    data, last, running = bytearray(), 0, None
+    events.sort()  # by (tick, rank, sequence): sequence numbers are unique, so the bytes are never compared
+    parts, last, running = [], 0, None
+    one_byte = _ONE_BYTE_VARINTS
     for now, _, _, raw in events:
-        data += _varint(now - last)
+        delta = now - last
+        parts.append(one_byte[delta] if delta < 0x80 else _varint(delta))
         last = now
         status = raw[0]
-        data += raw[1:] if status == running else raw
+        parts.append(raw[1:] if status == running else raw)
         running = status if status < 0xF0 else None  # meta (FF) and sysex (F0) cancel running status
-    data += _varint(max(end_of_track, last) - last) + b"\xff\x2f\x00"
-    return b"MTrk" + struct.pack(">L", len(data)) + bytes(data)
+    parts.append(_varint(max(end_of_track, last) - last) + b"\xff\x2f\x00")
+    data = b"".join(parts)
+    return b"MTrk" + struct.pack(">L", len(data)) + data
 
 
 def midi_bytes(clip: MidiClip, notes: Iterable[Note]) -> bytes:
@@ -460,12 +468,17 @@ def write_midi(clip: MidiClip, notes: Iterable[Note], path: str | os.PathLike) -
 
 
 def check_output(clip: MidiClip, path: str | os.PathLike) -> Path:
-    """The output path, refused when it is the clip's input file (inputs are never overwritten).
+    """The output path, refused when it is the clip's input file or a link to it (inputs are never overwritten).
 
     Raises:
         MidiFileError: path is the input file.
     """
     path = Path(path)
-    if path.exists() and path.resolve() == clip.path.resolve():
+    # samefile (device and inode, through links) costs two stats; resolve() on both walked every path component
+    try:
+        same = os.path.samefile(path, clip.path)
+    except OSError:  # the output does not exist yet (or the input is gone): nothing to overwrite
+        same = False
+    if same:
         raise MidiFileError(f"{path}: refusing to overwrite the input file; choose another output")
     return path

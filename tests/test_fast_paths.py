@@ -137,3 +137,72 @@ def test_encode_message_and_templates_match_the_spec_encoding():
             encode_message("/x", 1, bad)
     with pytest.raises(ValueError):
         MessageTemplate("/x", "is")  # strings have no fixed size
+
+
+def reference_melody_chunk(clip, notes) -> bytes:
+    """The melody track re-encoded event by event: kept events and new notes, sorted, with running status."""
+    tpb = clip.ticks_per_beat
+    events, end_of_track, now = [], 0, 0
+    for seq, msg in enumerate(clip.midi.tracks[clip.track]):
+        now += msg.time
+        if msg.type == "end_of_track":
+            end_of_track = now
+        elif not (msg.type in ("note_on", "note_off") and msg.channel == clip.channel):
+            raw = bytes(msg.bytes()) if msg.type != "sysex" else b"\xf0" + bytes([len(msg.data) + 1, *msg.data, 0xF7])
+            events.append((now, 1, seq, raw))
+    seq = len(events) + 1
+    for n in notes:
+        on = round(n.start_beats * tpb)
+        off = max(round(n.end_beats * tpb), on + 1)
+        events.append((on, 2, seq, bytes((0x90 | clip.channel, n.pitch, n.velocity))))
+        events.append((off, 0, seq, bytes((0x80 | clip.channel, n.pitch, 0))))
+        seq += 1
+    events.sort(key=lambda e: e[:3])
+    data, last, running = b"", 0, None
+    for tick, _, _, raw in events:
+        delta = tick - last
+        var = [delta & 0x7F]
+        while delta > 0x7F:
+            delta >>= 7
+            var.insert(0, 0x80 | (delta & 0x7F))
+        data += bytes(var) + (raw[1:] if raw[0] == running else raw)
+        running = raw[0] if raw[0] < 0xF0 else None
+        last = tick
+    tail = max(end_of_track, last) - last
+    assert tail < 0x80  # the test file ends right after its last event
+    data += bytes((tail,)) + b"\xff\x2f\x00"
+    return b"MTrk" + struct.pack(">L", len(data)) + data
+
+
+def test_melody_chunk_matches_the_event_by_event_encoding(tmp_path):
+    import mido
+
+    from arvae_live.midi_files import melody_chunk, read_midi
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track += [
+        mido.MetaMessage("set_tempo", tempo=500000, time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+        mido.Message("program_change", program=5, channel=0, time=0),
+        mido.Message("sysex", data=[1, 2, 3], time=0),
+    ]
+    for k in range(40):  # melody on channel 0 (quarters), a bass note on channel 1 every bar, a controller
+        track.append(mido.Message("note_on", note=60 + k % 12, velocity=90, channel=0, time=0))
+        if k % 4 == 0:
+            track.append(mido.Message("note_on", note=40, velocity=70, channel=1, time=0))
+            track.append(mido.Message("control_change", control=7, value=k, channel=0, time=0))
+        track.append(mido.Message("note_off", note=60 + k % 12, velocity=0, channel=0, time=480))
+        if k % 4 == 3:
+            track.append(mido.Message("note_off", note=40, velocity=0, channel=1, time=0))
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    mid.tracks.append(track)
+    path = tmp_path / "in.mid"
+    mid.save(path)
+    clip = read_midi(path, track=0)
+    rng = np.random.default_rng(3)
+    for n_notes in (0, 1, 50, 300):
+        starts = np.sort(rng.integers(0, 40 * 24, size=n_notes)) / 6.0  # beats, on and off the file's grid
+        notes = [Note(int(rng.integers(30, 100)), float(s), float(rng.choice([1 / 3, 0.25, 1.0, 1e-4, 300.0])),
+                      int(rng.integers(1, 128))) for s in starts]  # fmt: skip
+        assert melody_chunk(clip, notes) == reference_melody_chunk(clip, notes)
