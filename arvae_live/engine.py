@@ -514,6 +514,34 @@ def _check_temperature(temperature: float) -> None:
         raise RepresentationError(f"temperature must be in range 0..10, got {temperature!r}")
 
 
+def nearest_velocities(starts: np.ndarray, source: Sequence[Note], default: int = 100) -> np.ndarray:
+    """The velocity of the input note whose onset is nearest to each time (the earlier one on a tie).
+
+    Args:
+        starts: float (N,) onsets in beats.
+        source: input notes; when empty every velocity is `default`.
+        default: velocity 1..127 used without input notes.
+
+    Returns:
+        int64 (N,) velocities.
+    """
+    starts = np.asarray(starts, dtype=np.float64)
+    if not source:
+        return np.full(starts.shape, default, dtype=np.int64)
+    # One searchsorted over all onsets: among input notes with equal onsets (stable order) the one met first from
+    # the note's side is taken, as a note-by-note binary search does (tests/test_fast_paths.py).
+    src_starts = np.fromiter((s.start_beats for s in source), dtype=np.float64, count=len(source))
+    src_vels = np.fromiter((s.velocity for s in source), dtype=np.int64, count=len(source))
+    order = np.argsort(src_starts, kind="stable")
+    src_starts, src_vels = src_starts[order], src_vels[order]
+    i = np.searchsorted(src_starts, starts)
+    last = len(src_starts)
+    before = src_starts[np.maximum(i - 1, 0)]
+    after = src_starts[np.minimum(i, last - 1)]
+    i -= (i == last) | ((i > 0) & (starts - before <= after - starts))
+    return src_vels[i]
+
+
 def carry_velocities(notes: Sequence[Note], source: Sequence[Note], default: int = 100) -> list[Note]:
     """Give each output note the velocity of the input note whose onset is nearest (earlier one on a tie).
 
@@ -528,19 +556,6 @@ def carry_velocities(notes: Sequence[Note], source: Sequence[Note], default: int
     notes = list(notes)
     if not source:
         return [Note(n.pitch, n.start_beats, n.dur_beats, default) for n in notes]
-    if not notes:
-        return []
-    # One searchsorted over all output onsets instead of one per note; the tie rule is the same comparison.
-    src_starts = np.fromiter((s.start_beats for s in source), dtype=np.float64, count=len(source))
-    src_vels = np.fromiter((s.velocity for s in source), dtype=np.int64, count=len(source))
-    order = np.argsort(src_starts, kind="stable")
-    src_starts, src_vels = src_starts[order], src_vels[order]
     starts = np.fromiter((n.start_beats for n in notes), dtype=np.float64, count=len(notes))
-    i = np.searchsorted(src_starts, starts)
-    last = len(src_starts)
-    before = src_starts[np.maximum(i - 1, 0)]
-    after = src_starts[np.minimum(i, last - 1)]
-    i -= (i == last) | ((i > 0) & (starts - before <= after - starts))
-    return [
-        Note(n.pitch, n.start_beats, n.dur_beats, v) for n, v in zip(notes, src_vels[i].tolist(), strict=True)
-    ]
+    vels = nearest_velocities(starts, source, default).tolist()
+    return [Note(n.pitch, n.start_beats, n.dur_beats, v) for n, v in zip(notes, vels, strict=True)]

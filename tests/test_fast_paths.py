@@ -174,10 +174,9 @@ def reference_melody_chunk(clip, notes) -> bytes:
     return b"MTrk" + struct.pack(">L", len(data)) + data
 
 
-def test_melody_chunk_matches_the_event_by_event_encoding(tmp_path):
+def _test_midi_file(tmp_path):
+    """A one-track file: tempo, meter, program change, sysex, a 40-quarter melody on channel 0, bass on channel 1."""
     import mido
-
-    from arvae_live.midi_files import melody_chunk, read_midi
 
     mid = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
@@ -199,10 +198,30 @@ def test_melody_chunk_matches_the_event_by_event_encoding(tmp_path):
     mid.tracks.append(track)
     path = tmp_path / "in.mid"
     mid.save(path)
-    clip = read_midi(path, track=0)
+    return path
+
+
+def test_melody_chunk_matches_the_event_by_event_encoding(tmp_path):
+    from arvae_live.midi_files import melody_chunk, read_midi
+
+    clip = read_midi(_test_midi_file(tmp_path), track=0)
     rng = np.random.default_rng(3)
     for n_notes in (0, 1, 50, 300):
         starts = np.sort(rng.integers(0, 40 * 24, size=n_notes)) / 6.0  # beats, on and off the file's grid
         notes = [Note(int(rng.integers(30, 100)), float(s), float(rng.choice([1 / 3, 0.25, 1.0, 1e-4, 300.0])),
                       int(rng.integers(1, 128))) for s in starts]  # fmt: skip
         assert melody_chunk(clip, notes) == reference_melody_chunk(clip, notes)
+
+
+def test_melody_with_is_splice_of_carried_token_notes(tmp_path):
+    from arvae_live.batch import melody_with
+    from arvae_live.midi_files import read_midi, splice_notes
+
+    clip = read_midi(_test_midi_file(tmp_path), track=0)
+    vocab = Vocabulary()
+    rng = np.random.default_rng(5)
+    for start, stop in ((0, clip.n_measures), (2, 5), (9, 10)):
+        tokens = random_tokens(rng, vocab, stop - start)
+        want = splice_notes(clip.notes, reference_carry_velocities(reference_tokens_to_notes(
+            np.concatenate([np.full((start, 24), HOLD), tokens]), vocab), list(clip.notes)), start, stop)  # fmt: skip
+        assert melody_with(clip, tokens, vocab, start, stop) == want

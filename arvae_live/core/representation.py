@@ -277,6 +277,35 @@ def notes_to_tokens(notes: Iterable[Note], n_measures: int, vocab: Vocabulary) -
     return flat.reshape(n_measures, TICKS_PER_MEASURE), adjustments
 
 
+def tokens_to_note_arrays(
+    tokens: np.ndarray | Sequence[Sequence[int]], vocab: Vocabulary
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tokens_to_notes as arrays, for callers that go on with arrays (velocities, file encoding) before making Notes.
+
+    Args:
+        tokens: int array of shape (n_measures, 24) (or a flat run of ticks), ids in 0..vocab.size-1.
+        vocab: the vocabulary the tokens were made with.
+
+    Returns:
+        (pitches int64 MIDI numbers, starts float64 beats, durations float64 beats), one entry per note in onset
+        order: exactly the fields of tokens_to_notes' notes.
+    """
+    flat = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    if flat.size and (flat.min() < 0 or flat.max() >= vocab.size):
+        raise RepresentationError(f"token ids must be in range 0..{vocab.size - 1}")
+    # Every non-HOLD tick ends the event before it, so a note runs from its onset tick to the next non-HOLD tick (or
+    # the clip end). The times are computed as ticks_to_beats computes them, so they are the same floats as a
+    # tick-by-tick walk gives (tests/test_fast_paths.py checks it against one).
+    events = np.flatnonzero(flat != HOLD)
+    ends = np.empty_like(events)
+    ends[:-1] = events[1:]
+    ends[-1:] = flat.size
+    is_note = flat[events] != REST
+    onsets, ends = events[is_note], ends[is_note]
+    starts = ticks_to_beats(onsets)
+    return flat[onsets] + (vocab.pitch_low - FIRST_PITCH_TOKEN), starts, ticks_to_beats(ends) - starts
+
+
 def tokens_to_notes(
     tokens: np.ndarray | Sequence[Sequence[int]],
     vocab: Vocabulary,
@@ -295,21 +324,7 @@ def tokens_to_notes(
     Returns:
         The notes, in onset order, times in beats from the start of the first measure.
     """
-    flat = np.asarray(tokens, dtype=np.int64).reshape(-1)
-    if flat.size and (flat.min() < 0 or flat.max() >= vocab.size):
-        raise RepresentationError(f"token ids must be in range 0..{vocab.size - 1}")
-    # Vectorised: every non-HOLD tick ends the event before it, so a note runs from its onset tick to the next
-    # non-HOLD tick (or the clip end). The times are computed as ticks_to_beats computes them, so they are the
-    # same floats as a tick-by-tick walk gives (tests/test_representation.py checks it against one).
-    events = np.flatnonzero(flat != HOLD)
-    ends = np.empty_like(events)
-    ends[:-1] = events[1:]
-    ends[-1:] = flat.size
-    is_note = flat[events] != REST
-    onsets, ends = events[is_note], ends[is_note]
-    starts = ticks_to_beats(onsets)
-    durs = ticks_to_beats(ends) - starts
-    pitches = flat[onsets] + (vocab.pitch_low - FIRST_PITCH_TOKEN)
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
     return [
         Note(p, s, d, velocity) for p, s, d in zip(pitches.tolist(), starts.tolist(), durs.tolist(), strict=True)
     ]
