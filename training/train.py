@@ -37,6 +37,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 import arvae_live
+from arvae_live.core.atomic import write_atomic
 from arvae_live.core.attributes import ATTRIBUTES, AttributeSpec, compute_attributes
 from arvae_live.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from arvae_live.core.model import MeasureVAE
@@ -105,9 +106,7 @@ def run(
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _rank() -> int:

@@ -175,6 +175,6 @@ def bench_cmd(
             f"engine p50 {status[9]:6.2f} ms"
         )
     if out is not None:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        os.replace(tmp, out)
+        from arvae_live.core.atomic import write_atomic
+
+        write_atomic(out, json.dumps(results, indent=2).encode())

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import Vocabulary
@@ -145,17 +145,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     payload[KEY_STATE_DICT] = {k: v.detach().cpu() for k, v in ckpt.state_dict.items()}
     if ckpt.kind == "training":
         payload[KEY_TRAINING] = ckpt.training or {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        torch.save(payload, f)
     return path
 
 
