@@ -289,7 +289,9 @@ def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
     assert "interrupted; state saved in" in err
     saved = load_checkpoint(run_dir / CHECKPOINT_NAME)
     step = saved.provenance["step"]
-    assert step >= 4 and saved.training["step_in_epoch"] == step % 4
+    # Stopped after a whole step: 1..4 steps into its epoch of 4. A stop on an epoch's last step saves
+    # step_in_epoch 4 (not 0 of the next epoch), so that the resumed run still validates that epoch.
+    assert step >= 4 and saved.training["step_in_epoch"] == (step - 1) % 4 + 1
     steps_seen = []
     run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
     assert steps_seen == [step + 1, step + 2]
