@@ -2,7 +2,7 @@
 
 One input file gives one output file per variation, ``OUTDIR/<relative folder>/<stem>.v<k><suffix>`` (k = 1..V; the
 relative folder is the file's place under a folder given as input, empty for a file given directly). An output
-appears whole or not at all (midi_files.write_atomic), so a file whose outputs all exist is done, and a rerun skips
+appears whole or not at all (core.atomic.write_atomic), so a file whose outputs all exist is done, and a rerun skips
 it: that is how an interrupted run resumes.
 
 A failing file (corrupt MIDI, no melody, unsupported meter, ...) becomes a "failed" result with its one-line error;
@@ -30,17 +30,10 @@ from typing import Any
 import numpy as np
 
 from arvae_live.clip_report import warning_dicts
+from arvae_live.core.atomic import write_atomic
 from arvae_live.core.representation import HOLD, Note, Vocabulary, notes_to_tokens, tokens_to_note_arrays
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
-from arvae_live.midi_files import (
-    MidiClip,
-    check_output,
-    midi_bytes,
-    parse_bars,
-    read_midi,
-    splice_notes,
-    write_atomic,
-)
+from arvae_live.midi_files import MidiClip, check_output, midi_bytes, parse_bars, read_midi, splice_notes
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ import io
 import logging
 import os
 import struct
-import tempfile
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import mido
 
+from arvae_live.core.atomic import write_atomic
 from arvae_live.core.representation import BEATS_PER_MEASURE, Note, n_measures_for
 from arvae_live.errors import MidiFileError
 
@@ -430,23 +430,6 @@ def midi_bytes(clip: MidiClip, notes: Iterable[Note]) -> bytes:
     """The bytes of the output file: the input's bytes with only the melody track's chunk re-encoded."""
     start, end = clip.track_spans[clip.track]
     return clip.source[:start] + melody_chunk(clip, notes) + clip.source[end:]
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write data to path whole or not at all: a temporary file in the same folder, fsync, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_midi(clip: MidiClip, notes: Iterable[Note], path: str | os.PathLike) -> Path:

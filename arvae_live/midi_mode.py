@@ -96,15 +96,9 @@ class MidiMode:
         Raises:
             MidiPortError: no MIDI system, no such port (the message lists the ports), or the port cannot be opened.
         """
-        from arvae_live.midi_ports import open_input, open_output
+        from arvae_live.midi_ports import open_pair
 
-        inport = open_input(midi_in, virtual=virtual, backend=backend)
-        try:
-            outport = open_output(midi_out, virtual=virtual, backend=backend)
-        except BaseException:
-            inport.close()
-            raise
-        return cls(machine, inport, outport, threads)
+        return cls(machine, *open_pair(midi_in, midi_out, virtual=virtual, backend=backend), threads)
 
     def start(self) -> MidiMode:
         self._thread = threading.Thread(target=self._run, name="arvae-midi", daemon=True)

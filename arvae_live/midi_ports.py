@@ -116,6 +116,27 @@ def open_output(name: str, *, virtual: bool = False, backend: Any = None, **kwar
     return _open("output", name, virtual, backend, kwargs)
 
 
+def open_pair(in_name: str, out_name: str, *, virtual: bool = False, backend: Any = None) -> tuple[Any, Any]:
+    """Open an input and an output port; when the output cannot be opened, the input is closed again.
+
+    Args:
+        in_name, out_name, virtual, backend: as for `open_ports`.
+
+    Returns:
+        (input port, output port), both open; the caller closes them.
+
+    Raises:
+        MidiPortError: as for open_input.
+    """
+    inport = open_input(in_name, virtual=virtual, backend=backend)
+    try:
+        outport = open_output(out_name, virtual=virtual, backend=backend)
+    except BaseException:
+        inport.close()
+        raise
+    return inport, outport
+
+
 @contextmanager
 def open_ports(in_name: str, out_name: str, *, virtual: bool = False, backend: Any = None) -> Iterator[tuple[Any, Any]]:
     """Open an input and an output port together and close both on exit (also when opening the second fails).
@@ -132,12 +153,7 @@ def open_ports(in_name: str, out_name: str, *, virtual: bool = False, backend: A
     Raises:
         MidiPortError: as for open_input.
     """
-    inport = open_input(in_name, virtual=virtual, backend=backend)
-    try:
-        outport = open_output(out_name, virtual=virtual, backend=backend)
-    except BaseException:
-        inport.close()
-        raise
+    inport, outport = open_pair(in_name, out_name, virtual=virtual, backend=backend)
     try:
         yield inport, outport
     finally:

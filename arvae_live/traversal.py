@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from arvae_live.core.atomic import write_atomic
 from arvae_live.core.representation import BEATS_PER_MEASURE, Vocabulary, tokens_to_notes
-from arvae_live.midi_files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """MeasureVAE shapes and decoding, and the checkpoint format: round trip, atomicity, and refusals."""
 
+import enum
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -104,3 +106,33 @@ def test_save_refuses_non_json_header(tmp_path, tiny_model, tiny_config, vocab):
     with pytest.raises(CheckpointError, match="plain JSON"):
         save_checkpoint(ckpt, tmp_path / "x.pt")
     assert not (tmp_path / "x.pt").exists()
+
+
+class _VersionStr(str):  # what torch.__version__ is (TorchVersion): json.dumps takes it, weights_only does not
+    pass
+
+
+@pytest.mark.parametrize(
+    "value, type_name",
+    [
+        (_VersionStr("2.13.0"), "_VersionStr"),
+        (np.float64(0.5), "float64"),  # a float subclass
+        (enum.IntEnum("Steps", "ONE")(1), "Steps"),  # an int subclass
+        ([1, {"deep": _VersionStr("x")}], "_VersionStr"),
+    ],
+)
+def test_save_refuses_subclasses_of_json_types(tmp_path, tiny_model, tiny_config, vocab, value, type_name):
+    ckpt = Checkpoint(
+        "inference", tiny_config, [], vocab, tiny_model.state_dict(), metrics={}, provenance={"v": value}
+    )
+    with pytest.raises(CheckpointError, match=f"provenance.v.* is a {type_name}; .*plain JSON"):
+        save_checkpoint(ckpt, tmp_path / "x.pt")
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_save_keeps_exact_json_types(tmp_path, tiny_model, tiny_config, vocab):
+    provenance = {"flag": True, "off": False, "n": 3, "x": 0.25, "s": "a", "none": None, "l": [1, [2.5, "b"]]}
+    ckpt = Checkpoint("inference", tiny_config, [], vocab, tiny_model.state_dict(), metrics={}, provenance=provenance)
+    loaded = load_checkpoint(save_checkpoint(ckpt, tmp_path / "x.pt"))  # weights_only=True inside
+    assert loaded.provenance == provenance
+    assert type(loaded.provenance["flag"]) is bool and type(loaded.provenance["n"]) is int

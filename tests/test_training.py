@@ -160,6 +160,23 @@ def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint(run_dir / CHECKPOINT_NAME).state_dict
 
 
+def test_validation_note_acc_is_the_evaluate_metric(measures, vocab):
+    from arvae_live.core.model import MeasureVAE
+    from training.train import attribute_matrix, evaluate
+
+    cfg = resolve_config("tiny", TINY)
+    torch.manual_seed(0)
+    model = MeasureVAE(cfg.model).eval()
+    with torch.no_grad():  # a decoder that starts pitch 60 on every tick, whatever z is
+        model.out_proj.bias[vocab.tokens.index("60")] = 1e4
+    out = evaluate(model, measures, attribute_matrix(measures, cfg.attributes), cfg, torch.device("cpu"))
+    # The 4 measures hold 13 onsets, 2 of them pitch 60 (bar 1 tick 0, bar 2 tick 12), and a rest (bar 4). Every
+    # tick of the prediction is an onset, so all 96 ticks count for note_acc and 2 are right; the old recall over
+    # non-HOLD target ticks (onsets and the rest) would give 2/14.
+    assert out["val_recon_acc"] == pytest.approx(2 / 96)
+    assert out["val_note_acc"] == pytest.approx(2 / 96)
+
+
 def test_resume_after_interrupt_gives_the_uninterrupted_result(tmp_path):
     full = run("tiny", RESUME, out=tmp_path / "full", progress=False)
     assert load_checkpoint(full / CHECKPOINT_NAME).provenance["step"] == 8
@@ -272,7 +289,9 @@ def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
     assert "interrupted; state saved in" in err
     saved = load_checkpoint(run_dir / CHECKPOINT_NAME)
     step = saved.provenance["step"]
-    assert step >= 4 and saved.training["step_in_epoch"] == step % 4
+    # Stopped after a whole step: 1..4 steps into its epoch of 4. A stop on an epoch's last step saves
+    # step_in_epoch 4 (not 0 of the next epoch), so that the resumed run still validates that epoch.
+    assert step >= 4 and saved.training["step_in_epoch"] == (step - 1) % 4 + 1
     steps_seen = []
     run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
     assert steps_seen == [step + 1, step + 2]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from arvae_live.core.atomic import atomic_open, write_atomic
 from arvae_live.core.representation import (
     CHORD_REDUCED,
     FIRST_PITCH_TOKEN,
@@ -450,9 +450,7 @@ def save_dataset(ds: MeasureDataset, path: Path) -> Path:
         The .npz path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp name
+    with atomic_open(path) as f:  # a file object, so numpy does not append ".npz" to the temp name
         np.savez(
             f,
             tokens=ds.tokens.astype(np.uint8),  # ids < 256 for any vocabulary; 8x smaller, loads as fast
@@ -463,11 +461,7 @@ def save_dataset(ds: MeasureDataset, path: Path) -> Path:
             vocab=np.array([ds.vocab.pitch_low, ds.vocab.pitch_high]),
             summary=np.array(json.dumps(ds.summary)),
         )
-    os.replace(tmp, path)
-    json_path = path.with_suffix(".json")
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(json.dumps(ds.summary, indent=2) + "\n")
-    os.replace(tmp, json_path)
+    write_atomic(path.with_suffix(".json"), (json.dumps(ds.summary, indent=2) + "\n").encode())
     return path
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec, get_attribute
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import BEATS_PER_MEASURE, TICKS_PER_MEASURE, Vocabulary, tokens_to_notes
@@ -159,13 +160,7 @@ def traversal_figure(
         )
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        fig.savefig(f, format="png", dpi=110)
     log.info("wrote traversal of %s on z[%d] to %s", spec.name, spec.latent_dim, path)
     return path

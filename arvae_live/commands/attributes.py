@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from arvae_live.commands.options import model_option, track_option
+from arvae_live.cli_base import model_option, track_option
 
 
 @click.command("attributes")

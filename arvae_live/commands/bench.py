@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from arvae_live.cli_base import budget_option, device_option, model_option, threads_option
+
 ATTRS = ("rhythmic_complexity", "pitch_range", "note_density", "contour")
 
 
@@ -59,33 +61,19 @@ def _start_daemon(model: Path, device: str, threads: int, budget_ms: float) -> t
 
 
 @click.command("bench")
-@click.option(
-    "--model",
-    "model_arg",
-    default=None,
-    metavar="ID|PATH",
-    help="Model for the daemon and the engine timing. Default: the default model (checkpoints/bach-arvae.pt).",
-)
+@model_option(without="the default model (checkpoints/bach-arvae.pt)")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Use a daemon already running on this port.")
 @click.option("--requests", "n_requests", type=click.IntRange(1, 100000), default=200, show_default=True)
 @click.option("--warmup", type=click.IntRange(0, 10000), default=20, show_default=True, help="Untimed requests first.")
 @click.option("--variations", type=click.IntRange(1, 16), multiple=True, default=(1, 4), show_default=True)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True, help="Torch device."
-)
-@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads (CPU).")
-@click.option(
-    "--budget-ms",
-    type=click.FloatRange(0),
-    default=8.0,
-    show_default=True,
-    help="Closed-loop time budget, for the daemon started here and the engine timing (0: no limit).",
-)
+@device_option("cpu")
+@threads_option
+@budget_option(note="For the daemon started here and the engine timing.")
 @click.option("--open-loop", is_flag=True, help="Time open-loop targeting (the paper's) instead of closed loop.")
 @click.option("--vary-clip", is_flag=True, help="Upload a new clip before every request (encoder never cached).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the figures as JSON.")
 def bench_cmd(
-    model_arg: str | None,
+    model: str | None,
     port: int | None,
     n_requests: int,
     warmup: int,
@@ -110,7 +98,7 @@ def bench_cmd(
     if open_loop and port is None:
         raise click.ClickException("--open-loop times the engine only in-process; the daemon always runs closed loop")
     torch.set_num_threads(threads)
-    model_path = resolve_model(model_arg) if model_arg else default_model_path()
+    model_path = resolve_model(model) if model else default_model_path()
     lm = LiveModel.from_checkpoint(model_path, device=device)
     notes, length = bench_clip()
     rng = np.random.default_rng(0)
@@ -175,6 +163,6 @@ def bench_cmd(
             f"engine p50 {status[9]:6.2f} ms"
         )
     if out is not None:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        os.replace(tmp, out)
+        from arvae_live.core.atomic import write_atomic
+
+        write_atomic(out, json.dumps(results, indent=2).encode())

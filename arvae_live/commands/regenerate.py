@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from arvae_live.commands.options import model_option, track_option
+from arvae_live.cli_base import bars_option, device_option, model_option, seed_option, track_option
 
 
 @click.command("regenerate")
@@ -22,7 +22,7 @@ from arvae_live.commands.options import model_option, track_option
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the outputs, <stem>.v<k>.mid per input and variation (made if missing).",
 )
-@model_option()
+@model_option(without="the bundled default model (bach-arvae when present)")
 @click.option(
     "--set",
     "set_",
@@ -36,12 +36,7 @@ from arvae_live.commands.options import model_option, track_option
     metavar="NAME=DELTA",
     help="Move attribute NAME by DELTA (-1..1) from each bar's own normalised value, clipped to 0..1. Repeatable.",
 )
-@click.option(
-    "--bars",
-    default=None,
-    metavar="A:B",
-    help="Regenerate only bars A..B (1-based, inclusive); the others are kept as they are.  [default: all bars]",
-)
+@bars_option("Regenerate")
 @track_option
 @click.option("--variations", type=click.IntRange(1, 64), default=1, show_default=True, help="Output files per input.")
 @click.option(
@@ -51,7 +46,7 @@ from arvae_live.commands.options import model_option, track_option
     show_default=True,
     help="0 decodes the most likely tokens; > 0 samples them.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (variations and sampling).")
+@seed_option("variations and sampling")
 @click.option(
     "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (each loads the model)."
 )
@@ -62,12 +57,7 @@ from arvae_live.commands.options import model_option, track_option
     show_default=True,
     help="Files regenerated together in one engine call (the unit of work for --jobs and ranks).",
 )
-@click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="auto (cuda when available), cpu, cuda or cuda:N; under torchrun, auto uses cuda:LOCAL_RANK.",
-)
+@device_option(indexed=True, note="Under torchrun, auto uses cuda:LOCAL_RANK.")
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -8,6 +8,7 @@ import signal
 
 import click
 
+from arvae_live.cli_base import budget_option, device_option, model_option, threads_option
 from arvae_live.midi_mode import check_midi_options, midi_options
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 
@@ -15,14 +16,7 @@ log = logging.getLogger(__name__)
 
 
 @click.command("serve")
-@click.option(
-    "--model",
-    "models",
-    multiple=True,
-    metavar="ID|PATH",
-    help="Model id (checkpoints/ID.pt or $ARVAE_CHECKPOINTS/ID.pt) or checkpoint path; repeat to hold several, "
-    "the first is current. Default: every model in the model folder, the Bach model current.",
-)
+@model_option(without="every model in the model folder, the Bach model current", multiple=True, dest="models")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind; loopback unless you say so.")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="Request port.")
 @click.option(
@@ -32,17 +26,9 @@ log = logging.getLogger(__name__)
     show_default=True,
     help="Port replies go to on the sender's IP (clients may register another with /arvae/hello).",
 )
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Torch device."
-)
-@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads (CPU).")
-@click.option(
-    "--budget-ms",
-    type=click.FloatRange(0),
-    default=8.0,
-    show_default=True,
-    help="Closed-loop time budget per request: no refinement round starts that would end later (0: no limit).",
-)
+@device_option()
+@threads_option
+@budget_option()
 @midi_options
 def serve_cmd(
     models: tuple[str, ...],

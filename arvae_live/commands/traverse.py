@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from arvae_live.commands.options import model_option, track_option
+from arvae_live.cli_base import bars_option, device_option, model_option, seed_option, track_option
 
 
 @click.command("traverse")
@@ -26,21 +26,16 @@ from arvae_live.commands.options import model_option, track_option
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for <stem>.<attr>.s<k>.mid (one per step) and <stem>.<attr>.png.",
 )
-@model_option()
+@model_option(without="the bundled default model (bach-arvae when present)")
 @track_option
-@click.option(
-    "--bars",
-    default=None,
-    metavar="A:B",
-    help="Traverse only bars A..B (1-based, inclusive), e.g. 3:3 for one measure.  [default: all bars]",
-)
+@bars_option("Traverse")
 @click.option(
     "--open-loop",
     is_flag=True,
     help="The paper's traversal: move the latent dimension only, without measuring and refining.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed passed to the engine.")
-@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu or cuda.")
+@seed_option("passed to the engine")
+@device_option(indexed=True)
 def traverse_cmd(
     midi_file: Path,
     attribute: str,

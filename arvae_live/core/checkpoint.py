@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import Vocabulary
@@ -110,20 +110,26 @@ def _diff_keys(expected: dict, got: dict) -> tuple[list[str], list[str]]:
 
 
 def _check_json(value: Any, where: str) -> None:
-    """Refuse anything in the header that is not plain JSON (so weights_only loading always works)."""
-    if value is None or isinstance(value, (str, bool, int)):
+    """Refuse anything in the header that is not plain JSON (so weights_only loading always works).
+
+    Types are checked exactly, not with isinstance: a subclass of str, int or float (torch.__version__'s
+    TorchVersion, np.float64, an IntEnum) passes json.dumps but is pickled as its own class, which
+    weights_only loading then refuses. bool is a subclass of int, so it is listed on its own.
+    """
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
         return
-    if isinstance(value, float):
+    if kind is float:
         if not math.isfinite(value):
             raise CheckpointError(f"{where} is {value}, which JSON cannot hold")
         return
-    if isinstance(value, list):
+    if kind is list:
         for i, v in enumerate(value):
             _check_json(v, f"{where}[{i}]")
         return
-    if isinstance(value, dict):
+    if kind is dict:
         for k, v in value.items():
-            if not isinstance(k, str):
+            if type(k) is not str:
                 raise CheckpointError(f"{where} has a non-string key {k!r}")
             _check_json(v, f"{where}.{k}")
         return
@@ -145,17 +151,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     payload[KEY_STATE_DICT] = {k: v.detach().cpu() for k, v in ckpt.state_dict.items()}
     if ckpt.kind == "training":
         payload[KEY_TRAINING] = ckpt.training or {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        torch.save(payload, f)
     return path
 
 

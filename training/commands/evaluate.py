@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from arvae_live.cli_base import data_cache_option, device_option, progress_option, seed_option
+
 # Metrics shown per attribute, in table order: (key prefix, column label).
 _PER_ATTRIBUTE = (
     ("interpretability", "interpretability (R^2)"),
@@ -52,7 +54,7 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     default=None,
     help="Write a latent-traversal PNG per regularised attribute into this folder.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of z sampling, subset and MI estimator.")
+@seed_option("z sampling, subset and MI estimator")
 @click.option(
     "--max-measures",
     type=click.IntRange(4),
@@ -61,17 +63,9 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     help="Evaluate a seeded random subset of at most this many measures (the paper's cap).",
 )
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Measures per pass.")
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where to run."
-)
-@click.option(
-    "--data-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data_cache"),
-    show_default=True,
-    help="Folder of prepared corpora.",
-)
-@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@device_option()
+@data_cache_option()
+@progress_option
 def evaluate_cmd(
     ckpt: Path,
     as_json: bool,
@@ -83,17 +77,13 @@ def evaluate_cmd(
     batch_size: int,
     device: str,
     data_cache: Path,
-    no_progress: bool,
+    progress: bool,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
-    import torch
-
     from training.evaluation import evaluate_checkpoint
+    from training.train import resolve_device
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA is not available on this machine; use --device cpu", param_hint="--device")
+    device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
     result = evaluate_checkpoint(
         ckpt,
         dataset,
@@ -104,7 +94,7 @@ def evaluate_cmd(
         device=device,
         plot_dir=plot_dir,
         cache_dir=data_cache,
-        progress=not no_progress,
+        progress=progress,
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))

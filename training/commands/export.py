@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from arvae_live.cli_base import data_cache_option, device_option
+
 
 @click.command("export")
 @click.argument("src", type=click.Path(exists=True, path_type=Path), metavar="RUN_OR_CKPT")
@@ -17,20 +19,8 @@ import click
     required=True,
     help="Inference checkpoint to write (e.g. checkpoints/bach-arvae.pt).",
 )
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where to run the calibration.",
-)
-@click.option(
-    "--data-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data_cache"),
-    show_default=True,
-    help="Folder of prepared corpora (arvae-train prepare), for the validation split.",
-)
+@device_option(note="The calibration runs there.")
+@data_cache_option(note="Export reads the validation split from it.")
 def export_cmd(src: Path, out: Path, device: str, data_cache: Path) -> None:
     """Export RUN_OR_CKPT (a run directory or its last.pt) as an inference checkpoint, then reload and decode it."""
     from training.export import export_checkpoint

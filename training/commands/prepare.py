@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from arvae_live.cli_base import data_cache_option
+
 
 def summary_rows(summary: dict) -> list[tuple[str, str]]:
     """A dataset summary (see `training.data.build_dataset`) as (label, value) rows."""
@@ -26,13 +28,7 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
 
 @click.command("prepare")
 @click.option("--dataset", type=click.Choice(["bach", "folk"]), required=True, help="Corpus to build measures from.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data_cache"),
-    show_default=True,
-    help="Folder of the dataset cache files.",
-)
+@data_cache_option("--cache-dir", note="Prepare writes the dataset there.")
 @click.option("--rebuild", is_flag=True, help="Build even if a cache exists, and replace it.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pieces (quick runs).")
 @click.option(

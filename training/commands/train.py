@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from arvae_live.cli_base import data_cache_option, device_option, progress_option
+
 
 @click.command("train")
 @click.option(
@@ -23,13 +25,7 @@ import click
     metavar="KEY=VALUE",
     help="Override a config field, e.g. --set lr=3e-4 --set model.hidden_dim=256 (repeatable).",
 )
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where to train; auto takes CUDA when available. Under torchrun each process takes its local GPU.",
-)
+@device_option(note="Under torchrun each process takes its local GPU.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -50,14 +46,8 @@ import click
     help="Stop (and save) after this many optimiser steps in total.",
 )
 @click.option("--smoke", is_flag=True, help="Train 2 steps, then export run_dir/model.pt and check it (CI).")
-@click.option(
-    "--data-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data_cache"),
-    show_default=True,
-    help="Folder of prepared corpora (arvae-train prepare).",
-)
-@click.option("--no-progress", is_flag=True, help="No progress bars (log lines only).")
+@data_cache_option()
+@progress_option
 def train_cmd(
     preset: str,
     overrides: tuple[str, ...],
@@ -67,7 +57,7 @@ def train_cmd(
     max_steps: int | None,
     smoke: bool,
     data_cache: Path,
-    no_progress: bool,
+    progress: bool,
 ) -> None:
     """Train a MeasureVAE with the objective of PRESET (AR-VAE, beta-VAE, GLSR-VAE or CSVAE).
 
@@ -90,7 +80,7 @@ def train_cmd(
             resume=resume,
             max_steps=max_steps,
             data_cache=data_cache,
-            progress=not no_progress,
+            progress=progress,
         )
     except KeyboardInterrupt:
         if is_main:
@@ -105,6 +95,6 @@ def train_cmd(
         from training.export import export_checkpoint
 
         summary = export_checkpoint(
-            run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache, progress=not no_progress
+            run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache, progress=progress
         )
         print_summary(summary)
