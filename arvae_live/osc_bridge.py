@@ -17,7 +17,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
@@ -33,9 +33,9 @@ from arvae_live.core.representation import (
     Vocabulary,
     n_measures_for,
     notes_to_tokens,
-    tokens_to_notes,
+    tokens_to_note_arrays,
 )
-from arvae_live.engine import LiveModel, Regeneration, carry_velocities
+from arvae_live.engine import LiveModel, Regeneration, nearest_velocities
 from arvae_live.errors import ArvaeError, UnknownAttributeError
 from arvae_live.protocol import (
     MAX_ARGS_OUT,
@@ -534,9 +534,7 @@ class OscBridge:
             for var in range(res.tokens.shape[0]):
                 full = tokens.copy()
                 full[start : start + n] = res.tokens[var]
-                notes = carry_velocities(
-                    _clip_to_length(tokens_to_notes(full, lm.vocab), clip.length_beats), clip.notes
-                )
+                notes = result_notes(full, lm.vocab, clip.notes, clip.length_beats)
                 self._stream(client, req.rid, var, notes, clip.length_beats, res, lm)
             self._finish(client, req, received, "/arvae/regen", res.tokens.shape[0], res)
 
@@ -554,7 +552,7 @@ class OscBridge:
                 return
             length = float(v["n_bars"] * BEATS_PER_MEASURE)
             for var in range(res.tokens.shape[0]):
-                notes = tokens_to_notes(res.tokens[var], lm.vocab)
+                notes = result_notes(res.tokens[var], lm.vocab, (), length)
                 self._stream(client, req.rid, var, notes, length, res, lm)
             self._finish(client, req, received, "/arvae/sample", res.tokens.shape[0], res)
 
@@ -573,23 +571,25 @@ class OscBridge:
                 return
             length = float(res.tokens.shape[1] * BEATS_PER_MEASURE)
             for var in range(res.tokens.shape[0]):
-                notes = carry_velocities(tokens_to_notes(res.tokens[var], lm.vocab), clip_a.notes)
+                notes = result_notes(res.tokens[var], lm.vocab, clip_a.notes, length)
                 self._stream(client, req.rid, var, notes, length, res, lm)
             self._finish(client, req, received, "/arvae/interp", res.tokens.shape[0], res)
 
         return run
 
     def _stream(
-        self, client: Client, rid: int, var: int, notes: list[Note], length: float, res: Regeneration, lm: LiveModel
+        self, client: Client, rid: int, var: int, notes: NoteFields, length: float, res: Regeneration, lm: LiveModel
     ) -> None:
         """One variation: /result/begin, one /result/note per note, /result/asked, /result/end.
 
         The datagrams are all encoded first and then sent in one go: each send can wake the client, and encoding
         between sends would let the two processes take turns on the CPU.
         """
-        out = [_RESULT_BEGIN.encode(rid, var, len(notes), float(length))]
+        pitches, starts, durs, vels = notes
+        n_notes = len(pitches)
+        out = [_RESULT_BEGIN.encode(rid, var, n_notes, float(length))]
         pack = _RESULT_NOTE.encode
-        out += [pack(rid, var, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity) for idx, n in enumerate(notes)]
+        out += [pack(rid, var, idx, *f) for idx, f in enumerate(zip(pitches, starts, durs, vels, strict=True))]
         if res.asked:
             asked: list[int | float | str] = []
             for name, values in res.asked.items():
@@ -598,7 +598,7 @@ class OscBridge:
         achieved: list[int | float | str] = []
         for name in lm.attribute_names:
             achieved += [name, float(res.achieved[name][var].mean())]
-        out.append(encode_message("/arvae/result/end", rid, var, len(notes), *achieved))
+        out.append(encode_message("/arvae/result/end", rid, var, n_notes, *achieved))
         self.daemon.send_many(client, out)
 
     def _finish(
@@ -617,12 +617,29 @@ def _rid_or_zero(args: Iterable) -> int:
         return 0
 
 
-def _clip_to_length(notes: list[Note], length_beats: float) -> list[Note]:
-    """Drop notes starting at or after length_beats and cut the last one there (the grid is whole bars)."""
-    out = []
-    for n in notes:
-        if n.start_beats >= length_beats - 1e-9:
-            continue
-        dur = min(n.dur_beats, length_beats - n.start_beats)
-        out.append(n if dur == n.dur_beats else Note(n.pitch, n.start_beats, dur, n.velocity))
-    return out
+NoteFields = tuple[list[int], list[float], list[float], list[int]]  # pitches, starts, durations (beats), velocities
+
+
+def result_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float) -> NoteFields:
+    """The notes streamed back for a result's tokens, as field lists: no Note object per note.
+
+    The same notes as carry_velocities(_clip_to_length(tokens_to_notes(tokens), length_beats), source): notes
+    starting at or after length_beats dropped, the last one cut there, velocity of the nearest source note (100
+    without source notes). tests/test_fast_paths.py checks the two agree.
+
+    Args:
+        tokens: int (M, 24) token ids.
+        vocab: the model's vocabulary.
+        source: the notes velocities are carried from; empty for 100 everywhere.
+        length_beats: the clip length in beats, > 0.
+
+    Returns:
+        (pitches, starts, durations, velocities), plain Python lists of one entry per note, in onset order.
+    """
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
+    keep = starts < length_beats - 1e-9
+    pitches, starts = pitches[keep], starts[keep]
+    durs = np.minimum(durs[keep], length_beats - starts)
+    vels = nearest_velocities(starts, source)
+    return pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist()
+

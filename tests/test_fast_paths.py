@@ -225,3 +225,26 @@ def test_melody_with_is_splice_of_carried_token_notes(tmp_path):
         want = splice_notes(clip.notes, reference_carry_velocities(reference_tokens_to_notes(
             np.concatenate([np.full((start, 24), HOLD), tokens]), vocab), list(clip.notes)), start, stop)  # fmt: skip
         assert melody_with(clip, tokens, vocab, start, stop) == want
+
+
+def test_result_notes_are_the_carried_token_notes_cut_to_the_clip_length():
+    from arvae_live.osc_bridge import result_notes
+
+    def reference(tokens, vocab, source, length):
+        out = []
+        for n in reference_carry_velocities(reference_tokens_to_notes(tokens, vocab), list(source)):
+            if n.start_beats >= length - 1e-9:
+                continue
+            dur = min(n.dur_beats, length - n.start_beats)
+            out.append(Note(n.pitch, n.start_beats, dur, n.velocity))
+        return out
+
+    vocab = Vocabulary()
+    rng = np.random.default_rng(11)
+    for n_measures in (1, 3, 8):
+        tokens = random_tokens(rng, vocab, n_measures)
+        source = [Note(60, float(rng.integers(0, 96)) / 3, 0.5, int(rng.integers(1, 128))) for _ in range(9)]
+        for length in (4.0 * n_measures, 4.0 * n_measures - 1.3, 2.5, 0.1):
+            for src in (source, ()):
+                got = [Note(*f) for f in zip(*result_notes(tokens, vocab, src, length), strict=True)]
+                assert got == reference(tokens, vocab, src, length)
