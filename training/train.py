@@ -106,6 +106,18 @@ def run(
     return run_dir
 
 
+def _warm_start(path: Path, cfg: TrainConfig, model: MeasureVAE, opt: torch.optim.Optimizer) -> None:
+    """Load another run's weights (and Adam state, from a training checkpoint) into a fresh model and optimiser."""
+    src = load_checkpoint(path)
+    if src.model_config != cfg.model:
+        raise CheckpointError(f"{path}: model config {src.model_config} differs from this run's {cfg.model}")
+    model.load_state_dict(src.build_model().state_dict())
+    if src.kind == "training" and src.training and "optimizer" in src.training:
+        opt.load_state_dict(src.training["optimizer"])
+        for group in opt.param_groups:  # the new config's lr wins over the one saved with the state
+            group["lr"] = cfg.lr
+
+
 def _write_json_atomic(path: Path, obj: Any) -> None:
     write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
@@ -351,8 +363,11 @@ def evaluate(
 # ---- checkpoints ------------------------------------------------------------------------------------------------
 
 
-def _provenance(cfg: TrainConfig, preset: str, step: int, epoch: int, device: torch.device, world: int) -> dict:
-    return {
+def _provenance(
+    cfg: TrainConfig, preset: str, step: int, epoch: int, device: torch.device, world: int, init_from: Path | None
+) -> dict:
+    warm = {"init_from": str(init_from)} if init_from is not None else {}
+    return warm | {
         "preset": preset,
         "train_config": cfg.to_dict(),
         "config_hash": cfg.config_hash(),
@@ -394,6 +409,7 @@ def train(
     data_cache: Path = Path("data_cache"),
     progress: bool = True,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    init_from: Path | None = None,
 ) -> Path:
     """Train cfg in run_dir, resuming from run_dir/last.pt when it exists and resume is True.
 
@@ -408,6 +424,9 @@ def train(
         progress: show a tqdm bar (rank 0 only).
         on_step: called on rank 0 after every step with (step, loss terms); may raise KeyboardInterrupt, which
             saves a checkpoint like Ctrl-C.
+        init_from: a checkpoint (training or inference) of the same model config whose weights start this run
+            instead of a fresh init, and whose Adam state too when it is a training checkpoint: a warm start, to go
+            on training a run under a changed config (more epochs, another lr). Ignored when the run resumes.
 
     Returns:
         The path of the training checkpoint written last.
@@ -418,7 +437,9 @@ def train(
     """
     rank, world, dev, owns_group = _setup_distributed(device)
     try:
-        return _train(cfg, Path(run_dir), preset, rank, world, dev, resume, max_steps, data_cache, progress, on_step)
+        return _train(
+            cfg, Path(run_dir), preset, rank, world, dev, resume, max_steps, data_cache, progress, on_step, init_from
+        )
     finally:
         if owns_group:
             dist.destroy_process_group()
@@ -436,6 +457,7 @@ def _train(
     data_cache: Path,
     progress: bool,
     on_step: Callable[[int, dict[str, float]], None] | None,
+    init_from: Path | None = None,
 ) -> Path:
     is_main = rank == 0
     ckpt_path = run_dir / CHECKPOINT_NAME
@@ -499,6 +521,10 @@ def _train(
         else:  # only rank 0's stream was saved; the others restart theirs from the step
             torch.manual_seed(cfg.seed + 1_000_003 * (rank + 1) + step)
         log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpt_path, step, epoch, step_in_epoch)
+    elif init_from is not None:
+        _warm_start(init_from, cfg, model, opt)
+        if is_main:
+            log.info("warm start from %s", init_from)
 
     ddp_model = DistributedDataParallel(model) if world > 1 else model
     ddp_adversary = DistributedDataParallel(adversary) if (world > 1 and adversary is not None) else adversary
@@ -525,7 +551,7 @@ def _train(
                     vocabulary=Vocabulary(),
                     state_dict=model.state_dict(),
                     metrics=metrics,
-                    provenance=_provenance(cfg, preset, step, epoch, dev, world),
+                    provenance=_provenance(cfg, preset, step, epoch, dev, world, init_from),
                     training=training,
                 ),
                 ckpt_path,

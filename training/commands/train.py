@@ -45,6 +45,12 @@ from arvae_live.cli_base import data_cache_option, device_option, progress_optio
     default=None,
     help="Stop (and save) after this many optimiser steps in total.",
 )
+@click.option(
+    "--init-from",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Warm start: begin from this checkpoint's weights (same model config), e.g. to train a run longer.",
+)
 @click.option("--smoke", is_flag=True, help="Train 2 steps, then export run_dir/model.pt and check it (CI).")
 @data_cache_option()
 @progress_option
@@ -55,6 +61,7 @@ def train_cmd(
     out: Path,
     resume: bool,
     max_steps: int | None,
+    init_from: Path | None,
     smoke: bool,
     data_cache: Path,
     progress: bool,
@@ -81,6 +88,7 @@ def train_cmd(
             max_steps=max_steps,
             data_cache=data_cache,
             progress=progress,
+            init_from=init_from,
         )
     except KeyboardInterrupt:
         if is_main:
