@@ -32,3 +32,16 @@ def test_interrupted_first_write_leaves_nothing(tmp_path):
             f.write(b"partial")
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_the_ordinary_mode(tmp_path):
+    import os
+
+    from arvae_live.core.atomic import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "out.mid", b"MThd")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
