@@ -39,9 +39,7 @@ def test_written_files_get_the_ordinary_mode(tmp_path):
 
     from arvae_live.core.atomic import write_atomic
 
-    old = os.umask(0o022)
-    try:
-        path = write_atomic(tmp_path / "out.mid", b"MThd")
-    finally:
-        os.umask(old)
-    assert path.stat().st_mode & 0o777 == 0o644
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = write_atomic(tmp_path / "out.mid", b"MThd")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
