@@ -17,9 +17,10 @@ How a regeneration works, all batched over the clip's measures and the variation
    the candidate with the best score. Attributes not targeted aim at the input measure's own value, so they are
    held in place rather than left to drift.
 
-The score of a candidate measure (lower is better) is the sum over the model's steerable attributes of how far the
-achieved value misses the asked one beyond a tolerance of half the attribute's smallest step (attributes are counts
-of onsets or semitones, so most targets fall between two achievable values), plus a small term for every token that
+The score of a candidate measure (lower is better) is the weighted sum over the model's steerable attributes of how
+far the achieved value misses the asked one beyond a tolerance of half the attribute's smallest step (attributes are
+counts of onsets or semitones, so most targets fall between two achievable values) -- weight 1 for a targeted
+attribute, UNTARGETED_WEIGHT for one held at the input's value -- plus a small term for every token that
 differs from the input measure, so that among candidates that meet the targets the one closest to the input wins.
 """
 
@@ -57,6 +58,9 @@ MIN_TOLERANCE = 0.005  # normalised
 # Weight of token disagreement with the input (fraction of the 24 ticks, 0..1) in the score: small against a missed
 # target (normalised units), so closeness only decides among candidates that meet the targets about equally.
 KEEP_WEIGHT = 0.02
+# Weight of an attribute that was not targeted (held at the input's value) against a targeted one in the score: the
+# performer asked for the targets, so a candidate may let the others drift a little to meet them.
+UNTARGETED_WEIGHT = 0.25
 # Step sizes tried per round, as multiples of the secant step: short, exact, long (attributes move in jumps, so the
 # exact step often lands on the same value and a longer one is needed).
 STEP_FACTORS = (0.5, 1.0, 2.0)
@@ -398,9 +402,14 @@ class LiveModel:
             latents=z.reshape(S, M, -1),
         )
 
-    def _score(self, achieved: np.ndarray, asked: np.ndarray, cand: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
-        """Per-row score (lower is better): misses beyond tolerance, plus KEEP_WEIGHT x token disagreement."""
-        miss = np.nan_to_num(np.maximum(np.abs(achieved - asked) - self._tolerance, 0.0), nan=0.0).sum(axis=1)
+    def _score(
+        self, achieved: np.ndarray, asked: np.ndarray, cand: np.ndarray, ref: np.ndarray | None, weight: np.ndarray
+    ) -> np.ndarray:
+        """Per-row score (lower is better): weighted misses beyond tolerance, plus KEEP_WEIGHT x token disagreement.
+
+        weight: (A,) 1 for targeted attributes, UNTARGETED_WEIGHT for those held at the input's value.
+        """
+        miss = np.nan_to_num(np.maximum(np.abs(achieved - asked) - self._tolerance, 0.0), nan=0.0) @ weight
         if ref is not None:
             miss = miss + KEEP_WEIGHT * (cand != ref).mean(axis=1)
         return miss
@@ -439,7 +448,8 @@ class LiveModel:
         first_ms, first_rows = (time.perf_counter() - t_dec) * 1e3, z.shape[0]
         best_att = self._measure_matrix(best_tok)
         best_z = z.copy()
-        best_score = self._score(best_att, asked, best_tok, ref)
+        weight = np.array([1.0 if a.name in targeted else UNTARGETED_WEIGHT for a in self.attributes])
+        best_score = self._score(best_att, asked, best_tok, ref, weight)
         n_decoded, rounds = z.shape[0], 0
         if not closed_loop or not steer:
             return best_tok, best_att, best_z, n_decoded, rounds
@@ -483,7 +493,8 @@ class LiveModel:
             cand_att = self._measure_matrix(cand_tok)
             n_decoded += cand_z.shape[0]
             cand_ref = None if ref is None else np.repeat(ref[rows], K, axis=0)
-            cand_score = self._score(cand_att, np.repeat(asked[rows], K, axis=0), cand_tok, cand_ref).reshape(-1, K)
+            cand_score = self._score(cand_att, np.repeat(asked[rows], K, axis=0), cand_tok, cand_ref, weight)
+            cand_score = cand_score.reshape(-1, K)
             pick = cand_score.argmin(axis=1)
             chosen = np.arange(rows.size) * K + pick
             if prev_x is None:

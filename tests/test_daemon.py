@@ -44,7 +44,10 @@ def sink():
 
 
 @pytest.fixture
-def daemon(tiny_ckpt, sink):
+def daemon(tiny_ckpt, sink, tmp_path, monkeypatch):
+    # An empty model folder: the models bundled in checkpoints/ would otherwise be listed as loadable too.
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
+    (tmp_path / "no-models").mkdir()
     host = ModelHost("cpu")
     host.add(str(tiny_ckpt))
     d = Daemon(host, port=0, reply_port=sink.getsockname()[1]).start()
