@@ -18,7 +18,7 @@ DEFAULT_MODEL_ID = "bach-arvae"  # the paper's Bach chorale soprano model, when 
 SUFFIX = ".pt"
 
 _HOW_TO_GET_ONE = (
-    "train and export one (`arvae-train train --preset ...`, then `arvae-train export RUN "
+    "train and export one (`arvae-train train --preset ...`, then `arvae-train export RUN -o "
     "checkpoints/NAME.pt`), set ARVAE_CHECKPOINTS to a folder of .pt checkpoints, or pass --model PATH"
 )
 
