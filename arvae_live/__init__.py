@@ -6,6 +6,14 @@ Public API:
     arvae_live.core.model            ModelConfig, MeasureVAE
     arvae_live.core.checkpoint       Checkpoint, load_checkpoint, save_checkpoint, read_header
     arvae_live.errors                ArvaeError and its subclasses
+    arvae_live.engine                LiveModel (from_checkpoint, regenerate, sample, interpolate), Regeneration
+    arvae_live.model_store           resolve_model, default_model_path, available_models (checkpoints/ and paths)
+    arvae_live.daemon                Daemon, ModelHost: the OSC daemon (protocol: docs/protocol.md)
+    arvae_live.client                DaemonClient: a small synchronous OSC client
+    arvae_live.midi_files            read_midi, write_midi: a MIDI file's melody as measures, written back in place
+    arvae_live.batch                 regeneration of many MIDI files (the `regenerate` command)
+    arvae_live.midi_ports            MIDI port listing and opening (python-rtmidi through mido)
+    arvae_live.call_response         CallResponse: MIDI-clock call and response with CC-mapped targets
 
 Command line: `arvae-live` (serve, bench, inspect, attributes, regenerate, traverse, ports) and `arvae-train`
 (prepare, train, evaluate, export).
