@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arvae_live.engine import LiveModel, resolve_device
+from arvae_live.core.device import resolve_device
+from arvae_live.engine import LiveModel
 from arvae_live.model_store import UnknownModelError, available_models, resolve_model
 from arvae_live.osc_bridge import Client, Job, OscBridge
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT, ProtocolError

@@ -39,6 +39,7 @@ import torch
 
 from arvae_live.core.attributes import RC_WEIGHTS, AttributeSpec, compute_attributes
 from arvae_live.core.checkpoint import load_checkpoint
+from arvae_live.core.device import resolve_device
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import TICKS_PER_MEASURE, Note, Vocabulary
 from arvae_live.errors import RepresentationError, UnknownAttributeError
@@ -90,21 +91,6 @@ class Regeneration:
     n_decoded: int = 0
     rounds: int = 0
     latents: np.ndarray | None = field(default=None, repr=False)  # (V, M, Z) latents of the kept candidates
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cpu'/'cuda'/'cuda:N' as given (RepresentationError if unusable)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise RepresentationError(f"unknown device {device!r}; use auto, cpu or cuda") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RepresentationError("device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise RepresentationError(f"unsupported device {device!r}; use auto, cpu or cuda")
-    return dev
 
 
 class LiveModel:

@@ -19,11 +19,12 @@ import torch
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
 from arvae_live.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from arvae_live.core.device import resolve_device
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import HOLD, REST, Vocabulary
 from arvae_live.errors import CheckpointError
 from training.configs import TrainConfig
-from training.train import CHECKPOINT_NAME, load_splits, resolve_device
+from training.train import CHECKPOINT_NAME, load_splits
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ import arvae_live
 from arvae_live.core.atomic import write_atomic
 from arvae_live.core.attributes import ATTRIBUTES, AttributeSpec, compute_attributes
 from arvae_live.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from arvae_live.core.device import resolve_device
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import Vocabulary
 from arvae_live.errors import CheckpointError, ConfigError
@@ -175,17 +176,6 @@ def batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: in
 
 
 # ---- devices and processes ---------------------------------------------------------------------------------------
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto' (cuda when available, else cpu), 'cpu' or 'cuda'; ConfigError when cuda is asked for but absent."""
-    if name not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device must be auto, cpu or cuda, got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda asked for, but torch sees no CUDA device; use --device cpu or auto")
-    if name == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda", local_rank)
 
 
 def _setup_distributed(device_name: str) -> tuple[int, int, torch.device, bool]:

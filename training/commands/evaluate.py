@@ -80,8 +80,8 @@ def evaluate_cmd(
     progress: bool,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
+    from arvae_live.core.device import resolve_device
     from training.evaluation import evaluate_checkpoint
-    from training.train import resolve_device
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
     result = evaluate_checkpoint(
