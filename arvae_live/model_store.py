@@ -58,11 +58,11 @@ def looks_like_path(id_or_path: str) -> bool:
     return os.sep in id_or_path or "/" in id_or_path or id_or_path.endswith(SUFFIX)
 
 
-def resolve_model(id_or_path: str | os.PathLike) -> Path:
-    """The checkpoint file for a model id or a path.
+def resolve_model(id_or_path: str | os.PathLike | None) -> Path:
+    """The checkpoint file for a model id or a path; the default model when None (a command's --model not given).
 
     Args:
-        id_or_path: a model id (file stem in model_dir()) or a path to a .pt file.
+        id_or_path: a model id (file stem in model_dir()), a path to a .pt file, or None for default_model_path().
 
     Returns:
         The checkpoint path (existence checked; contents are checked when loaded).
@@ -71,6 +71,8 @@ def resolve_model(id_or_path: str | os.PathLike) -> Path:
         CheckpointError: a path that does not exist.
         UnknownModelError: an id with no checkpoint; the message lists the ids there are.
     """
+    if id_or_path is None:
+        return default_model_path()
     text = os.fspath(id_or_path)
     if looks_like_path(text) or Path(text).is_file():
         path = Path(text).expanduser()

@@ -51,3 +51,33 @@ def test_paths_and_unknown_ids(folder, tiny_ckpt):
         resolve_model("beta")
     with pytest.raises(CheckpointError, match="missing.pt: no such checkpoint"):
         resolve_model(str(folder / "missing.pt"))
+
+
+def test_no_model_named_means_the_default(tmp_path, monkeypatch, tiny_ckpt):
+    import shutil
+
+    from arvae_live.model_store import resolve_model
+
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()
+    shutil.copy(tiny_ckpt, tmp_path / "models" / "bach-arvae.pt")
+    shutil.copy(tiny_ckpt, tmp_path / "models" / "another.pt")
+    assert resolve_model(None) == tmp_path / "models" / "bach-arvae.pt"
+
+
+def test_device_rule():
+    import pytest
+    import torch
+
+    from arvae_live.core.device import resolve_device
+    from arvae_live.errors import ConfigError
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="unsupported device"):
+        resolve_device("meta")
+    with pytest.raises(ConfigError, match="unknown device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA"):
+            resolve_device("cuda", local_rank=1)

@@ -93,12 +93,12 @@ def bench_cmd(
     from arvae_live.client import DaemonClient
     from arvae_live.core.representation import Note, notes_to_tokens
     from arvae_live.engine import LiveModel
-    from arvae_live.model_store import default_model_path, resolve_model
+    from arvae_live.model_store import resolve_model
 
     if open_loop and port is None:
         raise click.ClickException("--open-loop times the engine only in-process; the daemon always runs closed loop")
     torch.set_num_threads(threads)
-    model_path = resolve_model(model) if model else default_model_path()
+    model_path = resolve_model(model)
     lm = LiveModel.from_checkpoint(model_path, device=device)
     notes, length = bench_clip()
     rng = np.random.default_rng(0)

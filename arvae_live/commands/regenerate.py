@@ -109,7 +109,7 @@ def regenerate_cmd(
     )
     from arvae_live.core.checkpoint import read_header
     from arvae_live.errors import ConfigError
-    from arvae_live.model_store import default_model_path, resolve_model
+    from arvae_live.model_store import resolve_model
 
     options = RegenOptions(
         targets=parse_assignments(set_, "--set", 0.0, 1.0),
@@ -121,7 +121,7 @@ def regenerate_cmd(
         seed=seed,
         overwrite=overwrite,
     )
-    model_path = resolve_model(model) if model else default_model_path()
+    model_path = resolve_model(model)
     check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])
     if report is not None and report.exists() and report.is_dir():
         raise ConfigError(f"--report {report}: is a folder")

@@ -59,12 +59,12 @@ def traverse_cmd(
     from arvae_live.core.representation import notes_to_tokens
     from arvae_live.engine import LiveModel
     from arvae_live.midi_files import parse_bars, read_midi, write_midi
-    from arvae_live.model_store import default_model_path, resolve_model
+    from arvae_live.model_store import resolve_model
     from arvae_live.traversal import plot_traversal, traverse
 
     clip = read_midi(midi_file, track=track)
     start, stop = parse_bars(bars, clip.n_measures)
-    lm = LiveModel.from_checkpoint(resolve_model(model) if model else default_model_path(), device=device)
+    lm = LiveModel.from_checkpoint(resolve_model(model), device=device)
     tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)
     tr = traverse(lm, tokens[start:stop], attribute, steps=steps, closed_loop=not open_loop, seed=seed)
     stem = f"{midi_file.stem}.{attribute}"
