@@ -66,6 +66,8 @@ UNTARGETED_WEIGHT = 0.25
 # exact step often lands on the same value and a longer one is needed).
 STEP_FACTORS = (0.5, 1.0, 2.0)
 MAX_ROUNDS = 3  # refinement rounds after the open-loop guess
+# Offsets along a regularised dim tried for rows that still miss after the secant rounds (plateaus).
+SWEEP_OFFSETS = (-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0)
 MAX_STEP_Z = 3.0  # largest move of a latent dim in one secant step
 ENCODE_CACHE_SIZE = 64  # clips whose encoding is kept (a dial sweep re-sends the same clip with new targets)
 
@@ -497,7 +499,48 @@ class LiveModel:
             best_tok[upd] = cand_tok[chosen[better]]
             best_att[upd] = cand_att[chosen[better]]
             best_score[upd] = cand_score[np.arange(rows.size), pick][better]
+        n_decoded += self._sweep(best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen,
+                                 t0, budget_ms, first_ms, first_rows)  # fmt: skip
         return best_tok, best_att, best_z, n_decoded, rounds
+
+    def _sweep(self, best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen, t0,
+               budget_ms, first_ms, first_rows) -> int:  # fmt: skip
+        """Last resort for rows still missing a target: try fixed offsets both ways along each missing dim.
+
+        Secant steps stall where the attribute sits on a plateau of the latent dim (a count that does not change
+        over a stretch of z); a fixed grid of offsets steps over it. Updates the best arrays in place.
+
+        Returns:
+            The number of measures decoded.
+        """
+        cols = [k for k, _ in steer]
+        err = np.abs(np.nan_to_num(asked[:, cols] - best_att[:, cols]))
+        missing = err > self._tolerance[cols]
+        rows = np.flatnonzero(missing.any(axis=1))
+        if rows.size == 0:
+            return 0
+        offsets = np.array(SWEEP_OFFSETS)
+        pairs = [(r, d) for r in rows for s, (_, a) in enumerate(steer) if missing[r, s] for d in [a.latent_dim]]
+        n = len(pairs) * offsets.size
+        if budget_ms is not None:
+            elapsed_ms = (time.perf_counter() - t0) * 1e3
+            if elapsed_ms + first_ms * (0.5 + 0.5 * n / first_rows) > budget_ms:
+                return 0
+        pr = np.array([r for r, _ in pairs])
+        pd = np.array([d for _, d in pairs])
+        cand_z = np.repeat(best_z[pr], offsets.size, axis=0)
+        cand_z[np.arange(n), np.repeat(pd, offsets.size)] += np.tile(offsets, len(pairs))
+        cand_tok = self._decode(cand_z, temperature, gen)
+        cand_att = self._measure_matrix(cand_tok)
+        row_of = np.repeat(pr, offsets.size)
+        cand_ref = None if ref is None else ref[row_of]
+        cand_score = self._score(cand_att, asked[row_of], cand_tok, cand_ref, weight)
+        for r in rows:  # few rows: keep the best candidate of each if it beats the current best
+            idx = np.flatnonzero(row_of == r)
+            j = idx[cand_score[idx].argmin()]
+            if cand_score[j] < best_score[r]:
+                best_z[r], best_tok[r], best_att[r], best_score[r] = cand_z[j], cand_tok[j], cand_att[j], cand_score[j]
+        return n
 
 
 def _check_count(name: str, value: int) -> int:

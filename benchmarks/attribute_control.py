@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--clips", type=int, default=64, help="8-bar clips per attribute")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--budget-ms", type=float, default=None,
+                    help="engine time budget per request, as the daemon's --budget-ms (default: none)")
     ap.add_argument("--targets", default="uniform", choices=["uniform", "data"], help="how targets are drawn")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = ap.parse_args()
@@ -66,11 +68,11 @@ def main() -> None:
     clips = [measures[s : s + M] for s in starts]
     names = [a.name for a in lm.attributes if a.latent_dim is not None]
     report: dict = {"ckpt": args.ckpt, "dataset": args.dataset, "n_clips": n_clips, "targets": args.targets,
-                    "attributes": {}}  # fmt: skip
+                    "budget_ms": args.budget_ms, "attributes": {}}  # fmt: skip
     held_out = lm.measure_attributes(measures)  # normalised values of every held-out bar
 
     print(f"{lm.model_id}: {n_clips} clips x {M} bars of held-out {args.dataset} measures per attribute, "
-          f"{args.targets} targets")  # fmt: skip
+          f"{args.targets} targets, budget {args.budget_ms or 'none'} ms")  # fmt: skip
     print(f"{'attribute':<22} {'open |err|':>10} {'closed |err|':>12} {'floor':>7} {'closed drift':>12} "
           f"{'decoded/bar':>11}")  # fmt: skip
     for name in names:
@@ -85,7 +87,7 @@ def main() -> None:
                 target = rng.choice(held_out[name], size=M)
             floor.append(np.abs(target[:, None] - levels[None, :]).min(axis=1))
             for closed in (False, True):
-                res = lm.regenerate(clip, {name: target}, closed_loop=closed, seed=i)
+                res = lm.regenerate(clip, {name: target}, closed_loop=closed, seed=i, budget_ms=args.budget_ms)
                 errs[closed].append(np.abs(res.achieved[name][0] - target))
                 if closed:
                     decoded.append(res.n_decoded / M)
@@ -102,7 +104,7 @@ def main() -> None:
     for closed in (False, True):
         agree = []
         for i, clip in enumerate(clips):
-            res = lm.regenerate(clip, {}, closed_loop=closed, seed=i)  # every attribute aims at its input value
+            res = lm.regenerate(clip, {}, closed_loop=closed, seed=i, budget_ms=args.budget_ms)  # all aim at the input
             agree.append((res.tokens[0] == clip).mean())
         survival["closed" if closed else "open"] = float(np.mean(agree))
     report["input_survival"] = survival
