@@ -517,7 +517,7 @@ class LiveModel:
         rows = np.flatnonzero(missing.any(axis=1))
         if rows.size == 0:
             return 0
-        pairs = [(r, d) for r in rows for s, (_, a) in enumerate(steer) if missing[r, s] for d in [a.latent_dim]]
+        pairs = [(r, a.latent_dim) for r in rows for s, (_, a) in enumerate(steer) if missing[r, s]]  # (row, dim)
         # The whole grid when the time budget allows, else one step each way.
         grid = next((g for g in (SWEEP_OFFSETS, (-1.0, 1.0)) if _fits(len(pairs) * len(g), t0, budget_ms, first_ms,
                                                                       first_rows)), None)  # fmt: skip
