@@ -31,6 +31,7 @@ from arvae_live.errors import ConfigError
 DATASETS = ("bach", "folk", "synthetic")
 OBJECTIVES = ("arvae", "betavae", "glsr", "csvae")
 BETA_SCHEDULES = ("constant", "linear", "exp")
+LR_SCHEDULES = ("constant", "cosine")
 # Attributes whose expected value under the decoder's softmax is differentiable (GLSR needs one); see losses.py.
 GLSR_ATTRIBUTES = ("rhythmic_complexity", "note_density")
 
@@ -91,7 +92,10 @@ class TrainConfig:
     glsr: GLSRConfig = field(default_factory=GLSRConfig)
     csvae: CSVAEConfig = field(default_factory=CSVAEConfig)
     teacher_forcing: float = 0.5  # probability that one step's whole batch is teacher-forced (else own argmax)
-    lr: float = 1e-4  # Adam learning rate
+    lr: float = 1e-4  # Adam learning rate (the peak, under a schedule)
+    lr_schedule: str = "constant"  # "constant" | "cosine" (lr -> min_lr over the run's epochs, per step)
+    min_lr: float = 0.0  # where the cosine schedule ends
+    grad_clip: float = 0.0  # clip the global gradient norm to this; 0 = off (the paper does not clip)
     batch_size: int = 256  # global batch; each of N data-parallel processes takes batch_size / N
     epochs: int = 30
     seed: int = 0
@@ -160,6 +164,12 @@ class TrainConfig:
         for name in ("beta", "gamma", "delta", "beta_warmup_steps", "beta_anneal_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0.0 <= self.min_lr <= self.lr:
+            raise ConfigError(f"min_lr must be in range 0..lr ({self.lr}), got {self.min_lr}")
+        if self.grad_clip < 0:
+            raise ConfigError(f"grad_clip must be >= 0, got {self.grad_clip}")
         if self.beta_schedule != "constant" and self.beta_anneal_steps == 0:
             raise ConfigError(f"beta_schedule {self.beta_schedule} needs beta_anneal_steps > 0")
         if not 0.0 <= self.teacher_forcing <= 1.0:

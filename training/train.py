@@ -21,6 +21,7 @@ import contextlib
 import datetime
 import json
 import logging
+import math
 import os
 import signal
 import threading
@@ -105,6 +106,18 @@ def run(
         )
     train(cfg, run_dir, preset=preset, **train_kwargs)
     return run_dir
+
+
+def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
+    """Adam's learning rate at an optimiser step (0-based) of a run of total_steps steps.
+
+    "constant" is cfg.lr throughout; "cosine" falls from cfg.lr at step 0 to cfg.min_lr at the last step along half
+    a cosine, with no warm-up (warm starts begin from trained weights, and fresh runs were stable at 1e-3 without one).
+    """
+    if cfg.lr_schedule == "constant" or total_steps <= 1:
+        return cfg.lr
+    frac = min(1.0, step / (total_steps - 1))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * frac))
 
 
 def _warm_start(path: Path, cfg: TrainConfig, model: MeasureVAE, opt: torch.optim.Optimizer) -> None:
@@ -564,6 +577,7 @@ def _train(
             stop = bool(t.item() > 0)
         return stop
 
+    total_steps = cfg.epochs * len(batches(len(x_all), local_batch, cfg.seed, 0, rank, world))
     model.train()
     t_last = time.perf_counter()
     with _StopFlag() as flag:
@@ -591,8 +605,13 @@ def _train(
                     with autocast():
                         terms, z = loss_terms(cfg, ddp_model, model, x, attrs, labels, adversary, step, scales)
                     loss = sum(terms.values())
+                    lr = lr_at(step, cfg, total_steps)
+                    for group in opt.param_groups:
+                        group["lr"] = lr
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
+                    if cfg.grad_clip > 0:  # a few batches blew the recon loss up 10x at lr 3e-4 without it
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
                     if adversary is not None:  # the adversary's turn: learn to read y from this step's z
                         z_rest = z.detach()[:, rest_dims]
@@ -614,7 +633,7 @@ def _train(
                             step,
                             float(loss.detach()),
                             ", ".join(f"{k} {v:.4f}" for k, v in values.items()),
-                            cfg.lr,
+                            lr,
                             1000 * (now - t_last) / cfg.log_interval,
                         )
                         t_last = now
