@@ -41,6 +41,7 @@ from arvae_live.core.attributes import RC_WEIGHTS, AttributeSpec, compute_attrib
 from arvae_live.core.checkpoint import load_checkpoint
 from arvae_live.core.device import resolve_device
 from arvae_live.core.model import MeasureVAE
+from arvae_live.core.predictor import AttributePredictor
 from arvae_live.core.representation import TICKS_PER_MEASURE, Note, Vocabulary
 from arvae_live.errors import RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
@@ -105,6 +106,7 @@ class LiveModel:
         vocab: Vocabulary,
         model_id: str = "model",
         device: str | torch.device = "cpu",
+        predictor: AttributePredictor | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
@@ -117,6 +119,9 @@ class LiveModel:
         self._specs = {a.name: a for a in self.attributes}
         self.latent_dim = model.config.latent_dim
         self._decoder = FastDecoder(self.model)
+        # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
+        # the calibration tables (core/predictor.py says why).
+        self._predictor = None if predictor is None else predictor.eval().to(self.device)
         self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._tolerance = np.array(
             [max(MIN_TOLERANCE, 0.5 * RAW_STEP.get(a.name, 0.0) / (a.high - a.low)) for a in self.attributes]
@@ -135,7 +140,10 @@ class LiveModel:
         """
         path = Path(path)
         ckpt = load_checkpoint(path)
-        lm = cls(ckpt.build_model(), ckpt.attributes, ckpt.vocabulary, path.stem, resolve_device(device))
+        lm = cls(
+            ckpt.build_model(), ckpt.attributes, ckpt.vocabulary, path.stem, resolve_device(device),
+            ckpt.build_predictor(),
+        )  # fmt: skip
         lm.warm_up()
         return lm
 
@@ -428,15 +436,18 @@ class LiveModel:
         """
         gen = torch.Generator(device=self.device).manual_seed(int(seed) + 1) if temperature > 0 else None
         steer = [(k, a) for k, a in enumerate(self.attributes) if a.latent_dim is not None]
-        for k, a in steer:
-            if a.name in targeted:
-                z[:, a.latent_dim] = self._latent_for(a, asked[:, k])
+        weight = np.array([1.0 if a.name in targeted else UNTARGETED_WEIGHT for a in self.attributes])
+        if closed_loop and steer and targeted and self._predictor is not None:
+            z = self._predicted_start(z, asked, weight, [a.latent_dim for _, a in steer])
+        else:  # the paper's open-loop move, from the calibration table
+            for k, a in steer:
+                if a.name in targeted:
+                    z[:, a.latent_dim] = self._latent_for(a, asked[:, k])
         t_dec = time.perf_counter()
         best_tok = self._decode(z, temperature, gen)
         first_ms, first_rows = (time.perf_counter() - t_dec) * 1e3, z.shape[0]
         best_att = self._measure_matrix(best_tok)
         best_z = z.copy()
-        weight = np.array([1.0 if a.name in targeted else UNTARGETED_WEIGHT for a in self.attributes])
         best_score = self._score(best_att, asked, best_tok, ref, weight)
         n_decoded, rounds = z.shape[0], 0
         if not closed_loop or not steer:
@@ -468,9 +479,15 @@ class LiveModel:
                 # move in jumps, so two tries on the same plateau say nothing about the slope).
                 ok = (secant > 0.02) & (np.abs(dy) > 0)
                 slope = np.where(ok, secant, slope)
+            if self._predictor is not None:
+                # The predictor's own miss at the current best point, achieved - predicted, is taken as its bias
+                # nearby: solve for the targets shifted by it, all steered dims together.
+                moved = self._predicted_start(best_z[rows], asked[rows], weight, dims, best_att[rows], iters=3)
+                step = moved[:, dims] - x
+            else:
+                step = np.nan_to_num(err[rows]) / slope * missing[rows]
             # A row stuck on a plateau doubles its step each round it does not improve.
-            step = np.nan_to_num(err[rows]) / slope * (2.0 ** stall[rows])[:, None]
-            step = np.clip(step, -MAX_STEP_Z, MAX_STEP_Z) * missing[rows]
+            step = np.clip(step * (2.0 ** stall[rows])[:, None], -MAX_STEP_Z, MAX_STEP_Z)
             K = len(factors)
             cand_z = np.repeat(best_z[rows], K, axis=0)  # (R*K, Z), candidates of a row are adjacent
             for s, d in enumerate(dims):
@@ -500,6 +517,30 @@ class LiveModel:
         n_decoded += self._sweep(best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen,
                                  t0, budget_ms, first_ms, first_rows)  # fmt: skip
         return best_tok, best_att, best_z, n_decoded, rounds
+
+    def _predicted_start(
+        self,
+        z: np.ndarray,
+        asked: np.ndarray,
+        weight: np.ndarray,
+        dims: list[int],
+        achieved: np.ndarray | None = None,
+        iters: int = 6,
+    ) -> np.ndarray:
+        """z (B, Z) with the dims moved so that the attribute predictor expects the asked values (B, A).
+
+        Attributes not scored (NaN) get weight 0. With `achieved` (the measured attributes of decode(z)), the
+        targets are first shifted by the predictor's miss at z (achieved - predicted), so a row corrects from
+        where it really is.
+        """
+        pred = self._predictor
+        w = np.where(np.isnan(asked), 0.0, weight[None, :])
+        zt = torch.from_numpy(z.astype(np.float32)).to(self.device)
+        at = torch.from_numpy(np.nan_to_num(asked).astype(np.float32)).to(self.device)
+        if achieved is not None:
+            at = at - (torch.from_numpy(achieved.astype(np.float32)).to(self.device) - pred(zt))
+        wt = torch.from_numpy(w.astype(np.float32)).to(self.device)
+        return pred.solve(zt, dims, at, wt, iters=iters).cpu().numpy().astype(np.float64)
 
     def _sweep(self, best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen, t0,
                budget_ms, first_ms, first_rows) -> int:  # fmt: skip

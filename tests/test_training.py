@@ -24,7 +24,7 @@ from training.cli import main as train_cli
 from training.configs import PRESETS, TrainConfig, apply_overrides
 from training.export import export_checkpoint
 from training.synthetic import random_measures
-from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
+from training.train import CHECKPOINT_NAME, EXPORT_NAME, lr_at, resolve_config, run, run_dir_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,12 +90,36 @@ def test_overrides_apply_typed_values():
         ("objective=vqvae", "objective must be one of"),
         ("latent_dims=(0, 0, 2, 3)", "distinct dims"),
         ("teacher_forcing=1.5", "teacher_forcing must be in range"),
+        ("lr_schedule=step", "lr_schedule must be one of"),
+        ("min_lr=1.0", "min_lr must be in range 0..lr"),
+        ("grad_clip=-1.0", "grad_clip must be >= 0"),
         ("no_equals_sign", "must look like key=value"),
     ],
 )
 def test_overrides_refused(override, match):
     with pytest.raises(ConfigError, match=match):
         apply_overrides(PRESETS["tiny"], [override])
+
+
+def test_lr_schedules():
+    const = apply_overrides(PRESETS["tiny"], ["lr=1e-3"])
+    assert [lr_at(s, const, 100) for s in (0, 50, 99, 500)] == [1e-3] * 4
+    cos = apply_overrides(PRESETS["tiny"], ["lr=1e-3", "lr_schedule=cosine", "min_lr=1e-5"])
+    assert lr_at(0, cos, 101) == pytest.approx(1e-3)
+    assert lr_at(50, cos, 101) == pytest.approx((1e-3 + 1e-5) / 2)  # half way down the half cosine
+    assert lr_at(100, cos, 101) == pytest.approx(1e-5)
+    assert lr_at(1000, cos, 101) == pytest.approx(1e-5)  # past the end (a run trained longer) stays at min_lr
+    values = [lr_at(s, cos, 101) for s in range(101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_cosine_schedule_and_clipping_train_and_log_the_lr(tmp_path, caplog):
+    caplog.set_level("INFO", logger="training.train")
+    over = [*TINY, "lr_schedule=cosine", "min_lr=1e-4", "grad_clip=0.5", "log_interval=1"]
+    run_dir = run("tiny", over, out=tmp_path, max_steps=3, progress=False)
+    assert load_checkpoint(run_dir / CHECKPOINT_NAME).provenance["step"] == 3
+    lrs = [float(r.getMessage().split("| lr ")[1].split(" |")[0]) for r in caplog.records if "| lr " in r.getMessage()]
+    assert len(lrs) == 3 and lrs[0] == pytest.approx(3e-3) and lrs[2] < lrs[0]
 
 
 def test_glsr_refuses_attributes_without_a_differentiable_expectation():
@@ -144,6 +168,12 @@ def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypat
         values = compute_attributes(train_tokens, [spec.name])[spec.name]
         assert (spec.low, spec.high) == pytest.approx((values.min(), values.max()))
         assert bool(spec.calibration_z) == (spec.latent_dim is not None)
+    steerable = any(spec.latent_dim is not None for spec in exported.attributes)
+    predictor = exported.build_predictor()
+    assert (predictor is not None) == steerable  # a beta-VAE has nothing for the closed loop to steer
+    if steerable:
+        assert predictor.config.attributes == tuple(a.name for a in exported.attributes)
+        assert set(summary.predictor_mae) == set(predictor.config.attributes)
     model = exported.build_model()
     with torch.inference_mode():
         tokens, _ = model.decode_free(torch.zeros(3, model.config.latent_dim))

@@ -2,7 +2,7 @@
 
 `export_checkpoint(run_dir_or_ckpt, out)` reads a kind="training" checkpoint, calibrates each regularised
 attribute on the validation split (`training.calibration.calibrate`: latent value on its dim -> attribute value of
-the decoded measure), writes a kind="inference" file without optimiser state (atomically), reloads it with
+the decoded measure), fits the attribute predictor on the same split (`training.predictor_fit`), writes a kind="inference" file without optimiser state (atomically), reloads it with
 `load_checkpoint` (weights_only), decodes a fixed measure as a warm-up and self-check, and returns a summary.
 """
 
@@ -24,6 +24,7 @@ from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import HOLD, REST, Vocabulary
 from arvae_live.errors import CheckpointError
 from training.configs import TrainConfig
+from training.predictor_fit import fit_predictor
 from training.train import CHECKPOINT_NAME, load_splits
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class ExportSummary:
     check_input: list[int]  # the fixed measure's tokens (24)
     check_output: list[int]  # its reconstruction by the reloaded model (argmax from mu)
     check_attributes: dict[str, float] = field(default_factory=dict)  # attributes of check_output
+    predictor_mae: dict[str, float] | None = None  # held-out error of the attribute predictor, when one was fitted
 
 
 def self_check_measure(vocab: Vocabulary | None = None) -> np.ndarray:
@@ -81,6 +83,7 @@ def export_checkpoint(
     device: str = "auto",
     data_cache: Path = Path("data_cache"),
     calibrate: CalibrateFn | None = None,
+    predictor: bool = True,
     progress: bool = True,
 ) -> ExportSummary:
     """Write the inference checkpoint of a training run and check it by reloading and decoding.
@@ -91,6 +94,8 @@ def export_checkpoint(
         device: "auto", "cpu" or "cuda", for calibration.
         data_cache: folder of the prepared corpora (training.data), for the validation split.
         calibrate: the calibration function; default training.calibration.calibrate.
+        predictor: also fit the attribute predictor the live engine's closed loop starts from
+            (training.predictor_fit); skipped for a model with no regularised dim.
         progress: progress bars while loading data.
 
     Returns:
@@ -118,6 +123,9 @@ def export_checkpoint(
     model = ckpt.build_model().to(dev)
     _, val_tokens = load_splits(cfg, data_cache, progress)
     specs = calibrate(model, val_tokens, list(ckpt.attributes), dev)
+    fit = None
+    if predictor and any(a.latent_dim is not None for a in specs):
+        fit = fit_predictor(model, val_tokens, specs, dev, progress=progress)
 
     provenance = dict(ckpt.provenance)
     provenance["exported_from"] = str(src_ckpt)
@@ -130,6 +138,7 @@ def export_checkpoint(
         state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
         metrics=ckpt.metrics,
         provenance=provenance,
+        predictor=None if fit is None else fit.to_checkpoint(),
     )
     save_checkpoint(inference, out)
 
@@ -137,6 +146,7 @@ def export_checkpoint(
     try:
         reloaded = load_checkpoint(out)
         check_model = reloaded.build_model()
+        reloaded.build_predictor()
         x = torch.from_numpy(self_check_measure(reloaded.vocabulary))
         with torch.inference_mode():
             mu, _ = check_model.encode(x)
@@ -155,4 +165,5 @@ def export_checkpoint(
         check_input=x[0].tolist(),
         check_output=decoded_np[0].tolist(),
         check_attributes=check_attrs,
+        predictor_mae=None if fit is None else fit.heldout_mae,
     )

@@ -10,6 +10,8 @@ One file holds everything needed to use a model (shared/STYLE.md 2.3):
     provenance     {"train_config": {...}, "config_hash": ..., "step": ..., "arvae_version": ..., ...}
     state_dict     {name: tensor}
     training       only when kind == "training": optimizer state, step, epoch, RNG states for resume
+    attribute_predictor  optional: {"config": PredictorConfig dict, "state_dict": {name: tensor}}, the small MLP
+                   the engine's closed loop starts from (core/predictor.py); files without it still load
 
 Everything but tensors is plain JSON (checked on save), so loading is always
 ``torch.load(path, map_location="cpu", weights_only=True)``. Writes are atomic: a temporary file beside the target,
@@ -29,6 +31,7 @@ import torch
 from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.model import MeasureVAE, ModelConfig
+from arvae_live.core.predictor import AttributePredictor, PredictorConfig
 from arvae_live.core.representation import Vocabulary
 from arvae_live.errors import ArvaeError, CheckpointError, UnknownAttributeError
 
@@ -46,6 +49,7 @@ KEY_METRICS = "metrics"  # {str: float}
 KEY_PROVENANCE = "provenance"  # free-form JSON about how the file was made
 KEY_STATE_DICT = "state_dict"  # {parameter name: tensor}
 KEY_TRAINING = "training"  # resume state, kind == "training" only
+KEY_PREDICTOR = "attribute_predictor"  # optional {"config": {...}, "state_dict": {...}}; an addition within v1
 HEADER_KEYS = (
     KEY_FORMAT,
     KEY_VERSION,
@@ -70,6 +74,7 @@ class Checkpoint:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None  # optimizer state etc., only for kind == "training"
+    predictor: dict[str, Any] | None = None  # {"config": PredictorConfig dict, "state_dict": {name: tensor}}
 
     def header(self) -> dict[str, Any]:
         """The plain-JSON header as stored in the file."""
@@ -95,6 +100,26 @@ class Checkpoint:
         except RuntimeError as err:  # shape mismatch
             raise CheckpointError(f"weights do not fit the model config: {err}") from err
         return model.eval()
+
+    def build_predictor(self) -> AttributePredictor | None:
+        """The attribute predictor in eval mode, or None when the file has none; CheckpointError if it is malformed
+        or does not fit the model (latent size, attribute names)."""
+        if self.predictor is None:
+            return None
+        try:
+            config = PredictorConfig.from_dict(self.predictor["config"])
+            net = AttributePredictor(config)
+            net.load_state_dict(self.predictor["state_dict"], strict=True)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            detail = " ".join(str(err).split())[:300]  # torch's load errors span lines; errors here are one line
+            raise CheckpointError(f"malformed attribute predictor ({type(err).__name__}: {detail})") from err
+        names = tuple(a.name for a in self.attributes)
+        if config.latent_dim != self.model_config.latent_dim or config.attributes != names:
+            raise CheckpointError(
+                f"attribute predictor does not fit the model: latent {config.latent_dim} vs "
+                f"{self.model_config.latent_dim}, attributes {config.attributes} vs {names}"
+            )
+        return net.eval()
 
     def attribute(self, name: str) -> AttributeSpec:
         for spec in self.attributes:
@@ -151,6 +176,13 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     payload[KEY_STATE_DICT] = {k: v.detach().cpu() for k, v in ckpt.state_dict.items()}
     if ckpt.kind == "training":
         payload[KEY_TRAINING] = ckpt.training or {}
+    if ckpt.predictor is not None:
+        ckpt.build_predictor()  # refuse to write one that would not load
+        _check_json(ckpt.predictor["config"], "attribute_predictor.config")
+        payload[KEY_PREDICTOR] = {
+            "config": ckpt.predictor["config"],
+            "state_dict": {k: v.detach().cpu() for k, v in ckpt.predictor["state_dict"].items()},
+        }
     with atomic_open(path) as f:
         torch.save(payload, f)
     return path
@@ -195,7 +227,7 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
         state_dict = payload[KEY_STATE_DICT]
         if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
             raise CheckpointError("state_dict is not a mapping of tensors")
-        return Checkpoint(
+        ckpt = Checkpoint(
             kind=kind,
             model_config=ModelConfig(**payload[KEY_MODEL_CONFIG]),
             attributes=[AttributeSpec.from_dict(a) for a in payload[KEY_ATTRIBUTES]],
@@ -204,7 +236,10 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
             metrics=dict(payload.get(KEY_METRICS) or {}),
             provenance=dict(payload.get(KEY_PROVENANCE) or {}),
             training=payload.get(KEY_TRAINING),
+            predictor=payload.get(KEY_PREDICTOR),
         )
+        ckpt.build_predictor()  # validated on load, so a bad one is reported with the file's name
+        return ckpt
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err}") from err
     except (ArvaeError, KeyError, TypeError, ValueError, AssertionError) as err:

@@ -38,6 +38,9 @@ def print_summary(summary) -> None:
         click.echo(f"  {a.name:<22} {dim:<16} raw {a.low:.4g}..{a.high:.4g}{cal}")
     if summary.metrics:
         click.echo("metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(summary.metrics.items())))
+    if summary.predictor_mae:
+        click.echo("attribute predictor, held-out error: " + ", ".join(f"{k} {v:.3f}" for k, v in
+                                                                      summary.predictor_mae.items()))  # fmt: skip
     same = sum(a == b for a, b in zip(summary.check_input, summary.check_output))
     click.echo(f"self-check: reloaded and decoded a fixed measure, {same}/24 tokens as the input")
     click.echo("  input:  " + " ".join(map(str, summary.check_input)))
