@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch
 from arvae_live.core.attributes import RC_WEIGHTS
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import Note
+from arvae_live import engine
 from arvae_live.engine import LiveModel, carry_velocities
 from arvae_live.errors import CheckpointError, RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
@@ -169,3 +172,63 @@ def test_closed_loop_moves_attributes_toward_their_targets(lm):
             res = lm.regenerate(tokens, targets, closed_loop=closed)
             total[closed] += sum(np.abs(res.achieved[n][0] - res.asked[n]).sum() for n in lm.attribute_names)
     assert total[True] < 0.9 * total[False], total
+
+
+# ---- the closed loop's parts: score weighting, the plateau sweep, the time-budget estimate -----------------------
+
+
+def test_score_weighs_a_targeted_miss_over_a_held_one_and_ignores_misses_within_tolerance(lm):
+    A = len(lm.attributes)
+    asked = np.full((3, A), 0.5)
+    achieved = asked.copy()
+    achieved[0, 0] += 0.2  # misses the targeted attribute 0
+    achieved[1, 1] += 0.2  # misses the held attribute 1 by as much
+    achieved[2, 0] += 0.5 * lm._tolerance[0]  # within tolerance
+    weight = np.array([1.0] + [engine.UNTARGETED_WEIGHT] * (A - 1))
+    score = lm._score(achieved, asked, np.zeros((3, 24)), None, weight)
+    assert score[0] == pytest.approx(0.2 - lm._tolerance[0])
+    assert score[1] == pytest.approx(engine.UNTARGETED_WEIGHT * (0.2 - lm._tolerance[1]))
+    assert score[2] == 0.0
+    asked[0, 0] = np.nan  # not scored at all
+    assert lm._score(achieved, asked, np.zeros((3, 24)), None, weight)[0] == 0.0
+
+
+def _decoded_state(lm, measures):
+    with torch.inference_mode():
+        z = lm._encode(measures)[0].numpy().astype(np.float64)
+        tok = lm._decode(z, 0.0, None)
+    return z, tok, lm._measure_matrix(tok)
+
+
+def test_sweep_decodes_only_for_rows_that_miss_and_never_makes_a_row_worse(lm, measures):
+    steer = [(k, a) for k, a in enumerate(lm.attributes) if a.latent_dim is not None]
+    weight = np.ones(len(lm.attributes))
+    z, tok, att = _decoded_state(lm, measures)
+    asked = att.copy()  # every row already meets its targets: nothing to sweep
+    score = lm._score(att, asked, tok, None, weight)
+    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None, 1.0, 1)
+    with torch.inference_mode():
+        assert lm._sweep(z.copy(), tok.copy(), att.copy(), score.copy(), *args) == 0
+    k = next(k for k, a in steer if a.name == "note_density")
+    asked[1, k] = 1.0 - att[1, k] if abs(0.5 - att[1, k]) > 0.1 else 1.0  # row 1 misses one attribute
+    best = [z.copy(), tok.copy(), att.copy(), lm._score(att, asked, tok, None, weight)]
+    before = best[3].copy()
+    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None, 1.0, 1)
+    with torch.inference_mode():
+        n = lm._sweep(*best, *args)
+    assert n == len(engine.SWEEP_OFFSETS)  # one (row, dim) pair, the whole offset grid
+    assert best[3][1] <= before[1]
+    np.testing.assert_array_equal(best[1][[0, 2, 3]], tok[[0, 2, 3]])  # other rows untouched
+    if best[3][1] < before[1]:  # it moved row 1 along note density's dim only
+        moved = np.flatnonzero(best[0][1] != z[1])
+        assert moved.tolist() == [lm.spec("note_density").latent_dim]
+
+
+def test_budget_estimate_counts_a_fixed_and_a_per_row_part():
+    t0 = time.perf_counter()
+    assert engine._fits(10_000, t0, None, 5.0, 8)  # no budget: always
+    # first decode: 2 ms for 8 rows -> 1 ms fixed + 0.125 ms per row
+    assert engine._fits(8, t0, 10.0, 2.0, 8)
+    assert engine._fits(56, t0, 10.0, 2.0, 8)  # 1 + 7 = 8 ms, plus the little time elapsed here
+    assert not engine._fits(80, t0, 10.0, 2.0, 8)  # 1 + 10 = 11 ms
+    assert not engine._fits(1, t0 - 0.009, 10.0, 2.0, 8)  # 9 ms already spent
