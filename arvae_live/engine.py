@@ -70,6 +70,9 @@ MAX_ROUNDS = 3  # refinement rounds after the open-loop guess
 # Offsets along a regularised dim tried for rows that still miss after the secant rounds (plateaus).
 SWEEP_OFFSETS = (-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0)
 MAX_STEP_Z = 3.0  # largest move of a latent dim in one secant step
+# Gauss-Newton steps on the attribute predictor: for the first guess, and per refinement round (which starts close).
+PREDICTOR_ITERS = 4
+PREDICTOR_ROUND_ITERS = 2
 ENCODE_CACHE_SIZE = 64  # clips whose encoding is kept (a dial sweep re-sends the same clip with new targets)
 
 
@@ -122,7 +125,8 @@ class LiveModel:
         # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
         # the calibration tables (core/predictor.py says why).
         self._predictor = None if predictor is None else predictor.eval().to(self.device)
-        self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self._cost = DecodeCost()  # calibrated in warm_up
+        self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = OrderedDict()
         self._tolerance = np.array(
             [max(MIN_TOLERANCE, 0.5 * RAW_STEP.get(a.name, 0.0) / (a.high - a.low)) for a in self.attributes]
         )
@@ -148,11 +152,20 @@ class LiveModel:
         return lm
 
     def warm_up(self) -> None:
-        """Run one small regeneration so the first real request does not pay for lazy initialisation."""
+        """Run one small regeneration so the first real request does not pay for lazy initialisation, then time
+        decoding at live batch sizes (4 to 32 measures, twice each, about 30 ms on a CPU) for the budget."""
         rest = np.zeros((1, TICKS_PER_MEASURE), dtype=np.int64)
         rest[0, 0] = 1
         self.regenerate(rest, {})
         self._encode_cache.clear()
+        z = torch.randn(32, self.latent_dim, generator=torch.Generator().manual_seed(0)).numpy().astype(np.float64)
+        samples = []
+        with torch.inference_mode():
+            for n in (4, 8, 16, 32, 4, 8, 16, 32):
+                t = time.perf_counter()
+                self._measure_matrix(self._decode(z[:n], 0.0, None))
+                samples.append((n, (time.perf_counter() - t) * 1e3))
+        self._cost.calibrate(samples)
 
     # ---- measuring ----------------------------------------------------------------------------------------------
 
@@ -235,21 +248,36 @@ class LiveModel:
 
     # ---- the work -----------------------------------------------------------------------------------------------
 
-    def _encode(self, tokens: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode(self, tokens: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """(mu, logvar, normalised attributes (M, A)) of a clip's measures, cached per clip: a dial sweep re-sends
+        the same clip with new targets, and the encoder (about 4 ms for 8 bars on our CPU) and the attributes
+        would otherwise be recomputed for each request."""
         key = tokens.tobytes()
         hit = self._encode_cache.get(key)
         if hit is not None:
             self._encode_cache.move_to_end(key)
             return hit
         mu, logvar = self.model.encode(torch.from_numpy(tokens).to(self.device))
-        self._encode_cache[key] = (mu, logvar)
+        entry = (mu, logvar, self._measure_matrix(tokens))
+        self._encode_cache[key] = entry
         if len(self._encode_cache) > ENCODE_CACHE_SIZE:
             self._encode_cache.popitem(last=False)
-        return mu, logvar
+        return entry
 
     def _decode(self, z: np.ndarray, temperature: float, generator: torch.Generator | None) -> np.ndarray:
         zt = torch.from_numpy(z.astype(np.float32)).to(self.device)
         return self._decoder.decode(zt, temperature, generator).cpu().numpy()
+
+    def _decode_measure(
+        self, z: np.ndarray, temperature: float, generator: torch.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decode z (B, Z) and measure the result: tokens (B, 24), normalised attributes (B, A). The time taken
+        feeds the budget's cost model."""
+        t = time.perf_counter()
+        tok = self._decode(z, temperature, generator)
+        att = self._measure_matrix(tok)
+        self._cost.observe(z.shape[0], (time.perf_counter() - t) * 1e3)
+        return tok, att
 
     def regenerate(
         self,
@@ -291,7 +319,7 @@ class LiveModel:
         _check_temperature(temperature)
         parsed = self._parse_targets(targets, M)
         with torch.inference_mode():
-            mu, logvar = self._encode(tokens)
+            mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
             z0 = mu.cpu().numpy().astype(np.float64)
             if V > 1:
@@ -300,7 +328,6 @@ class LiveModel:
                 z = np.concatenate([z0[None], z0[None] + noise * sigma[None]]).reshape(V * M, -1)
             else:
                 z = z0.copy()
-            input_attrs = self._measure_matrix(tokens)  # (M, A)
             asked = np.array(input_attrs)
             for k, a in enumerate(self.attributes):
                 if a.name in parsed:
@@ -437,18 +464,20 @@ class LiveModel:
         gen = torch.Generator(device=self.device).manual_seed(int(seed) + 1) if temperature > 0 else None
         steer = [(k, a) for k, a in enumerate(self.attributes) if a.latent_dim is not None]
         weight = np.array([1.0 if a.name in targeted else UNTARGETED_WEIGHT for a in self.attributes])
+        z_in = z.copy()
+        for k, a in steer:  # the paper's open-loop move, from the calibration table
+            if a.name in targeted:
+                z[:, a.latent_dim] = self._latent_for(a, asked[:, k])
+        B = z.shape[0]
         if closed_loop and steer and targeted and self._predictor is not None:
-            z = self._predicted_start(z, asked, weight, [a.latent_dim for _, a in steer])
-        else:  # the paper's open-loop move, from the calibration table
-            for k, a in steer:
-                if a.name in targeted:
-                    z[:, a.latent_dim] = self._latent_for(a, asked[:, k])
-        t_dec = time.perf_counter()
-        best_tok = self._decode(z, temperature, gen)
-        first_ms, first_rows = (time.perf_counter() - t_dec) * 1e3, z.shape[0]
-        best_att = self._measure_matrix(best_tok)
-        best_z = z.copy()
-        best_score = self._score(best_att, asked, best_tok, ref, weight)
+            # Two first guesses per row, decoded in one batch: the predictor's solve and the calibrated move. The
+            # better one per row is kept, so the closed loop is never worse than the paper's move.
+            z = np.concatenate([self._predicted_start(z_in, asked, weight, [a.latent_dim for _, a in steer]), z])
+        tok, att = self._decode_measure(z, temperature, gen)
+        score = self._score(att, asked[np.arange(z.shape[0]) % B], tok, None if ref is None else
+                            ref[np.arange(z.shape[0]) % B], weight)  # fmt: skip
+        pick = np.arange(B) + B * (score.reshape(-1, B).argmin(axis=0) if z.shape[0] > B else 0)
+        best_z, best_tok, best_att, best_score = z[pick], tok[pick], att[pick], score[pick]
         n_decoded, rounds = z.shape[0], 0
         if not closed_loop or not steer:
             return best_tok, best_att, best_z, n_decoded, rounds
@@ -464,8 +493,9 @@ class LiveModel:
             if rows.size == 0:
                 break
             # Three step sizes per row when the time budget allows, else the exact secant step alone.
-            factors = next((f for f in (STEP_FACTORS, (1.0,)) if _fits(rows.size * len(f), t0, budget_ms, first_ms,
-                                                                      first_rows)), None)  # fmt: skip
+            factors = next(
+                (f for f in (STEP_FACTORS, (1.0,)) if _fits(rows.size * len(f), t0, budget_ms, self._cost)), None
+            )
             if factors is None:
                 break
             rounds += 1
@@ -482,7 +512,9 @@ class LiveModel:
             if self._predictor is not None:
                 # The predictor's own miss at the current best point, achieved - predicted, is taken as its bias
                 # nearby: solve for the targets shifted by it, all steered dims together.
-                moved = self._predicted_start(best_z[rows], asked[rows], weight, dims, best_att[rows], iters=3)
+                moved = self._predicted_start(
+                    best_z[rows], asked[rows], weight, dims, best_att[rows], iters=PREDICTOR_ROUND_ITERS
+                )
                 step = moved[:, dims] - x
             else:
                 step = np.nan_to_num(err[rows]) / slope * missing[rows]
@@ -492,8 +524,7 @@ class LiveModel:
             cand_z = np.repeat(best_z[rows], K, axis=0)  # (R*K, Z), candidates of a row are adjacent
             for s, d in enumerate(dims):
                 cand_z[:, d] = (x[:, s][:, None] + step[:, s][:, None] * np.array(factors)).reshape(-1)
-            cand_tok = self._decode(cand_z, temperature, gen)
-            cand_att = self._measure_matrix(cand_tok)
+            cand_tok, cand_att = self._decode_measure(cand_z, temperature, gen)
             n_decoded += cand_z.shape[0]
             cand_ref = None if ref is None else np.repeat(ref[rows], K, axis=0)
             cand_score = self._score(cand_att, np.repeat(asked[rows], K, axis=0), cand_tok, cand_ref, weight)
@@ -515,7 +546,7 @@ class LiveModel:
             best_att[upd] = cand_att[chosen[better]]
             best_score[upd] = cand_score[np.arange(rows.size), pick][better]
         n_decoded += self._sweep(best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen,
-                                 t0, budget_ms, first_ms, first_rows)  # fmt: skip
+                                 t0, budget_ms)  # fmt: skip
         return best_tok, best_att, best_z, n_decoded, rounds
 
     def _predicted_start(
@@ -525,7 +556,7 @@ class LiveModel:
         weight: np.ndarray,
         dims: list[int],
         achieved: np.ndarray | None = None,
-        iters: int = 6,
+        iters: int = PREDICTOR_ITERS,
     ) -> np.ndarray:
         """z (B, Z) with the dims moved so that the attribute predictor expects the asked values (B, A).
 
@@ -543,7 +574,7 @@ class LiveModel:
         return pred.solve(zt, dims, at, wt, iters=iters).cpu().numpy().astype(np.float64)
 
     def _sweep(self, best_z, best_tok, best_att, best_score, asked, ref, weight, steer, temperature, gen, t0,
-               budget_ms, first_ms, first_rows) -> int:  # fmt: skip
+               budget_ms) -> int:  # fmt: skip
         """Last resort for rows still missing a target: try fixed offsets both ways along each missing dim.
 
         Secant steps stall where the attribute sits on a plateau of the latent dim (a count that does not change
@@ -560,8 +591,8 @@ class LiveModel:
             return 0
         pairs = [(r, a.latent_dim) for r in rows for s, (_, a) in enumerate(steer) if missing[r, s]]  # (row, dim)
         # The whole grid when the time budget allows, else one step each way.
-        grid = next((g for g in (SWEEP_OFFSETS, (-1.0, 1.0)) if _fits(len(pairs) * len(g), t0, budget_ms, first_ms,
-                                                                      first_rows)), None)  # fmt: skip
+        grid = next((g for g in (SWEEP_OFFSETS, (-1.0, 1.0)) if _fits(len(pairs) * len(g), t0, budget_ms,
+                                                                      self._cost)), None)  # fmt: skip
         if grid is None:
             return 0
         offsets = np.array(grid)
@@ -570,8 +601,7 @@ class LiveModel:
         pd = np.array([d for _, d in pairs])
         cand_z = np.repeat(best_z[pr], offsets.size, axis=0)
         cand_z[np.arange(n), np.repeat(pd, offsets.size)] += np.tile(offsets, len(pairs))
-        cand_tok = self._decode(cand_z, temperature, gen)
-        cand_att = self._measure_matrix(cand_tok)
+        cand_tok, cand_att = self._decode_measure(cand_z, temperature, gen)
         row_of = np.repeat(pr, offsets.size)
         cand_ref = None if ref is None else ref[row_of]
         cand_score = self._score(cand_att, asked[row_of], cand_tok, cand_ref, weight)
@@ -583,16 +613,45 @@ class LiveModel:
         return n
 
 
-def _fits(n_rows: int, t0: float, budget_ms: float | None, first_ms: float, first_rows: int) -> bool:
-    """Whether decoding n_rows more measures should end within budget_ms of t0 (always, with no budget).
+class DecodeCost:
+    """A running model of what decoding and measuring n candidate measures costs: scale * (fixed_ms + per_row_ms * n).
 
-    Decoding costs a fixed part (28 sequential steps) plus a part per row; half and half at the first batch's size
-    fits the measurements (about 1.6 ms + 0.14 ms per measure on our 2-core CPU).
+    fixed_ms and per_row_ms are measured once at warm-up (`calibrate`); scale follows the observed/predicted ratio
+    of every decode since (an exponential moving average), so the estimate tracks a machine that gets busier or
+    quieter. Before, each request estimated from its own first decode alone, and one late wake-up of that decode
+    made every later round look too costly: at the default 8 ms budget the rounds run per bar swung between about
+    1 and 3 from one run of the benchmark to the next.
     """
+
+    def __init__(self, fixed_ms: float = 1.0, per_row_ms: float = 0.15) -> None:
+        self.fixed_ms, self.per_row_ms, self.scale = fixed_ms, per_row_ms, 1.0
+
+    def calibrate(self, samples: Sequence[tuple[int, float]]) -> None:
+        """Fit fixed and per-row cost to (rows, ms) samples at two or more batch sizes (least squares)."""
+        rows = np.array([r for r, _ in samples], dtype=np.float64)
+        ms = np.array([m for _, m in samples], dtype=np.float64)
+        per_row, fixed = np.polyfit(rows, ms, 1)
+        self.per_row_ms, self.fixed_ms, self.scale = max(float(per_row), 1e-3), max(float(fixed), 0.0), 1.0
+
+    def predict(self, n_rows: int) -> float:
+        return self.scale * (self.fixed_ms + self.per_row_ms * n_rows)
+
+    def observe(self, n_rows: int, ms: float) -> None:
+        ratio = ms / (self.fixed_ms + self.per_row_ms * n_rows)
+        self.scale = 0.8 * self.scale + 0.2 * min(max(ratio, 0.5), 4.0)
+
+
+# Time a refinement round spends outside decoding (the predictor's solve, the scoring), in ms.
+ROUND_MARGIN_MS = 0.3
+
+
+def _fits(n_rows: int, t0: float, budget_ms: float | None, cost: DecodeCost) -> bool:
+    """Whether decoding and measuring n_rows more measures should end within budget_ms of t0 (always, with no
+    budget)."""
     if budget_ms is None:
         return True
     elapsed_ms = (time.perf_counter() - t0) * 1e3
-    return elapsed_ms + first_ms * (0.5 + 0.5 * n_rows / first_rows) <= budget_ms
+    return elapsed_ms + ROUND_MARGIN_MS + cost.predict(n_rows) <= budget_ms
 
 
 def _check_count(name: str, value: int) -> int:

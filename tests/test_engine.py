@@ -206,14 +206,14 @@ def test_sweep_decodes_only_for_rows_that_miss_and_never_makes_a_row_worse(lm, m
     z, tok, att = _decoded_state(lm, measures)
     asked = att.copy()  # every row already meets its targets: nothing to sweep
     score = lm._score(att, asked, tok, None, weight)
-    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None, 1.0, 1)
+    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None)
     with torch.inference_mode():
         assert lm._sweep(z.copy(), tok.copy(), att.copy(), score.copy(), *args) == 0
     k = next(k for k, a in steer if a.name == "note_density")
     asked[1, k] = 1.0 - att[1, k] if abs(0.5 - att[1, k]) > 0.1 else 1.0  # row 1 misses one attribute
     best = [z.copy(), tok.copy(), att.copy(), lm._score(att, asked, tok, None, weight)]
     before = best[3].copy()
-    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None, 1.0, 1)
+    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None)
     with torch.inference_mode():
         n = lm._sweep(*best, *args)
     assert n == len(engine.SWEEP_OFFSETS)  # one (row, dim) pair, the whole offset grid
@@ -224,11 +224,23 @@ def test_sweep_decodes_only_for_rows_that_miss_and_never_makes_a_row_worse(lm, m
         assert moved.tolist() == [lm.spec("note_density").latent_dim]
 
 
-def test_budget_estimate_counts_a_fixed_and_a_per_row_part():
+def test_budget_cost_model_fits_a_fixed_and_a_per_row_part_and_follows_the_machine():
+    cost = engine.DecodeCost()
+    cost.calibrate([(8, 2.0), (32, 5.0), (8, 2.0), (32, 5.0)])  # 1 ms + 0.125 ms per row
+    assert (cost.fixed_ms, cost.per_row_ms) == pytest.approx((1.0, 0.125))
+    assert cost.predict(56) == pytest.approx(8.0)
     t0 = time.perf_counter()
-    assert engine._fits(10_000, t0, None, 5.0, 8)  # no budget: always
-    # first decode: 2 ms for 8 rows -> 1 ms fixed + 0.125 ms per row
-    assert engine._fits(8, t0, 10.0, 2.0, 8)
-    assert engine._fits(56, t0, 10.0, 2.0, 8)  # 1 + 7 = 8 ms, plus the little time elapsed here
-    assert not engine._fits(80, t0, 10.0, 2.0, 8)  # 1 + 10 = 11 ms
-    assert not engine._fits(1, t0 - 0.009, 10.0, 2.0, 8)  # 9 ms already spent
+    assert engine._fits(10_000, t0, None, cost)  # no budget: always
+    assert engine._fits(8, t0, 10.0, cost)
+    assert engine._fits(56, t0, 10.0, cost)  # 8 ms + the round's margin, plus the little time elapsed here
+    assert not engine._fits(72, t0, 10.0, cost)  # 10 ms
+    assert not engine._fits(1, t0 - 0.009, 10.0, cost)  # 9 ms already spent
+    for _ in range(20):  # the machine got twice as slow
+        cost.observe(8, 4.0)
+    assert cost.predict(8) == pytest.approx(4.0, rel=0.05)
+    assert not engine._fits(56, time.perf_counter(), 10.0, cost)
+
+
+def test_warm_up_calibrates_the_cost_model(lm):
+    assert lm._cost.per_row_ms > 0 and lm._cost.fixed_ms >= 0
+    assert 0.5 <= lm._cost.scale <= 4.0

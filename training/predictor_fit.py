@@ -8,8 +8,9 @@ the attributes (normalised over each AttributeSpec's range). The MLP is fitted w
 |achieved - asked|), Adam and a cosine schedule; 1/10 of the pairs are held out to report its error.
 
 On the Bach model (20,000 measures x 8 reps, 8,000 steps; about two minutes on one CPU core) the held-out mean
-absolute error is 0.03-0.06 per attribute (rhythmic complexity 0.044, pitch range 0.060, note density 0.044, contour
-0.031); half the data and steps gave 0.034-0.068. A solve on it more than halves the first-guess error of pitch range
+absolute error is 0.03-0.06 per attribute (rhythmic complexity 0.045, pitch range 0.063, note density 0.045, contour
+0.032) with 128 hidden units; 256 units gained 0.001-0.003 for twice the engine's solve time, and half the data and
+steps lost 0.003-0.006. A solve on it more than halves the first-guess error of pitch range
 and note density compared with the calibration table (docs/daemon.md).
 """
 
@@ -95,7 +96,7 @@ def fit_predictor(
     specs: list[AttributeSpec],
     device: torch.device,
     *,
-    hidden_dim: int = 256,
+    hidden_dim: int = 128,
     steps: int | None = None,
     batch_size: int = 512,
     lr: float = 2e-3,

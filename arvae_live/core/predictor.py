@@ -28,7 +28,7 @@ class PredictorConfig:
 
     latent_dim: int
     attributes: tuple[str, ...]
-    hidden_dim: int = 256
+    hidden_dim: int = 128
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1 or self.hidden_dim < 1 or not self.attributes:
