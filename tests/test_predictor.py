@@ -131,3 +131,19 @@ def test_engine_starts_the_closed_loop_from_the_predictor(tmp_path, tiny_fit, me
             res = lm.regenerate(measures, targets, closed_loop=closed)
             miss[key] += sum(np.abs(res.achieved[n][0] - res.asked[n]).sum() for n in lm.attribute_names)
     assert miss["closed"] < miss["open"], miss
+
+
+def test_inspect_says_whether_a_checkpoint_has_a_predictor(tmp_path, tiny_fit, tiny_ckpt):
+    from click.testing import CliRunner
+
+    from arvae_live.cli import main
+
+    ckpt, fit = tiny_fit
+    ckpt.predictor = fit.to_checkpoint()
+    with_pred = save_checkpoint(ckpt, tmp_path / "with.pt")
+    out = CliRunner().invoke(main, ["inspect", str(with_pred)])
+    assert out.exit_code == 0 and f"attribute predictor: {fit.config.hidden_dim} hidden units" in out.output
+    out = CliRunner().invoke(main, ["inspect", str(tiny_ckpt)])
+    assert out.exit_code == 0 and "attribute predictor: none" in out.output
+    out = CliRunner().invoke(main, ["inspect", "--json", str(with_pred)])
+    assert '"attribute_predictor"' in out.output

@@ -29,6 +29,11 @@ def inspect_cmd(ckpt: Path, as_json: bool) -> None:
         dim = "not regularised" if a["latent_dim"] is None else f"z[{a['latent_dim']}]"
         cal = f", calibrated on {len(a['calibration_z'])} points" if a["calibration_z"] else ""
         click.echo(f"  {a['name']:<22} {dim:<16} raw {a['low']:.4g}..{a['high']:.4g}{cal}")
+    pred = header.get("attribute_predictor")
+    if pred:
+        click.echo(f"attribute predictor: {pred['hidden_dim']} hidden units (the closed loop's first guess)")
+    else:
+        click.echo("attribute predictor: none (the closed loop starts from the calibration tables)")
     if header["metrics"]:
         click.echo("metrics:")
         for k, v in sorted(header["metrics"].items()):

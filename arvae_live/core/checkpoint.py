@@ -213,10 +213,14 @@ def _load_payload(path: Path) -> dict[str, Any]:
 
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
-    """The plain-JSON header of a checkpoint, validated, without building the model."""
+    """The plain-JSON header of a checkpoint, validated, without building the model; with the attribute
+    predictor's config under "attribute_predictor" when the file has one."""
     payload = _load_payload(Path(path))
     _parse(payload, Path(path))  # validates every field
-    return {k: payload[k] for k in HEADER_KEYS}
+    header = {k: payload[k] for k in HEADER_KEYS}
+    if payload.get(KEY_PREDICTOR) is not None:
+        header[KEY_PREDICTOR] = payload[KEY_PREDICTOR]["config"]
+    return header
 
 
 def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
