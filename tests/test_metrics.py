@@ -182,8 +182,14 @@ def test_evaluate_model_keys_ranges_and_eval_mode(tiny_config, random_tokens):
     assert first == second  # same seed and dropout off: identical
     for key in ("interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce"):
         assert np.isfinite(first[key])
-    for key in ("recon_acc", "note_acc", "interpretability", "sap", "scc", "modularity"):
+    for key in ("recon_acc", "note_acc", "recon_acc_mean", "note_acc_mean", "interpretability", "sap", "scc",
+                "modularity"):  # fmt: skip
         assert 0.0 <= first[key] <= 1.0
+    # From the mean: the same as decoding mu by hand.
+    with torch.inference_mode():
+        mu, _ = model.encode(torch.from_numpy(random_tokens))
+        by_hand = (model.decode_free(mu)[0].numpy() == random_tokens).mean()
+    assert first["recon_acc_mean"] == pytest.approx(by_hand)
     assert {f"spearman.{n}" for n in PAPER_ATTRIBUTES[:3]} <= first.keys()
     assert "spearman.contour" not in first  # contour has no latent dim here
     assert all(f"interpretability.{n}" in first for n in PAPER_ATTRIBUTES)

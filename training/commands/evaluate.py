@@ -18,7 +18,10 @@ _PER_ATTRIBUTE = (
     ("scc", "SCC |rho|"),
     ("spearman", "Spearman rho, own dim"),
 )
-_OVERALL = ("interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce")
+_OVERALL = (
+    "interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce", "recon_acc_mean",
+    "note_acc_mean",
+)
 
 
 def format_table(metrics: dict[str, float], names: list[str]) -> str:
