@@ -358,3 +358,11 @@ def test_warm_start_refuses_another_model_size(tmp_path):
     with pytest.raises(CheckpointError, match="model config"):
         run("tiny", ["synthetic_n_train=64", "synthetic_n_val=32", "model.hidden_dim=12"], out=tmp_path / "b",
             device="cpu", max_steps=1, progress=False, init_from=src_dir / CHECKPOINT_NAME)  # fmt: skip
+
+
+def test_warm_start_may_change_what_changes_no_shape(tmp_path):
+    base = ["synthetic_n_train=64", "synthetic_n_val=32"]
+    src_dir = run("tiny", base, out=tmp_path, device="cpu", max_steps=1, progress=False)
+    dst = run("tiny", [*base, "model.relu_logits=False", "model.dropout=0.2"], out=tmp_path / "b", device="cpu",
+              max_steps=1, progress=False, init_from=src_dir / CHECKPOINT_NAME)  # fmt: skip
+    assert load_checkpoint(dst / CHECKPOINT_NAME).model_config.relu_logits is False

@@ -18,6 +18,7 @@ checkpoint, so a run resumed after a stop ends with the same weights as an unint
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import logging
@@ -123,7 +124,9 @@ def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
 def _warm_start(path: Path, cfg: TrainConfig, model: MeasureVAE, opt: torch.optim.Optimizer) -> None:
     """Load another run's weights (and Adam state, from a training checkpoint) into a fresh model and optimiser."""
     src = load_checkpoint(path)
-    if src.model_config != cfg.model:
+    # Fields that change no tensor shape may differ (e.g. trying the model without the ReLU before the softmax).
+    shapeless = {"dropout": cfg.model.dropout, "relu_logits": cfg.model.relu_logits}
+    if dataclasses.replace(src.model_config, **shapeless) != cfg.model:
         raise CheckpointError(f"{path}: model config {src.model_config} differs from this run's {cfg.model}")
     model.load_state_dict(src.build_model().state_dict())
     if src.kind == "training" and src.training and "optimizer" in src.training:
