@@ -471,8 +471,10 @@ class LiveModel:
         B = z.shape[0]
         if closed_loop and steer and targeted and self._predictor is not None:
             # Two first guesses per row, decoded in one batch: the predictor's solve and the calibrated move. The
-            # better one per row is kept, so the closed loop is never worse than the paper's move.
-            z = np.concatenate([self._predicted_start(z_in, asked, weight, [a.latent_dim for _, a in steer]), z])
+            # better one per row is kept, so the closed loop is never worse than the paper's move. When the budget
+            # has no room for both (several variations of a long clip), the predictor's alone.
+            z_pred = self._predicted_start(z_in, asked, weight, [a.latent_dim for _, a in steer])
+            z = np.concatenate([z_pred, z]) if _fits(2 * B, t0, budget_ms, self._cost) else z_pred
         tok, att = self._decode_measure(z, temperature, gen)
         score = self._score(att, asked[np.arange(z.shape[0]) % B], tok, None if ref is None else
                             ref[np.arange(z.shape[0]) % B], weight)  # fmt: skip
