@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from arvae_live import engine
 from arvae_live.core.attributes import RC_WEIGHTS
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import Note
-from arvae_live import engine
 from arvae_live.engine import LiveModel, carry_velocities
 from arvae_live.errors import CheckpointError, RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder

@@ -2,8 +2,9 @@
 
 `export_checkpoint(run_dir_or_ckpt, out)` reads a kind="training" checkpoint, calibrates each regularised
 attribute on the validation split (`training.calibration.calibrate`: latent value on its dim -> attribute value of
-the decoded measure), fits the attribute predictor on the same split (`training.predictor_fit`), writes a kind="inference" file without optimiser state (atomically), reloads it with
-`load_checkpoint` (weights_only), decodes a fixed measure as a warm-up and self-check, and returns a summary.
+the decoded measure), fits the attribute predictor on the same split (`training.predictor_fit`), writes a
+kind="inference" file without optimiser state (atomically), reloads it with `load_checkpoint` (weights_only),
+decodes a fixed measure as a warm-up and self-check, and returns a summary.
 """
 
 from __future__ import annotations

@@ -19,7 +19,15 @@ _PER_ATTRIBUTE = (
     ("spearman", "Spearman rho, own dim"),
 )
 _OVERALL = (
-    "interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce", "recon_acc_mean",
+    "interpretability",
+    "mig",
+    "sap",
+    "scc",
+    "modularity",
+    "recon_acc",
+    "note_acc",
+    "recon_ce",
+    "recon_acc_mean",
     "note_acc_mean",
 )
 
