@@ -473,12 +473,13 @@ class LiveModel:
             # Two first guesses per row, decoded in one batch: the predictor's solve and the calibrated move. The
             # better one per row is kept, so the closed loop is never worse than the paper's move. When the budget
             # has no room for both (several variations of a long clip), the predictor's alone.
-            z_pred = self._predicted_start(z_in, asked, weight, [a.latent_dim for _, a in steer])
+            z_pred = self._predicted_move(z_in, asked, weight, [a.latent_dim for _, a in steer])
             z = np.concatenate([z_pred, z]) if _fits(2 * B, t0, budget_ms, self._cost) else z_pred
         tok, att = self._decode_measure(z, temperature, gen)
-        score = self._score(att, asked[np.arange(z.shape[0]) % B], tok, None if ref is None else
-                            ref[np.arange(z.shape[0]) % B], weight)  # fmt: skip
-        pick = np.arange(B) + B * (score.reshape(-1, B).argmin(axis=0) if z.shape[0] > B else 0)
+        guesses = z.shape[0] // B  # 1 or 2 candidates per row, guess-major
+        ref_all = None if ref is None else np.tile(ref, (guesses, 1))
+        score = self._score(att, np.tile(asked, (guesses, 1)), tok, ref_all, weight)
+        pick = np.arange(B) + B * score.reshape(guesses, B).argmin(axis=0)
         best_z, best_tok, best_att, best_score = z[pick], tok[pick], att[pick], score[pick]
         n_decoded, rounds = z.shape[0], 0
         if not closed_loop or not steer:
@@ -503,22 +504,22 @@ class LiveModel:
             rounds += 1
             x = best_z[np.ix_(rows, dims)]  # (R, S)
             y = best_att[np.ix_(rows, cols)]
-            slope = np.stack([self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1)  # (R, S)
-            if prev_x is not None:
-                dx, dy = x - prev_x[rows], y - prev_y[rows]
-                secant = np.divide(dy, dx, out=np.zeros_like(dy), where=np.abs(dx) > 1e-6)
-                # A secant is trusted only when it points the way the calibration does and is not flat (attributes
-                # move in jumps, so two tries on the same plateau say nothing about the slope).
-                ok = (secant > 0.02) & (np.abs(dy) > 0)
-                slope = np.where(ok, secant, slope)
             if self._predictor is not None:
                 # The predictor's own miss at the current best point, achieved - predicted, is taken as its bias
                 # nearby: solve for the targets shifted by it, all steered dims together.
-                moved = self._predicted_start(
+                moved = self._predicted_move(
                     best_z[rows], asked[rows], weight, dims, best_att[rows], iters=PREDICTOR_ROUND_ITERS
                 )
                 step = moved[:, dims] - x
             else:
+                slope = np.stack([self._calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(steer)], axis=1)
+                if prev_x is not None:
+                    dx, dy = x - prev_x[rows], y - prev_y[rows]
+                    secant = np.divide(dy, dx, out=np.zeros_like(dy), where=np.abs(dx) > 1e-6)
+                    # A secant is trusted only when it points the way the calibration does and is not flat
+                    # (attributes move in jumps, so two tries on the same plateau say nothing about the slope).
+                    ok = (secant > 0.02) & (np.abs(dy) > 0)
+                    slope = np.where(ok, secant, slope)
                 step = np.nan_to_num(err[rows]) / slope * missing[rows]
             # A row stuck on a plateau doubles its step each round it does not improve.
             step = np.clip(step * (2.0 ** stall[rows])[:, None], -MAX_STEP_Z, MAX_STEP_Z)
@@ -551,7 +552,7 @@ class LiveModel:
                                  t0, budget_ms)  # fmt: skip
         return best_tok, best_att, best_z, n_decoded, rounds
 
-    def _predicted_start(
+    def _predicted_move(
         self,
         z: np.ndarray,
         asked: np.ndarray,

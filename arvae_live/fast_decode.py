@@ -70,13 +70,7 @@ class FastDecoder:
         gi0 = self.beat_gates0.expand(B, 3 * H)
         outs = []
         for _ in range(BEATS_PER_MEASURE):
-            x = self._gru_step(gi0, torch.addmm(self.beat_b_hh[0], hs[0], self.beat_w_hh_t[0]), hs[0])
-            hs[0] = x
-            for k in range(1, L):
-                gi = torch.addmm(self.beat_b_ih[k], x, self.beat_w_ih_t[k])
-                x = self._gru_step(gi, torch.addmm(self.beat_b_hh[k], hs[k], self.beat_w_hh_t[k]), hs[k])
-                hs[k] = x
-            outs.append(x)
+            outs.append(self._stack_step(gi0, hs, self.beat_w_hh_t, self.beat_b_hh, self.beat_w_ih_t, self.beat_b_ih))
         beats = torch.stack(outs, dim=1).reshape(B * BEATS_PER_MEASURE, H)
         h0 = m.beat_to_tick_h(beats).view(-1, L, H).transpose(0, 1).contiguous()
         return h0, m.beat_to_cond(beats)
@@ -93,6 +87,32 @@ class FastDecoder:
         n = torch.tanh(torch.addcmul(gi[:, 2 * H :], rz[:, :H], gh[:, 2 * H :]))
         return torch.lerp(n, h, rz[:, H:])  # (1 - z) * n + z * h
 
+    def _stack_step(
+        self,
+        gi0: torch.Tensor,
+        hs: list[torch.Tensor],
+        w_hh_t: list[torch.Tensor],
+        b_hh: list[torch.Tensor],
+        w_ih_t: list[torch.Tensor | None],
+        b_ih: list[torch.Tensor | None],
+    ) -> torch.Tensor:
+        """One step of a stacked GRU (the beat or the tick GRU, by the weights passed) whose layer-0 input gates gi0
+        (B, 3H) are precomputed. Updates the per-layer states hs in place; returns the top layer's output (B, H)."""
+        x = self._gru_step(gi0, torch.addmm(b_hh[0], hs[0], w_hh_t[0]), hs[0])
+        hs[0] = x
+        for k in range(1, len(hs)):
+            gi = torch.addmm(b_ih[k], x, w_ih_t[k])
+            x = self._gru_step(gi, torch.addmm(b_hh[k], hs[k], w_hh_t[k]), hs[k])
+            hs[k] = x
+        return x
+
+    def _tick_step(self, gi0: torch.Tensor, hs: list[torch.Tensor]) -> torch.Tensor:
+        """One tick of the tick GRU and the output projection: logits (B, V), ReLU'd when the model does so (kept
+        for argmax too: all-negative logits become all-zero, and argmax then picks 0)."""
+        x = self._stack_step(gi0, hs, self.w_hh_t, self.b_hh, self.w_ih_t, self.b_ih)
+        logits = torch.addmm(self.b_out, x, self.w_out_t)
+        return F.relu(logits) if self.relu_logits else logits
+
     def _run_beats(self, h0: torch.Tensor, beat_gates: torch.Tensor, prev_gates: torch.Tensor) -> torch.Tensor:
         """Argmax-decode the 6 ticks of independent beats, one row per beat.
 
@@ -104,20 +124,10 @@ class FastDecoder:
         Returns:
             int64 tokens (R, 6).
         """
-        L = self.n_layers
-        hs = [h0[k] for k in range(L)]
+        hs = [h0[k] for k in range(self.n_layers)]
         out = torch.empty(h0.shape[1], TICKS_PER_BEAT, dtype=torch.long, device=h0.device)
         for j in range(TICKS_PER_BEAT):
-            x = self._gru_step(prev_gates + beat_gates, torch.addmm(self.b_hh[0], hs[0], self.w_hh_t[0]), hs[0])
-            hs[0] = x
-            for k in range(1, L):
-                gi = torch.addmm(self.b_ih[k], x, self.w_ih_t[k])
-                x = self._gru_step(gi, torch.addmm(self.b_hh[k], hs[k], self.w_hh_t[k]), hs[k])
-                hs[k] = x
-            logits = torch.addmm(self.b_out, x, self.w_out_t)
-            if self.relu_logits:  # kept for argmax: all-negative logits become all-zero, and argmax then picks 0
-                logits = F.relu(logits)
-            tok = logits.argmax(dim=-1)
+            tok = self._tick_step(prev_gates + beat_gates, hs).argmax(dim=-1)
             out[:, j] = tok
             prev_gates = self.token_gates[tok]
         return out
@@ -180,16 +190,7 @@ class FastDecoder:
             hs = [h0[k, :, i] for k in range(L)]  # the tick state restarts every beat
             beat_gates = cond_gates[:, i]
             for j in range(TICKS_PER_BEAT):
-                gi = prev_gates + beat_gates
-                x = self._gru_step(gi, torch.addmm(self.b_hh[0], hs[0], self.w_hh_t[0]), hs[0])
-                hs[0] = x
-                for k in range(1, L):
-                    gi = torch.addmm(self.b_ih[k], x, self.w_ih_t[k])
-                    x = self._gru_step(gi, torch.addmm(self.b_hh[k], hs[k], self.w_hh_t[k]), hs[k])
-                    hs[k] = x
-                logits = torch.addmm(self.b_out, x, self.w_out_t)  # (B, V)
-                if self.relu_logits:
-                    logits = F.relu(logits)
+                logits = self._tick_step(prev_gates + beat_gates, hs)  # (B, V)
                 if temperature > 0:
                     probs = F.softmax(logits.float() / temperature, dim=-1)
                     tok = torch.multinomial(probs, 1, generator=generator)[:, 0]

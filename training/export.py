@@ -146,8 +146,7 @@ def export_checkpoint(
     # Self-check: what the daemon will do, from the file just written.
     try:
         reloaded = load_checkpoint(out)
-        check_model = reloaded.build_model()
-        reloaded.build_predictor()
+        check_model = reloaded.build_model()  # load_checkpoint has already validated the predictor, if any
         x = torch.from_numpy(self_check_measure(reloaded.vocabulary))
         with torch.inference_mode():
             mu, _ = check_model.encode(x)
