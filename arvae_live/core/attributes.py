@@ -1,8 +1,11 @@
 """Musical attributes of token measures, the attribute registry, and the per-model AttributeSpec.
 
-Raw values follow the formulas of Pati & Lerch 2020 exactly (shared/reference/arvae-paper-and-code.md, section 4),
-including the /26 of pitch range and contour, so that our metrics compare with the paper's. An onset is a pitch token
-(id >= FIRST_PITCH_TOKEN); HOLD and REST are not onsets. All functions are vectorised over a batch of measures.
+Raw values of the paper's four attributes follow the formulas of Pati & Lerch 2020 exactly
+(shared/reference/arvae-paper-and-code.md, section 4), including the /26 of pitch range and contour, so that our
+metrics compare with the paper's. Two more give a performer dials that the paper's do not: `register` (mean onset
+pitch, in MIDI numbers) and `syncopation` (notes held across a stronger metrical position, per onset), which, unlike
+rhythmic complexity, does not rise with the number of onsets alone. An onset is a pitch token (id >=
+FIRST_PITCH_TOKEN); HOLD and REST are not onsets. All functions are vectorised over a batch of measures.
 
 Adding an attribute is one function of a (B, 24) token array returning (B,) floats, plus one `ATTRIBUTES` entry with
 its raw range. The normalised 0..1 value a performer turns on a dial is derived from a raw range: the registry's
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, TICKS_PER_MEASURE
 from arvae_live.errors import UnknownAttributeError
 
 # Toussaint-style metrical weights, one per tick (paper section 4). Per beat: [beat weight, 16th, triplet, 8th
@@ -28,7 +31,21 @@ RC_WEIGHTS = np.array(
 # The paper divides pitch range and contour by 26 semitones (although its corpus spans 29); kept for comparability.
 PITCH_NORM = 26.0
 # Largest pitch span the default vocabulary (55..84) can hold, in semitones.
-_MAX_SPAN = 84 - 55
+_LOWEST, _HIGHEST = 55, 84
+_MAX_SPAN = _HIGHEST - _LOWEST
+
+# Metrical level of each tick of a 4/4 measure: 4 downbeat, 3 half bar, 2 beats 2 and 4, 1 eighth off-beats, 0 the
+# 16th and triplet positions. A note that starts on a tick and is still held at the next tick of a higher level is
+# syncopated (Longuet-Higgins & Lee 1984), by the difference of the two levels.
+_LEVEL = np.array([[4, 0, 0, 1, 0, 0], [2, 0, 0, 1, 0, 0], [3, 0, 0, 1, 0, 0], [2, 0, 0, 1, 0, 0]]).ravel()
+# Per tick: the next tick of a higher level within the bar (TICKS_PER_MEASURE when there is none: the next bar's
+# downbeat, which a per-bar attribute cannot see), and the level gained there.
+_NEXT_STRONGER = np.array(
+    [next((u for u in range(t + 1, TICKS_PER_MEASURE) if _LEVEL[u] > _LEVEL[t]), TICKS_PER_MEASURE) for t in range(24)]
+)
+_SYNC_GAIN = np.array(
+    [_LEVEL[u] - _LEVEL[t] if u < TICKS_PER_MEASURE else 0 for t, u in enumerate(_NEXT_STRONGER)], dtype=np.float64
+)
 
 
 def _onsets(tokens: np.ndarray) -> np.ndarray:
@@ -70,6 +87,40 @@ def contour(tokens: np.ndarray) -> np.ndarray:
     return np.where(onset.sum(axis=1) >= 2, delta / PITCH_NORM, 0.0)
 
 
+def register(tokens: np.ndarray) -> np.ndarray:
+    """Mean onset pitch, in MIDI note numbers (55..84 on the default vocabulary); 69.5, the middle, with no onset.
+
+    Assumes the default vocabulary (pitch token FIRST_PITCH_TOKEN is MIDI 55), as every attribute's raw range does.
+    """
+    tokens = np.asarray(tokens)
+    onset = _onsets(tokens)
+    n = onset.sum(axis=1)
+    pitch_sum = np.where(onset, tokens - FIRST_PITCH_TOKEN + _LOWEST, 0).sum(axis=1)
+    return np.where(n > 0, pitch_sum / np.maximum(n, 1), (_LOWEST + _HIGHEST) / 2)
+
+
+def syncopation(tokens: np.ndarray) -> np.ndarray:
+    """Syncopation per onset: the metrical levels gained by notes held across a stronger position, / onsets; 0..3.
+
+    A note starting on tick t that is still held (only HOLD tokens follow) at the next tick of a higher metrical
+    level u scores level(u) - level(t): an eighth off-beat held over beat 2 scores 1, a note on beat 2 held over beat
+    3 scores 1, a 16th before beat 3 held over it scores 3. Dividing by the onset count keeps the value from rising
+    with density alone: straight 16ths score 0. 0 with no onset.
+    """
+    tokens = np.asarray(tokens)
+    onset = _onsets(tokens)
+    # non_hold[:, k] = number of non-HOLD tokens among ticks 0..k-1, so ticks t+1..u are all HOLD exactly when
+    # non_hold[:, u + 1] - non_hold[:, t + 1] == 0.
+    non_hold = np.concatenate(
+        [np.zeros((tokens.shape[0], 1), dtype=np.int64), np.cumsum(tokens != HOLD, axis=1)], axis=1
+    )
+    u = np.minimum(_NEXT_STRONGER, TICKS_PER_MEASURE - 1)
+    held = (non_hold[:, u + 1] - non_hold[:, np.arange(TICKS_PER_MEASURE) + 1]) == 0
+    score = (onset & held).astype(np.float64) @ _SYNC_GAIN
+    n = onset.sum(axis=1)
+    return np.where(n > 0, score / np.maximum(n, 1), 0.0)
+
+
 @dataclass(frozen=True)
 class AttributeDef:
     """A registry entry: how to compute an attribute and the raw range its formula can produce."""
@@ -90,6 +141,8 @@ ATTRIBUTES: dict[str, AttributeDef] = {
         AttributeDef(
             "contour", contour, -_MAX_SPAN / PITCH_NORM, _MAX_SPAN / PITCH_NORM, "last minus first pitch, /26"
         ),
+        AttributeDef("register", register, float(_LOWEST), float(_HIGHEST), "mean onset pitch, MIDI note number"),
+        AttributeDef("syncopation", syncopation, 0.0, 3.0, "metrical levels held across, per onset"),
     )
 }
 # The paper's order and latent dims: rhythmic complexity -> z0, pitch range -> z1, note density -> z2, contour -> z3.
