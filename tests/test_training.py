@@ -24,7 +24,7 @@ from training.cli import main as train_cli
 from training.configs import PRESETS, TrainConfig, apply_overrides
 from training.export import export_checkpoint
 from training.synthetic import random_measures
-from training.train import CHECKPOINT_NAME, EXPORT_NAME, lr_at, resolve_config, run, run_dir_for
+from training.train import CHECKPOINT_NAME, EXPORT_NAME, _transposer, lr_at, resolve_config, run, run_dir_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,6 +164,9 @@ def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypat
     assert exported.kind == "inference" and exported.training is None
     assert exported.provenance["config_hash"] == ckpt.provenance["config_hash"]
     train_tokens = random_measures(32, 0)  # the tiny synthetic train split (data seed 0)
+    if resolve_config(name, TINY).augment_transpose:  # ranges over transposed measures: they do move
+        train_tokens = transposed = _transposer(resolve_config(name, TINY))(train_tokens, -1)
+        assert not np.array_equal(transposed, random_measures(32, 0))
     for spec in exported.attributes:
         values = compute_attributes(train_tokens, [spec.name])[spec.name]
         assert (spec.low, spec.high) == pytest.approx((values.min(), values.max()))

@@ -9,6 +9,10 @@ worker process turns into a music21 score with `parse_source`. Listing is cheap;
   for a worker, and read each tune's ``M:`` header so that tunes in meters we do not use are never parsed. O'Neill's
   folder holds overlapping files (two transcriptions of tunes 732-758, three files for 1556-1624, ...): a tune number
   seen before is a duplicate, and so is any tune whose music text equals an earlier one's.
+- ``general``: everything melodic we train the default model on: the Bach chorale sopranos, the folk folders above, and
+  the ABC tunes of ``miscFolk`` (an American fife book, Northumbrian minstrelsy) and ``nottingham-dataset``.
+- ``airds``: Aird's Airs (``airdsAirs``, six books of Scottish and Irish airs, marches and dances), kept out of every
+  training set on purpose: the out-of-domain test collection (docs/data.md).
 """
 
 from __future__ import annotations
@@ -24,8 +28,14 @@ from arvae_live.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("bach", "folk")
+DATASETS = ("bach", "folk", "general", "airds")
 FOLK_FOLDERS = ("essenFolksong", "oneills1850", "ryansMammoth")
+# ABC folders of the general dataset beside the Bach chorales.
+GENERAL_FOLDERS = (*FOLK_FOLDERS, "miscFolk", "nottingham-dataset")
+# The out-of-domain collection: never in any training set, so that "on tunes no model was trained on" means something.
+HELD_OUT_FOLDERS = ("airdsAirs",)
+# Datasets that are only ever tested on (every piece in the test split).
+TEST_ONLY_DATASETS = ("airds",)
 
 # Meters we keep, as "num/den" after normalising ABC's C and C|. 4/4 and 2/2 bars are 4 quarter notes long and fill
 # one 24-tick measure; two 2/4 bars are paired into one.
@@ -140,26 +150,36 @@ def list_sources(dataset: str) -> tuple[list[PieceSource], Counter[str], Counter
         ConfigError: unknown dataset name.
     """
     if dataset == "bach":
-        from music21 import corpus
-
-        # The Riemenschneider numbering lists some chorales twice (the same file under two numbers).
-        paths = list(corpus.chorales.Iterator(returnType="filename"))
-        unique = list(dict.fromkeys(paths))
-        skipped = Counter({SKIP_DUPLICATE: len(paths) - len(unique)} if len(unique) < len(paths) else {})
-        return [PieceSource(name=p, corpus_path=p, n_parts=4) for p in unique], skipped, Counter()
+        return _list_bach()
     if dataset == "folk":
-        return _list_folk()
+        return _list_abc(FOLK_FOLDERS)
+    if dataset == "general":
+        bach, bach_skipped, _ = _list_bach()
+        abc, abc_skipped, meters = _list_abc(GENERAL_FOLDERS)
+        return bach + abc, bach_skipped + abc_skipped, meters
+    if dataset == "airds":
+        return _list_abc(HELD_OUT_FOLDERS)
     raise ConfigError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
 
 
-def _list_folk() -> tuple[list[PieceSource], Counter[str], Counter[str]]:
+def _list_bach() -> tuple[list[PieceSource], Counter[str], Counter[str]]:
+    from music21 import corpus
+
+    # The Riemenschneider numbering lists some chorales twice (the same file under two numbers).
+    paths = list(corpus.chorales.Iterator(returnType="filename"))
+    unique = list(dict.fromkeys(paths))
+    skipped = Counter({SKIP_DUPLICATE: len(paths) - len(unique)} if len(unique) < len(paths) else {})
+    return [PieceSource(name=p, corpus_path=p, n_parts=4) for p in unique], skipped, Counter()
+
+
+def _list_abc(folders: tuple[str, ...]) -> tuple[list[PieceSource], Counter[str], Counter[str]]:
     root = corpus_root()
     sources: list[PieceSource] = []
     skipped: Counter[str] = Counter()
     meters: Counter[str] = Counter()
     seen_music: set[str] = set()
     seen_numbers: set[tuple[str, str]] = set()
-    for folder in FOLK_FOLDERS:
+    for folder in folders:
         for path in sorted((root / folder).glob("*.abc")):
             text = path.read_text(encoding="utf-8", errors="replace")
             for number, meter, tune in split_abc_tunes(text):
@@ -180,7 +200,7 @@ def _list_folk() -> tuple[list[PieceSource], Counter[str], Counter[str]]:
                     skipped[SKIP_METER] += 1
                     continue
                 sources.append(PieceSource(name=f"{folder}/{path.name}#{number}", abc_text=tune))
-    log.info("folk: %d tunes listed, %d to parse", sum(meters.values()), len(sources))
+    log.info("%s: %d tunes listed, %d to parse", "+".join(folders), sum(meters.values()), len(sources))
     return sources, skipped, meters
 
 

@@ -9,8 +9,13 @@ The pipeline, per piece (docs/data.md says where and why it differs from the ref
 5. `notes_to_tokens` with a vocabulary of all 128 MIDI pitches, so that nothing is folded; any snapped onset or end
    (off the 24-tick grid) rejects the piece, as does any chord or overlap (polyphony).
 6. Drop silent measures (no note sounds at all), never the all-padding windows the reference makes.
-7. Transpose by every semitone that keeps the whole melody inside the vocabulary's range (55..84 by default).
-8. Split by piece, 70/20/10, seeded: every transposition of a piece lands in its piece's split.
+7. Transpose by every semitone that keeps the whole melody inside the vocabulary's range (55..84 by default); or, for
+   the datasets in ONE_TRANSPOSITION (general, airds), store each piece once, centred in the range, and let training
+   draw a random in-range transposition per measure per step (`random_transpose`): the same data, an epoch ~10x
+   shorter.
+8. Split by piece, 70/20/10, seeded: every transposition of a piece lands in its piece's split (a test-only
+   collection, airds, is all test). For general, a validation or test measure that also occurs in the train split
+   (token for token, in any transposition) is dropped, so that held-out figures are on novel measures.
 
 `load_dataset` builds once and caches the result as .npz (+ a .json summary) under a key made of the dataset name,
 pitch range, limit and `DATA_VERSION`; later calls load the cache.
@@ -41,7 +46,15 @@ from arvae_live.core.representation import (
     notes_to_tokens,
 )
 from arvae_live.errors import ConfigError
-from training.corpora import DATASETS, SKIP_METER, SKIP_METER_CHANGE, PieceSource, list_sources, parse_source
+from training.corpora import (
+    DATASETS,
+    SKIP_METER,
+    SKIP_METER_CHANGE,
+    TEST_ONLY_DATASETS,
+    PieceSource,
+    list_sources,
+    parse_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +83,11 @@ SKIP_NO_NOTES = "no notes"
 SKIP_RANGE = "range wider than the vocabulary"  # or outside MIDI 0..127
 SKIP_DUPLICATE_MELODY = "duplicate melody"
 SKIP_UNEXPECTED = "unexpected error"  # a bug or a music21 surprise: reported with the piece name in the log
+
+# Datasets stored with one transposition per piece (training augments on the fly), and with val/test measures that
+# occur in train removed.
+ONE_TRANSPOSITION = ("general", "airds")
+DEDUPLICATED = ("general",)
 
 # Bars per measure by meter.
 _BARS_PER_MEASURE = {"4/4": 1, "2/2": 1, "2/4": 2}
@@ -393,7 +411,10 @@ def build_dataset(
         melodies.append(result)
         meters[result.meter] += 1
 
-    piece_split = split_pieces(len(names))
+    if name in TEST_ONLY_DATASETS:
+        piece_split = np.full(len(names), SPLITS.index("test"), dtype=np.int8)
+    else:
+        piece_split = split_pieces(len(names))
     rows_tokens, rows_piece, rows_shift = [], [], []
     n_untransposed = n_silent = 0
     for i, melody in enumerate(melodies):
@@ -401,7 +422,10 @@ def build_dataset(
         n_silent += int((~keep).sum())
         wide = melody.tokens[keep]
         n_untransposed += len(wide)
-        for shift in transpositions(melody.pitch_low, melody.pitch_high, vocab):
+        shifts = transpositions(melody.pitch_low, melody.pitch_high, vocab)
+        if name in ONE_TRANSPOSITION:
+            shifts = [shifts[len(shifts) // 2]]  # centred: random_transpose reaches the rest during training
+        for shift in shifts:
             rows_tokens.append(transpose_tokens(wide, shift, vocab))
             rows_piece.append(np.full(len(wide), i, dtype=np.int64))
             rows_shift.append(np.full(len(wide), shift, dtype=np.int64))
@@ -409,6 +433,11 @@ def build_dataset(
     piece = np.concatenate(rows_piece) if rows_piece else np.zeros(0, dtype=np.int64)
     shift = np.concatenate(rows_shift) if rows_shift else np.zeros(0, dtype=np.int64)
     split = piece_split[piece] if len(piece) else np.zeros(0, dtype=np.int8)
+    n_seen_in_train = {}
+    if name in DEDUPLICATED and len(tokens):
+        novel = novel_mask(tokens, split)
+        n_seen_in_train = {s: int(((split == c) & ~novel).sum()) for c, s in enumerate(SPLITS) if c}
+        tokens, piece, shift, split = tokens[novel], piece[novel], shift[novel], split[novel]
 
     n_shifts = [len(transpositions(m.pitch_low, m.pitch_high, vocab)) for m in melodies]
     summary = {
@@ -426,6 +455,8 @@ def build_dataset(
         "measures_untransposed": n_untransposed,
         "measures": len(tokens),
         "transpositions_per_piece_mean": float(np.mean(n_shifts)) if n_shifts else 0.0,
+        "transpositions_stored": "one per piece (augmented in training)" if name in ONE_TRANSPOSITION else "all",
+        "val_test_measures_dropped_as_seen_in_train": n_seen_in_train,
         "splits": {
             s: {"pieces": int((piece_split == c).sum()), "measures": int((split == c).sum())}
             for c, s in enumerate(SPLITS)
@@ -436,6 +467,61 @@ def build_dataset(
     }
     log.info("%s: %d pieces kept of %d, %d measures", name, len(names), n_listed, len(tokens))
     return MeasureDataset(tokens, piece, shift, split, names, vocab, summary)
+
+
+def measure_keys(tokens: np.ndarray) -> np.ndarray:
+    """One hashable key per measure that is the same in every transposition: pitches relative to the lowest onset.
+
+    Args:
+        tokens: int array (N, 24).
+
+    Returns:
+        A numpy void array (N,), usable with np.isin / np.unique.
+    """
+    rel = np.asarray(tokens, dtype=np.int16).copy()
+    pitched = rel >= FIRST_PITCH_TOKEN
+    lowest = np.where(pitched, rel, np.iinfo(np.int16).max).min(axis=1, keepdims=True)
+    rel = np.where(pitched, rel - lowest + FIRST_PITCH_TOKEN, rel)
+    return np.ascontiguousarray(rel).view(np.dtype((np.void, rel.dtype.itemsize * rel.shape[1]))).ravel()
+
+
+def novel_mask(tokens: np.ndarray, split: np.ndarray) -> np.ndarray:
+    """True for train measures and for val/test measures that occur in no transposition in the train split.
+
+    Args:
+        tokens: int array (N, 24). split: int array (N,) of split codes (0 train).
+
+    Returns:
+        bool array (N,).
+    """
+    keys = measure_keys(tokens)
+    train = split == SPLITS.index("train")
+    return train | ~np.isin(keys, np.unique(keys[train]))
+
+
+def random_transpose(tokens: np.ndarray, rng: np.random.Generator, vocab: Vocabulary = Vocabulary()) -> np.ndarray:  # noqa: B008
+    """Each measure shifted by its own random semitone shift that keeps its pitches inside vocab.
+
+    The augmentation of the ONE_TRANSPOSITION datasets: uniform over the shifts that keep the measure's lowest and
+    highest onset in vocab.pitch_low..pitch_high (a measure with no onset is returned as it is).
+
+    Args:
+        tokens: int array (B, 24), ids of vocab.
+        rng: numpy generator (seeded by the caller, so a resumed run draws the same shifts).
+
+    Returns:
+        int64 array (B, 24).
+    """
+    out = np.asarray(tokens, dtype=np.int64).copy()
+    pitched = out >= FIRST_PITCH_TOKEN
+    any_pitch = pitched.any(axis=1)
+    lo = np.where(pitched, out, np.iinfo(np.int64).max).min(axis=1)
+    hi = np.where(pitched, out, np.iinfo(np.int64).min).max(axis=1)
+    down = np.where(any_pitch, FIRST_PITCH_TOKEN - lo, 0)  # <= 0
+    up = np.where(any_pitch, vocab.size - 1 - hi, 0)  # >= 0
+    shift = np.floor(down + rng.random(len(out)) * (up - down + 1)).astype(np.int64)
+    out += np.where(pitched, shift[:, None], 0)
+    return out
 
 
 def cache_key(name: str, vocab: Vocabulary, limit: int | None) -> str:
@@ -537,4 +623,7 @@ __all__ = [
     "build_dataset",
     "cache_key",
     "load_dataset",
+    "measure_keys",
+    "novel_mask",
+    "random_transpose",
 ]

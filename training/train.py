@@ -161,6 +161,17 @@ def load_splits(
     return ds.split_tokens("train"), ds.split_tokens("val")
 
 
+def _transposer(cfg: TrainConfig) -> Callable[[np.ndarray, int], np.ndarray]:
+    """f(tokens, step) -> tokens, each measure randomly transposed, the draw fixed by (seed, step, rank) so that a
+    resumed run repeats it."""
+    from training.data import random_transpose
+
+    def transpose(tokens: np.ndarray, step: int) -> np.ndarray:
+        return random_transpose(tokens, np.random.default_rng([cfg.seed, step + 1, _rank()]))
+
+    return transpose
+
+
 def attribute_matrix(tokens: np.ndarray, names: tuple[str, ...] | list[str]) -> np.ndarray:
     """Raw attribute values, float32 (N, len(names)), column k for names[k]."""
     values = compute_attributes(tokens, tuple(names))
@@ -477,7 +488,10 @@ def _train(
         raise ConfigError(
             f"the training split has {len(train_tokens)} measures, fewer than batch_size {cfg.batch_size}"
         )
-    train_attrs = attribute_matrix(train_tokens, cfg.attributes)  # (N, A)
+    # With on-the-fly transposition the attribute ranges (register above all) are those of transposed measures: take
+    # them from one seeded random transposition of the train split.
+    augment = _transposer(cfg) if cfg.augment_transpose else None
+    train_attrs = attribute_matrix(augment(train_tokens, -1) if augment else train_tokens, cfg.attributes)  # (N, A)
     val_attrs = attribute_matrix(val_tokens, cfg.attributes)
     specs = attribute_specs(cfg, train_attrs)
     reg_cols = [cfg.attributes.index(a) for a, _ in cfg.regularized]
@@ -601,8 +615,13 @@ def _train(
                 for idx in epoch_batches[step_in_epoch:]:
                     if max_steps is not None and step >= max_steps:
                         break
-                    x = x_all[idx].to(dev, non_blocking=True)
-                    attrs = a_all[idx].to(dev)
+                    if augment is not None:  # a new transposition per measure and step; attributes follow it
+                        x_np = augment(train_tokens[idx.numpy()], step)
+                        x = torch.from_numpy(x_np).to(dev, non_blocking=True)
+                        attrs = torch.from_numpy(attribute_matrix(x_np, cfg.attributes)[:, reg_cols]).to(dev)
+                    else:
+                        x = x_all[idx].to(dev, non_blocking=True)
+                        attrs = a_all[idx].to(dev)
                     labels = y_all[idx].to(dev) if y_all is not None else None
 
                     with autocast():

@@ -1,4 +1,4 @@
-"""`arvae-train prepare --dataset bach|folk`: build (or load) a measure dataset and print what was kept and why."""
+"""`arvae-train prepare --dataset NAME`: build (or load) a measure dataset and print what was kept and why."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
 
 
 @click.command("prepare")
-@click.option("--dataset", type=click.Choice(["bach", "folk"]), required=True, help="Corpus to build measures from.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["bach", "folk", "general", "airds"]),
+    required=True,
+    help="Corpus to build measures from (general: the default model's; airds: the out-of-domain test set).",
+)
 @data_cache_option("--cache-dir", note="Prepare writes the dataset there.")
 @click.option("--rebuild", is_flag=True, help="Build even if a cache exists, and replace it.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pieces (quick runs).")
