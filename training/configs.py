@@ -327,7 +327,7 @@ PRESETS: dict[str, TrainConfig] = {
         lr_schedule="cosine",
         min_lr=1e-5,
         grad_clip=1.0,
-        epochs=40,
+        epochs=60,
         log_interval=200,
     ),
     # Synthetic data and a tiny model: for tests and the CI smoke run (seconds on one CPU core).
