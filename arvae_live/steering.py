@@ -316,7 +316,8 @@ class ClosedLoop:
         return score(att, asked, self.tolerance, target_weights(self.attributes, req.targeted), tokens, ref)
 
     def missing(self, best: Candidates, req: Request) -> np.ndarray:
-        """bool (B, S): where a steered attribute misses its target by more than its tolerance."""
+        """bool (B, S), S steered attributes (those with a regularised dim): where one misses its target by more than
+        its tolerance."""
         err = np.nan_to_num(req.asked[:, self._cols] - best.attributes[:, self._cols])
         return np.abs(err) > self.tolerance[self._cols]
 
@@ -458,9 +459,12 @@ class ClosedLoop:
         cand_z = np.repeat(best.z[pair_rows], offsets.size, axis=0)
         cand_z[np.arange(n), np.repeat([d for _, d in pairs], offsets.size)] += np.tile(offsets, len(pairs))
         tokens, att = self.decode_measure(cand_z, req)
-        row_of = np.repeat(pair_rows, offsets.size)  # ascending: the candidates of a row are adjacent
+        row_of = np.repeat(pair_rows, offsets.size)
         scores = self.score(att, tokens, req, row_of)
-        starts = np.searchsorted(row_of, rows)
-        chosen = starts + np.array([scores[i : i + c].argmin() for i, c in zip(starts, np.bincount(row_of)[rows])])
-        best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(chosen))
+        # Few rows: the best candidate of each, kept if it beats the row's best (the first on a tie).
+        chosen = []
+        for r in rows:
+            idx = np.flatnonzero(row_of == r)
+            chosen.append(idx[scores[idx].argmin()])
+        best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(np.array(chosen)))
         return n
