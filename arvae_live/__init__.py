@@ -3,10 +3,12 @@
 Public API:
     arvae_live.core.representation   Note, Vocabulary, notes_to_tokens, tokens_to_notes (the 24-tick measure grid)
     arvae_live.core.attributes       ATTRIBUTES registry, compute_attributes, AttributeSpec
+    arvae_live.core.notes            carried_notes, carried_note_fields: tokens -> notes with carried velocities
     arvae_live.core.model            ModelConfig, MeasureVAE
     arvae_live.core.checkpoint       Checkpoint, load_checkpoint, save_checkpoint, read_header
     arvae_live.errors                ArvaeError and its subclasses
     arvae_live.engine                LiveModel (from_checkpoint, regenerate, sample, interpolate), Regeneration
+    arvae_live.steering              ClosedLoop (first_guess, refine, sweep), score, Candidates, DecodeCost, Budget
     arvae_live.model_store           resolve_model, default_model_path, available_models (checkpoints/ and paths)
     arvae_live.daemon                Daemon, ModelHost: the OSC daemon (protocol: docs/protocol.md)
     arvae_live.client                DaemonClient: a small synchronous OSC client

@@ -31,7 +31,8 @@ import numpy as np
 
 from arvae_live.clip_report import warning_dicts
 from arvae_live.core.atomic import write_atomic
-from arvae_live.core.representation import HOLD, Note, Vocabulary, notes_to_tokens, tokens_to_note_arrays
+from arvae_live.core.notes import carried_notes
+from arvae_live.core.representation import HOLD, Note, Vocabulary, notes_to_tokens
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
 from arvae_live.midi_files import MidiClip, check_output, midi_bytes, parse_bars, read_midi, splice_notes
 
@@ -229,15 +230,9 @@ def melody_with(clip: MidiClip, tokens: np.ndarray, vocab: Vocabulary, start: in
 
     New notes take the velocity of the nearest input note; notes outside the measures stay as they are.
     """
-    from arvae_live.engine import nearest_velocities
-
     # Leading measures of HOLD read as silence, so the new notes come out at their place in the file.
     padded = np.concatenate([np.full((start, tokens.shape[1]), HOLD, dtype=np.int64), tokens])
-    # As carry_velocities(tokens_to_notes(padded)), from arrays: each new note is made once, not twice.
-    pitches, starts, durs = tokens_to_note_arrays(padded, vocab)
-    vels = nearest_velocities(starts, clip.notes)
-    new = [Note(*f) for f in zip(pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist(), strict=True)]
-    return splice_notes(clip.notes, new, start, stop)
+    return splice_notes(clip.notes, carried_notes(padded, vocab, clip.notes), start, stop)
 
 
 def regenerate_group(lm, jobs: Sequence[Job], options: RegenOptions) -> list[FileResult]:

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
+from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import (
     BEATS_PER_MEASURE,
     TICKS_PER_MEASURE,
@@ -46,9 +47,7 @@ from arvae_live.core.representation import (
     Vocabulary,
     beats_to_ticks,
     notes_to_tokens,
-    tokens_to_notes,
 )
-from arvae_live.engine import carry_velocities
 from arvae_live.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -567,7 +566,8 @@ class CallResponse:
                 tokens, targets, variations=1, temperature=self.temperature, seed=seed, closed_loop=True
             )
             out_tokens = np.asarray(res.tokens)[0]  # (M, 24), the only variation
-            notes = tokens_to_notes(out_tokens, self.engine.vocab)
+            # the protocol's rule: velocity of the nearest call note
+            notes = carried_notes(out_tokens, self.engine.vocab, call_notes)
         except Exception:  # a failing regeneration must not stop the MIDI loop; the performer plays on
             log.exception("regeneration failed; no response to this call")
             return []
@@ -578,7 +578,6 @@ class CallResponse:
         bpm = self.tempo_bpm or self.clock.bpm or 0.0
         ready = pos + engine_ms / 1000.0 * bpm / 60.0 + 1.0 / PULSES_PER_BEAT
         start = (math.floor(ready / bar + _EPS) + 1) * bar
-        notes = carry_velocities(notes, call_notes)  # the protocol's rule: velocity of the nearest call note
         response = Response(start, tokens, notes, targets, self.temperature, seed, engine_ms)
         self.last_response = response
         out = self.all_notes_off()

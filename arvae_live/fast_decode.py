@@ -1,9 +1,9 @@
 """A free-running MeasureVAE decoder written for inference: the same tokens as `MeasureVAE.decode_free`, faster.
 
 At the batch sizes of live use (an 8-bar clip, a few candidates per measure) the eager decoder's time is per-step
-overhead, not arithmetic (shared/design/performance-notes.md): 24 tick steps, each running `nn.GRU` with its
-argument checks, a `torch.cat`, an embedding lookup and a projection. Here the tick GRU's first layer input
-projection is split in two and precomputed, because its input is `[embedding(previous token), beat conditioning]`:
+overhead, not arithmetic: 24 tick steps, each running `nn.GRU` with its argument checks, a `torch.cat`, an embedding
+lookup and a projection. Here the tick GRU's first layer input projection is split in two and precomputed, because
+its input is `[embedding(previous token), beat conditioning]`:
 
 - the embedding half becomes a (V, 3H) table, so one row gather replaces embedding + matmul;
 - the conditioning half is constant over the 6 ticks of a beat, so it is computed once per beat.

@@ -17,7 +17,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
@@ -26,6 +26,7 @@ from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
 
 from arvae_live import __version__
+from arvae_live.core.notes import NoteFields, carried_note_fields
 from arvae_live.core.representation import (
     BEATS_PER_MEASURE,
     Adjustment,
@@ -33,9 +34,8 @@ from arvae_live.core.representation import (
     Vocabulary,
     n_measures_for,
     notes_to_tokens,
-    tokens_to_note_arrays,
 )
-from arvae_live.engine import LiveModel, Regeneration, nearest_velocities
+from arvae_live.engine import LiveModel, Regeneration
 from arvae_live.errors import ArvaeError, UnknownAttributeError
 from arvae_live.protocol import (
     MAX_ARGS_OUT,
@@ -534,7 +534,7 @@ class OscBridge:
             for var in range(res.tokens.shape[0]):
                 full = tokens.copy()
                 full[start : start + n] = res.tokens[var]
-                notes = result_notes(full, lm.vocab, clip.notes, clip.length_beats)
+                notes = carried_note_fields(full, lm.vocab, clip.notes, clip.length_beats)
                 self._stream(client, req.rid, var, notes, clip.length_beats, res, lm)
             self._finish(client, req, received, "/arvae/regen", res.tokens.shape[0], res)
 
@@ -552,7 +552,7 @@ class OscBridge:
                 return
             length = float(v["n_bars"] * BEATS_PER_MEASURE)
             for var in range(res.tokens.shape[0]):
-                notes = result_notes(res.tokens[var], lm.vocab, (), length)
+                notes = carried_note_fields(res.tokens[var], lm.vocab, (), length)
                 self._stream(client, req.rid, var, notes, length, res, lm)
             self._finish(client, req, received, "/arvae/sample", res.tokens.shape[0], res)
 
@@ -571,7 +571,7 @@ class OscBridge:
                 return
             length = float(res.tokens.shape[1] * BEATS_PER_MEASURE)
             for var in range(res.tokens.shape[0]):
-                notes = result_notes(res.tokens[var], lm.vocab, clip_a.notes, length)
+                notes = carried_note_fields(res.tokens[var], lm.vocab, clip_a.notes, length)
                 self._stream(client, req.rid, var, notes, length, res, lm)
             self._finish(client, req, received, "/arvae/interp", res.tokens.shape[0], res)
 
@@ -615,31 +615,3 @@ def _rid_or_zero(args: Iterable) -> int:
         return parse_rid(list(args))
     except (ProtocolError, TypeError):
         return 0
-
-
-NoteFields = tuple[list[int], list[float], list[float], list[int]]  # pitches, starts, durations (beats), velocities
-
-
-def result_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float) -> NoteFields:
-    """The notes streamed back for a result's tokens, as field lists: no Note object per note.
-
-    The same notes as carry_velocities(_clip_to_length(tokens_to_notes(tokens), length_beats), source): notes
-    starting at or after length_beats dropped, the last one cut there, velocity of the nearest source note (100
-    without source notes). tests/test_fast_paths.py checks the two agree.
-
-    Args:
-        tokens: int (M, 24) token ids.
-        vocab: the model's vocabulary.
-        source: the notes velocities are carried from; empty for 100 everywhere.
-        length_beats: the clip length in beats, > 0.
-
-    Returns:
-        (pitches, starts, durations, velocities), plain Python lists of one entry per note, in onset order.
-    """
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
-    keep = starts < length_beats - 1e-9
-    pitches, starts = pitches[keep], starts[keep]
-    durs = np.minimum(durs[keep], length_beats - starts)
-    vels = nearest_velocities(starts, source)
-    return pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist()
-

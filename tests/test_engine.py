@@ -1,4 +1,5 @@
-"""The engine: the fast decoder against MeasureVAE.decode_free, LiveModel.regenerate/sample, velocities."""
+"""The engine: the fast decoder against MeasureVAE.decode_free, LiveModel.regenerate/sample/interpolate, and the
+closed loop's public parts (arvae_live/steering.py) checked against hand-worked values and the model's own decoder."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from arvae_live import engine
+from arvae_live import steering
 from arvae_live.core.attributes import RC_WEIGHTS
 from arvae_live.core.model import MeasureVAE, ModelConfig
-from arvae_live.core.representation import Note
-from arvae_live.engine import LiveModel, carry_velocities
+from arvae_live.engine import LiveModel
 from arvae_live.errors import CheckpointError, RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
+from arvae_live.steering import Budget, Candidates, DecodeCost, Request
 
 
 @pytest.mark.parametrize("relu_logits", [True, False])
@@ -90,11 +91,26 @@ def test_regenerate_is_reproducible_and_seed_matters(lm, measures):
     assert not np.array_equal(a.tokens, c.tokens)
 
 
+# Tolerances of the fixture's attributes, by hand: half of one quantum over the range (formula ranges, see conftest),
+# at least steering.MIN_TOLERANCE. Rhythmic complexity's quantum is the lightest tick weight, 0.2 / 27.79.
+TOLERANCE = {
+    "rhythmic_complexity": 0.005,  # 0.5 * 0.2 / 27.79 = 0.0036, below the minimum
+    "pitch_range": 0.5 * (1 / 26) / (29 / 26),  # one semitone over 0..29/26
+    "note_density": 0.5 / 24,  # one onset over 0..1
+    "contour": 0.5 * (1 / 26) / (58 / 26),  # one semitone over -29/26..29/26
+}
+
+
+def test_tolerances_are_half_an_attribute_quantum_over_the_model_range(lm):
+    np.testing.assert_allclose(steering.tolerances(lm.attributes), [TOLERANCE[n] for n in lm.attribute_names])
+    np.testing.assert_allclose(lm.steering.tolerance, [TOLERANCE[n] for n in lm.attribute_names])
+
+
 def _miss(lm: LiveModel, res) -> float:
     """Sum over measures and attributes of the miss beyond tolerance, computed from the result's own fields."""
     total = 0.0
-    for k, name in enumerate(lm.attribute_names):
-        total += np.maximum(np.abs(res.achieved[name][0] - res.asked[name]) - lm._tolerance[k], 0).sum()
+    for name in lm.attribute_names:
+        total += np.maximum(np.abs(res.achieved[name][0] - res.asked[name]) - TOLERANCE[name], 0).sum()
     return total
 
 
@@ -134,14 +150,6 @@ def test_sample_shapes_and_reproducibility(lm):
     assert set(a.achieved) == set(lm.attribute_names)
 
 
-def test_carry_velocities_takes_the_nearest_input_onset():
-    src = [Note(60, 0.0, 1.0, 30), Note(62, 2.0, 1.0, 90), Note(64, 3.0, 1.0, 120)]
-    out = [Note(70, 0.9, 0.5), Note(71, 1.0, 0.5), Note(72, 1.1, 0.5), Note(73, 3.5, 0.5), Note(74, 9.0, 0.5)]
-    got = [n.velocity for n in carry_velocities(out, src)]
-    assert got == [30, 30, 90, 120, 120]  # 1.0 is equidistant from 0.0 and 2.0: the earlier wins
-    assert [n.velocity for n in carry_velocities(out, [])] == [100] * 5
-
-
 def test_corrupt_checkpoint_names_the_file(tmp_path):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"this is not a checkpoint")
@@ -174,73 +182,153 @@ def test_closed_loop_moves_attributes_toward_their_targets(lm):
     assert total[True] < 0.9 * total[False], total
 
 
-# ---- the closed loop's parts: score weighting, the plateau sweep, the time-budget estimate -----------------------
+# ---- the closed loop's public parts: score, candidates, first guess, refine, sweep, the time budget ---------------
 
 
-def test_score_weighs_a_targeted_miss_over_a_held_one_and_ignores_misses_within_tolerance(lm):
-    A = len(lm.attributes)
-    asked = np.full((3, A), 0.5)
+def test_score_weighs_a_targeted_miss_over_a_held_one_and_ignores_misses_within_tolerance():
+    tolerance = np.array([0.01, 0.02, 0.03])
+    weight = np.array([1.0, steering.UNTARGETED_WEIGHT, steering.UNTARGETED_WEIGHT])
+    asked = np.full((4, 3), 0.5)
     achieved = asked.copy()
-    achieved[0, 0] += 0.2  # misses the targeted attribute 0
-    achieved[1, 1] += 0.2  # misses the held attribute 1 by as much
-    achieved[2, 0] += 0.5 * lm._tolerance[0]  # within tolerance
-    weight = np.array([1.0] + [engine.UNTARGETED_WEIGHT] * (A - 1))
-    score = lm._score(achieved, asked, np.zeros((3, 24)), None, weight)
-    assert score[0] == pytest.approx(0.2 - lm._tolerance[0])
-    assert score[1] == pytest.approx(engine.UNTARGETED_WEIGHT * (0.2 - lm._tolerance[1]))
-    assert score[2] == 0.0
-    asked[0, 0] = np.nan  # not scored at all
-    assert lm._score(achieved, asked, np.zeros((3, 24)), None, weight)[0] == 0.0
+    achieved[0, 0] = 0.7  # misses the targeted attribute by 0.2
+    achieved[1, 1] = 0.3  # misses a held attribute by as much
+    achieved[2, 2] = 0.52  # within tolerance
+    achieved[3, 0] = 0.9
+    asked[3, 0] = np.nan  # not scored at all
+    got = steering.score(achieved, asked, tolerance, weight)
+    np.testing.assert_allclose(got, [0.19, 0.25 * 0.18, 0.0, 0.0])
+    tokens, ref = np.zeros((4, 24)), np.zeros((4, 24))
+    tokens[0, :6] = 1  # a quarter of the ticks differ from the input
+    got = steering.score(achieved, asked, tolerance, weight, tokens, ref)
+    np.testing.assert_allclose(got, [0.19 + steering.KEEP_WEIGHT * 0.25, 0.25 * 0.18, 0.0, 0.0])
 
 
-def _decoded_state(lm, measures):
+def test_candidates_keep_better_replaces_only_rows_that_score_strictly_lower():
+    def cands(z, score):
+        z = np.asarray(z, dtype=np.float64)[:, None]
+        return Candidates(z, np.tile(z.astype(np.int64), 24), np.tile(z, 4), np.asarray(score, dtype=np.float64))
+
+    best = cands([0, 1, 2, 3], [0.5, 0.5, 0.5, 0.5])
+    other = cands([10, 11, 12], [0.4, 0.5, 0.9])  # for rows 3, 0, 1: better, equal, worse
+    better = best.keep_better(np.array([3, 0, 1]), other)
+    assert better.tolist() == [True, False, False]
+    assert best.z[:, 0].tolist() == [0, 1, 2, 10]
+    assert best.tokens[:, 0].tolist() == [0, 1, 2, 10] and best.attributes[3].tolist() == [10.0] * 4
+    assert best.score.tolist() == [0.5, 0.5, 0.5, 0.4]
+    assert len(best.take(np.array([1, 3]))) == 2
+
+
+def _request(lm: LiveModel, asked: np.ndarray, targeted=(), ref=None) -> Request:
+    return Request(asked, frozenset(targeted), ref, 0.0, None, Budget(DecodeCost(), None, time.perf_counter()))
+
+
+def _decoded(lm: LiveModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens and (B, A) attributes of z by the model's own eager decoder, the oracle for the closed loop's decodes."""
     with torch.inference_mode():
-        z = lm._encode(measures)[0].numpy().astype(np.float64)
-        tok = lm._decode(z, 0.0, None)
-    return z, tok, lm._measure_matrix(tok)
+        tokens = lm.model.decode_free(torch.from_numpy(z.astype(np.float32)))[0].numpy()
+    measured = lm.measure_attributes(tokens)
+    return tokens, np.stack([measured[n] for n in lm.attribute_names], axis=1)
 
 
-def test_sweep_decodes_only_for_rows_that_miss_and_never_makes_a_row_worse(lm, measures):
-    steer = [(k, a) for k, a in enumerate(lm.attributes) if a.latent_dim is not None]
-    weight = np.ones(len(lm.attributes))
-    z, tok, att = _decoded_state(lm, measures)
-    asked = att.copy()  # every row already meets its targets: nothing to sweep
-    score = lm._score(att, asked, tok, None, weight)
-    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None)
-    with torch.inference_mode():
-        assert lm._sweep(z.copy(), tok.copy(), att.copy(), score.copy(), *args) == 0
-    k = next(k for k, a in steer if a.name == "note_density")
-    asked[1, k] = 1.0 - att[1, k] if abs(0.5 - att[1, k]) > 0.1 else 1.0  # row 1 misses one attribute
-    best = [z.copy(), tok.copy(), att.copy(), lm._score(att, asked, tok, None, weight)]
-    before = best[3].copy()
-    args = (asked, None, weight, steer, 0.0, None, time.perf_counter(), None)
-    with torch.inference_mode():
-        n = lm._sweep(*best, *args)
-    assert n == len(engine.SWEEP_OFFSETS)  # one (row, dim) pair, the whole offset grid
-    assert best[3][1] <= before[1]
-    np.testing.assert_array_equal(best[1][[0, 2, 3]], tok[[0, 2, 3]])  # other rows untouched
-    if best[3][1] < before[1]:  # it moved row 1 along note density's dim only
-        moved = np.flatnonzero(best[0][1] != z[1])
-        assert moved.tolist() == [lm.spec("note_density").latent_dim]
+def _start(lm: LiveModel, measures: np.ndarray, req: Request) -> Candidates:
+    """The input measures' posterior means (the open loop without targets keeps them), decoded and scored."""
+    z = lm.regenerate(measures, {}, closed_loop=False).latents[0]
+    tokens, att = _decoded(lm, z)
+    return Candidates(z, tokens, att, lm.steering.score(att, tokens, req))
+
+
+def _assert_consistent(lm: LiveModel, best: Candidates, req: Request) -> None:
+    tokens, att = _decoded(lm, best.z)
+    np.testing.assert_array_equal(best.tokens, tokens)
+    np.testing.assert_allclose(best.attributes, att)
+    np.testing.assert_allclose(best.score, lm.steering.score(att, tokens, req))
+
+
+def test_first_guess_is_the_calibrated_move_without_a_predictor(lm, measures):
+    """The fixture's calibration maps -3..3 linearly onto each attribute's range, so the paper's move for a
+    normalised target t is z = 6 (t - 0.5); untargeted dims keep their value."""
+    z = lm.regenerate(measures, {}, closed_loop=False).latents[0]
+    asked = np.full((4, len(lm.attributes)), np.nan)
+    nd = lm.attribute_names.index("note_density")
+    asked[:, nd] = [0.1, 0.4, 0.5, 0.9]
+    req = _request(lm, asked, {"note_density"})
+    first = lm.steering.first_guess(z, req)
+    dim = lm.spec("note_density").latent_dim
+    np.testing.assert_allclose(first.z[:, dim], [-2.4, -0.6, 0.0, 2.4])
+    np.testing.assert_array_equal(np.delete(first.z, dim, axis=1), np.delete(z, dim, axis=1))
+    assert req.budget.decoded == 4
+    _assert_consistent(lm, first, req)
+
+
+def test_refine_never_makes_a_row_worse_and_leaves_rows_that_meet_their_targets(lm, measures):
+    req0 = _request(lm, np.zeros((4, len(lm.attributes))))
+    start = _start(lm, measures, req0)
+    asked = start.attributes.copy()
+    nd, pr = lm.attribute_names.index("note_density"), lm.attribute_names.index("pitch_range")
+    asked[1, nd], asked[2, pr] = 0.9, 0.6  # rows 1 and 2 miss; rows 0 and 3 meet every target
+    req = _request(lm, asked, {"note_density", "pitch_range"}, ref=measures)
+    scores = lm.steering.score(start.attributes, start.tokens, req)
+    best = Candidates(start.z.copy(), start.tokens.copy(), start.attributes.copy(), scores)
+    before = best.score.copy()
+    rounds = lm.steering.refine(best, req, max_rounds=3)
+    assert 1 <= rounds <= 3
+    assert np.all(best.score <= before)
+    np.testing.assert_array_equal(best.z[[0, 3]], start.z[[0, 3]])
+    # each round decodes the three step sizes of each row that still misses: at most 2 rows x 3 x rounds
+    assert 3 <= req.budget.decoded <= 2 * 3 * rounds
+    _assert_consistent(lm, best, req)
+    met = _request(lm, start.attributes.copy())
+    assert lm.steering.refine(_start(lm, measures, met), met) == 0 and met.budget.decoded == 0
+
+
+def test_sweep_tries_the_offset_grid_along_the_missing_dim_only(lm, measures):
+    c = lm.attribute_names.index("contour")
+    asked = np.full((4, len(lm.attributes)), np.nan)  # contour alone is scored: it moves on the tiny model
+    req = _request(lm, asked)
+    start = _start(lm, measures, req)
+    asked[:, c] = start.attributes[:, c]  # every row meets its target: nothing to sweep
+    best = _start(lm, measures, req)
+    assert lm.steering.sweep(best, req) == 0 and req.budget.decoded == 0
+    # The oracle: every offset along contour's dim from row 1, decoded by the eager decoder. Row 1 is asked for
+    # the contour of one of them, so the sweep must find a point that meets it.
+    dim = lm.spec("contour").latent_dim
+    grid = np.repeat(start.z[1:2], len(steering.SWEEP_OFFSETS), axis=0)
+    grid[:, dim] += steering.SWEEP_OFFSETS
+    _, att = _decoded(lm, grid)
+    reachable = np.flatnonzero(att[:, c] != start.attributes[1, c])
+    assert reachable.size > 0
+    asked[1, c] = att[reachable[-1], c]
+    req = _request(lm, asked, {"contour"})
+    best = _start(lm, measures, req)
+    assert best.score[1] > 0
+    assert lm.steering.sweep(best, req) == len(steering.SWEEP_OFFSETS)  # one (row, dim) pair, the whole grid
+    assert best.score[1] == 0.0
+    first_hit = np.flatnonzero(np.abs(att[:, c] - asked[1, c]) <= TOLERANCE["contour"])[0]
+    np.testing.assert_array_equal(best.z[1], grid[first_hit])  # the first candidate that meets it, on that dim only
+    np.testing.assert_array_equal(best.z[[0, 2, 3]], start.z[[0, 2, 3]])  # other rows untouched
+    _assert_consistent(lm, best, req)
 
 
 def test_budget_cost_model_fits_a_fixed_and_a_per_row_part_and_follows_the_machine():
-    cost = engine.DecodeCost()
+    cost = DecodeCost()
     cost.calibrate([(8, 2.0), (32, 5.0), (8, 2.0), (32, 5.0)])  # 1 ms + 0.125 ms per row
     assert (cost.fixed_ms, cost.per_row_ms) == pytest.approx((1.0, 0.125))
     assert cost.predict(56) == pytest.approx(8.0)
     t0 = time.perf_counter()
-    assert engine._fits(10_000, t0, None, cost)  # no budget: always
-    assert engine._fits(8, t0, 10.0, cost)
-    assert engine._fits(56, t0, 10.0, cost)  # 8 ms + the round's margin, plus the little time elapsed here
-    assert not engine._fits(72, t0, 10.0, cost)  # 10 ms
-    assert not engine._fits(1, t0 - 0.009, 10.0, cost)  # 9 ms already spent
+    assert Budget(cost, None, t0).fits(10_000)  # no limit: always
+    budget = Budget(cost, 10.0, t0)
+    assert budget.fits(8)
+    assert budget.fits(56)  # 8 ms + the round's margin, plus the little time elapsed here
+    assert not budget.fits(72)  # 10 ms
+    assert not Budget(cost, 10.0, t0 - 0.009).fits(1)  # 9 ms already spent
     for _ in range(20):  # the machine got twice as slow
-        cost.observe(8, 4.0)
+        budget.spend(8, 4.0)
+    assert budget.decoded == 160
     assert cost.predict(8) == pytest.approx(4.0, rel=0.05)
-    assert not engine._fits(56, time.perf_counter(), 10.0, cost)
+    assert not Budget(cost, 10.0, time.perf_counter()).fits(56)
 
 
 def test_warm_up_calibrates_the_cost_model(lm):
-    assert lm._cost.per_row_ms > 0 and lm._cost.fixed_ms >= 0
-    assert 0.5 <= lm._cost.scale <= 4.0
+    cost = lm.steering.cost
+    assert cost.per_row_ms > 0 and cost.fixed_ms >= 0
+    assert 0.5 <= cost.scale <= 4.0

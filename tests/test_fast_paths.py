@@ -1,17 +1,21 @@
-"""The fast hot paths give exactly what their straightforward, note-by-note definitions give.
+"""The fast hot paths give exactly what independent definitions give.
 
-Each reference below is the plain loop the fast code replaced, kept here as the definition. Outputs are compared
-with == on Note dataclasses, so pitches, velocities and the float times must be the same bits, not just close.
+Tokens to notes against a tick-by-tick walk, carried velocities against a brute-force nearest-onset search, the OSC
+encoder against python-osc's message builder, the MIDI track encoder against mido reading the bytes back. Notes are
+compared with == on Note dataclasses, so pitches, velocities and the float times must be the same bits, not just close.
 """
 
 from __future__ import annotations
 
-import bisect
+import io
 import struct
 
+import mido
 import numpy as np
 import pytest
+from pythonosc.osc_message_builder import OscMessageBuilder
 
+from arvae_live.core.notes import DEFAULT_VELOCITY, carried_note_fields, carried_notes
 from arvae_live.core.representation import (
     HOLD,
     REST,
@@ -21,7 +25,6 @@ from arvae_live.core.representation import (
     ticks_to_beats,
     tokens_to_notes,
 )
-from arvae_live.engine import carry_velocities
 from arvae_live.osc_bridge import MessageTemplate, encode_message
 
 
@@ -40,22 +43,27 @@ def reference_tokens_to_notes(tokens: np.ndarray, vocab: Vocabulary, velocity: i
     return notes
 
 
-def reference_carry_velocities(notes: list[Note], source: list[Note], default: int = 100) -> list[Note]:
-    """Note by note, binary search of the sorted input onsets; the earlier neighbour wins a tie in distance.
-
-    Among input notes with equal onsets (stable order), the one met first from the note's side is taken: the last
-    of an earlier group, the first of a later one, as the engine always did.
-    """
+def brute_force_velocity(start: float, source: list[Note]) -> int:
+    """The velocity of the source note nearest in onset to start, searched over all of them: on equal distance the
+    earlier onset wins; among source notes with the same onset (in their given order) the last one when that onset
+    is before start, the first one otherwise (the one a sweep from start's side meets first)."""
     if not source:
-        return [Note(n.pitch, n.start_beats, n.dur_beats, default) for n in notes]
-    order = sorted(range(len(source)), key=lambda k: source[k].start_beats)  # stable
-    starts = [source[k].start_beats for k in order]
+        return DEFAULT_VELOCITY
+    dist = min(abs(s.start_beats - start) for s in source)
+    onset = min(s.start_beats for s in source if abs(s.start_beats - start) == dist)
+    group = [s for s in source if s.start_beats == onset]
+    return (group[-1] if onset < start else group[0]).velocity
+
+
+def reference_carried(tokens: np.ndarray, vocab: Vocabulary, source: list[Note], length: float | None = None):
+    """Tick-walk notes, cut to length (notes starting at or after it dropped, the last one cut there), with the
+    brute-force velocities."""
     out = []
-    for n in notes:
-        i = bisect.bisect_left(starts, n.start_beats)
-        if i == len(starts) or (i > 0 and n.start_beats - starts[i - 1] <= starts[i] - n.start_beats):
-            i -= 1
-        out.append(Note(n.pitch, n.start_beats, n.dur_beats, source[order[i]].velocity))
+    for n in reference_tokens_to_notes(tokens, vocab):
+        if length is not None and n.start_beats >= length - 1e-9:
+            continue
+        dur = n.dur_beats if length is None else min(n.dur_beats, length - n.start_beats)
+        out.append(Note(n.pitch, n.start_beats, dur, brute_force_velocity(n.start_beats, source)))
     return out
 
 
@@ -91,47 +99,80 @@ def test_tokens_to_notes_edge_cases_by_hand(vocab):
     assert tokens_to_notes(last, vocab, 7) == [Note(60, 3.75, 0.25, 7)]
 
 
+def test_carried_notes_take_the_nearest_input_onset_by_hand(vocab):
+    p = 2 - 55  # token of MIDI pitch p is p + this
+    tokens = np.full((3, 24), HOLD)
+    for tick, pitch in ((0, 60), (5, 62), (6, 64), (21, 65), (54, 67), (71, 69)):  # beats 0, 0.75, 1, 3.5, 9, 11.75
+        tokens.flat[tick] = pitch + p
+    src = [Note(60, 0.0, 1.0, 30), Note(62, 2.0, 1.0, 90), Note(63, 2.0, 1.0, 91), Note(64, 3.0, 1.0, 120)]
+    notes = carried_notes(tokens, vocab, src)
+    assert [n.pitch for n in notes] == [60, 62, 64, 65, 67, 69]
+    # 1.0 is as far from 0.0 as from 2.0: the earlier wins; 3.5 and later: the last input note
+    assert [n.velocity for n in notes] == [30, 30, 30, 120, 120, 120]
+    assert [n.velocity for n in carried_notes(tokens, vocab, [])] == [DEFAULT_VELOCITY] * 6
+    # two input notes at beat 2: from before (1.5) the first of them, from after (2.5) the last
+    at_2 = np.full((1, 24), HOLD)
+    at_2[0, 9], at_2[0, 15] = 60 + p, 62 + p
+    assert [n.velocity for n in carried_notes(at_2, vocab, src)] == [90, 91]
+    fields = carried_note_fields(tokens, vocab, src, length_beats=9.5)
+    assert fields == (
+        [60, 62, 64, 65, 67],
+        [0.0, 0.75, 1.0, 3.5, 9.0],
+        [0.75, 0.25, 2.5, 5.5, 0.5],  # the last one cut at 9.5
+        [30] * 3 + [120] * 2,
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_carry_velocities_matches_the_nearest_onset_scan(seed):
+def test_carried_notes_match_the_tick_walk_and_the_brute_force_velocities(seed):
     rng = np.random.default_rng(100 + seed)
-    for n_src, n_out in ((0, 5), (1, 6), (7, 0), (9, 30), (40, 40)):
+    vocab = Vocabulary()
+    for n_src, n_measures in ((0, 2), (1, 1), (7, 0), (9, 3), (40, 6)):
         # onsets on a coarse grid so that exact ties (equal distance to two inputs, equal onsets) happen often
         src = [Note(60, float(rng.integers(0, 32)) / 4, 0.25, int(rng.integers(1, 128))) for _ in range(n_src)]
-        out = [Note(62, float(rng.integers(0, 36)) / 8, 0.5) for _ in range(n_out)]
-        assert carry_velocities(out, src) == reference_carry_velocities(out, src)
-        assert carry_velocities(iter(out), tuple(src), default=9) == reference_carry_velocities(out, src, 9)
+        tokens = random_tokens(rng, vocab, n_measures)
+        assert carried_notes(tokens, vocab, src) == reference_carried(tokens, vocab, src)
+        assert carried_notes(tokens, vocab, tuple(src)) == reference_carried(tokens, vocab, src)
 
 
-def reference_encode(address: str, *args) -> bytes:
-    """OSC 1.0 by the spec: padded address, padded type tags, then big-endian int32 / float32 / padded strings."""
+def test_carried_note_fields_cut_to_the_clip_length():
+    vocab = Vocabulary()
+    rng = np.random.default_rng(11)
+    for n_measures in (1, 3, 8):
+        tokens = random_tokens(rng, vocab, n_measures)
+        source = [Note(60, float(rng.integers(0, 96)) / 3, 0.5, int(rng.integers(1, 128))) for _ in range(9)]
+        for length in (4.0 * n_measures, 4.0 * n_measures - 1.3, 2.5, 0.1):
+            for src in (source, []):
+                got = [Note(*f) for f in zip(*carried_note_fields(tokens, vocab, src, length), strict=True)]
+                assert got == reference_carried(tokens, vocab, src, length)
+                assert got == carried_notes(tokens, vocab, src, length)
 
-    def pad(b: bytes) -> bytes:
-        b += b"\0"
-        return b + b"\0" * (-len(b) % 4)
 
-    tags, body = ",", b""
+def python_osc(address: str, *args) -> bytes:
+    """The datagram python-osc's builder makes, each argument typed as the protocol sends it."""
+    builder = OscMessageBuilder(address)
     for a in args:
         if isinstance(a, (int, np.integer)):
-            tags, body = tags + "i", body + struct.pack(">i", int(a))
+            builder.add_arg(int(a), OscMessageBuilder.ARG_TYPE_INT)
         elif isinstance(a, (float, np.floating)):
-            tags, body = tags + "f", body + struct.pack(">f", float(a))
+            builder.add_arg(float(a), OscMessageBuilder.ARG_TYPE_FLOAT)
         else:
-            tags, body = tags + "s", body + pad(a.encode())
-    return pad(address.encode()) + pad(tags.encode()) + body
+            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_STRING)
+    return builder.build().dgram
 
 
-def test_encode_message_and_templates_match_the_spec_encoding():
+def test_encode_message_and_templates_match_python_osc():
     rng = np.random.default_rng(7)
     template = MessageTemplate("/arvae/result/note", "iiiiffi")
     for _ in range(200):
         ints = [int(x) for x in rng.integers(-(2**31), 2**31, size=5)]
         floats = [float(x) for x in rng.normal(0, 100, size=2)]
         args = (ints[0], ints[1], ints[2], ints[3], floats[0], floats[1], ints[4])
-        want = reference_encode("/arvae/result/note", *args)
+        want = python_osc("/arvae/result/note", *args)
         assert encode_message("/arvae/result/note", *args) == want
         assert template.encode(*args) == want
     mixed = ("name", np.int64(3), np.float32(0.5), 7, 2.25, "é", np.float64(-1e3))
-    assert encode_message("/x", *mixed) == reference_encode("/x", *mixed)
+    assert encode_message("/x", *mixed) == python_osc("/x", *mixed)
     for bad in (True, None, b"bytes", [1]):
         with pytest.raises(ValueError):
             encode_message("/x", 1, bad)
@@ -139,8 +180,21 @@ def test_encode_message_and_templates_match_the_spec_encoding():
         MessageTemplate("/x", "is")  # strings have no fixed size
 
 
-def reference_melody_chunk(clip, notes) -> bytes:
-    """The melody track re-encoded event by event: kept events and new notes, sorted, with running status."""
+def read_back(clip, chunk: bytes) -> list[tuple[int, mido.Message]]:
+    """(absolute tick, message) of a track chunk, as mido reads it in a file of its own."""
+    header = b"MThd" + struct.pack(">LHHH", 6, 0, 1, clip.ticks_per_beat)
+    events, now = [], 0
+    for msg in mido.MidiFile(file=io.BytesIO(header + chunk)).tracks[0]:
+        now += msg.time
+        events.append((now, msg.copy(time=0)))
+    return events
+
+
+def expected_events(clip, notes) -> list[tuple[int, mido.Message]]:
+    """What the melody chunk must hold, by the rules melody_chunk states: every event of the track but the melody
+    channel's notes, at its tick and in its order; each new note from round(beats x ticks per beat), at least one
+    tick long; at one tick new note-offs first, then kept events, then new note-ons; end_of_track last, at its old
+    tick or the last event's, whichever is later."""
     tpb = clip.ticks_per_beat
     events, end_of_track, now = [], 0, 0
     for seq, msg in enumerate(clip.midi.tracks[clip.track]):
@@ -148,36 +202,21 @@ def reference_melody_chunk(clip, notes) -> bytes:
         if msg.type == "end_of_track":
             end_of_track = now
         elif not (msg.type in ("note_on", "note_off") and msg.channel == clip.channel):
-            raw = bytes(msg.bytes()) if msg.type != "sysex" else b"\xf0" + bytes([len(msg.data) + 1, *msg.data, 0xF7])
-            events.append((now, 1, seq, raw))
+            events.append((now, 1, seq, msg.copy(time=0)))
     seq = len(events) + 1
     for n in notes:
         on = round(n.start_beats * tpb)
         off = max(round(n.end_beats * tpb), on + 1)
-        events.append((on, 2, seq, bytes((0x90 | clip.channel, n.pitch, n.velocity))))
-        events.append((off, 0, seq, bytes((0x80 | clip.channel, n.pitch, 0))))
+        events.append((on, 2, seq, mido.Message("note_on", channel=clip.channel, note=n.pitch, velocity=n.velocity)))
+        events.append((off, 0, seq, mido.Message("note_off", channel=clip.channel, note=n.pitch, velocity=0)))
         seq += 1
     events.sort(key=lambda e: e[:3])
-    data, last, running = b"", 0, None
-    for tick, _, _, raw in events:
-        delta = tick - last
-        var = [delta & 0x7F]
-        while delta > 0x7F:
-            delta >>= 7
-            var.insert(0, 0x80 | (delta & 0x7F))
-        data += bytes(var) + (raw[1:] if raw[0] == running else raw)
-        running = raw[0] if raw[0] < 0xF0 else None
-        last = tick
-    tail = max(end_of_track, last) - last
-    assert tail < 0x80  # the test file ends right after its last event
-    data += bytes((tail,)) + b"\xff\x2f\x00"
-    return b"MTrk" + struct.pack(">L", len(data)) + data
+    last = events[-1][0] if events else 0
+    return [(tick, msg) for tick, _, _, msg in events] + [(max(end_of_track, last), mido.MetaMessage("end_of_track"))]
 
 
 def _test_midi_file(tmp_path):
     """A one-track file: tempo, meter, program change, sysex, a 40-quarter melody on channel 0, bass on channel 1."""
-    import mido
-
     mid = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
     track += [
@@ -201,16 +240,17 @@ def _test_midi_file(tmp_path):
     return path
 
 
-def test_melody_chunk_matches_the_event_by_event_encoding(tmp_path):
+def test_melody_chunk_reads_back_in_mido_as_the_expected_events(tmp_path):
     from arvae_live.midi_files import melody_chunk, read_midi
 
     clip = read_midi(_test_midi_file(tmp_path), track=0)
     rng = np.random.default_rng(3)
     for n_notes in (0, 1, 50, 300):
         starts = np.sort(rng.integers(0, 40 * 24, size=n_notes)) / 6.0  # beats, on and off the file's grid
-        notes = [Note(int(rng.integers(30, 100)), float(s), float(rng.choice([1 / 3, 0.25, 1.0, 1e-4, 300.0])),
-                      int(rng.integers(1, 128))) for s in starts]  # fmt: skip
-        assert melody_chunk(clip, notes) == reference_melody_chunk(clip, notes)
+        durs = rng.choice([1 / 3, 0.25, 1.0, 1e-4, 300.0], size=n_notes)
+        pitches, vels = rng.integers(30, 100, size=n_notes), rng.integers(1, 128, size=n_notes)
+        notes = [Note(int(p), float(s), float(d), int(v)) for p, s, d, v in zip(pitches, starts, durs, vels)]
+        assert read_back(clip, melody_chunk(clip, notes)) == expected_events(clip, notes)
 
 
 def test_melody_with_is_splice_of_carried_token_notes(tmp_path):
@@ -222,29 +262,6 @@ def test_melody_with_is_splice_of_carried_token_notes(tmp_path):
     rng = np.random.default_rng(5)
     for start, stop in ((0, clip.n_measures), (2, 5), (9, 10)):
         tokens = random_tokens(rng, vocab, stop - start)
-        want = splice_notes(clip.notes, reference_carry_velocities(reference_tokens_to_notes(
-            np.concatenate([np.full((start, 24), HOLD), tokens]), vocab), list(clip.notes)), start, stop)  # fmt: skip
+        padded = np.concatenate([np.full((start, 24), HOLD), tokens])
+        want = splice_notes(clip.notes, reference_carried(padded, vocab, list(clip.notes)), start, stop)
         assert melody_with(clip, tokens, vocab, start, stop) == want
-
-
-def test_result_notes_are_the_carried_token_notes_cut_to_the_clip_length():
-    from arvae_live.osc_bridge import result_notes
-
-    def reference(tokens, vocab, source, length):
-        out = []
-        for n in reference_carry_velocities(reference_tokens_to_notes(tokens, vocab), list(source)):
-            if n.start_beats >= length - 1e-9:
-                continue
-            dur = min(n.dur_beats, length - n.start_beats)
-            out.append(Note(n.pitch, n.start_beats, dur, n.velocity))
-        return out
-
-    vocab = Vocabulary()
-    rng = np.random.default_rng(11)
-    for n_measures in (1, 3, 8):
-        tokens = random_tokens(rng, vocab, n_measures)
-        source = [Note(60, float(rng.integers(0, 96)) / 3, 0.5, int(rng.integers(1, 128))) for _ in range(9)]
-        for length in (4.0 * n_measures, 4.0 * n_measures - 1.3, 2.5, 0.1):
-            for src in (source, ()):
-                got = [Note(*f) for f in zip(*result_notes(tokens, vocab, src, length), strict=True)]
-                assert got == reference(tokens, vocab, src, length)

@@ -16,15 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 from arvae_live.cli import main
+from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import (
     CHORD_REDUCED,
     REST,
     Note,
     Vocabulary,
     notes_to_tokens,
-    tokens_to_notes,
 )
-from arvae_live.engine import carry_velocities
 from arvae_live.errors import MidiFileError
 from arvae_live.midi_files import midi_bytes, parse_bars, read_midi, splice_notes, write_midi
 
@@ -128,7 +127,7 @@ def test_write_back_round_trip_touches_only_the_melody(song, tmp_path):
     clip = read_midi(song)
     vocab = Vocabulary()
     tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, vocab)
-    notes = carry_velocities(tokens_to_notes(tokens, vocab), clip.notes)
+    notes = carried_notes(tokens, vocab, clip.notes)
     out = write_midi(clip, notes, tmp_path / "out" / "song.v1.mid")
     back = read_midi(out)
     np.testing.assert_array_equal(notes_to_tokens(back.notes, back.n_measures, vocab)[0], MELODY_TOKENS)

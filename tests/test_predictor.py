@@ -66,8 +66,8 @@ def test_zero_weight_attributes_do_not_pull():
 def tiny_fit(tiny_ckpt):
     ckpt = load_checkpoint(tiny_ckpt)
     tokens = random_measures(256, 3)
-    return ckpt, fit_predictor(ckpt.build_model(), tokens, list(ckpt.attributes), torch.device("cpu"), reps=2,
-                               progress=False)  # fmt: skip
+    fit = fit_predictor(ckpt.build_model(), tokens, list(ckpt.attributes), torch.device("cpu"), reps=2, progress=False)
+    return ckpt, fit
 
 
 def test_checkpoint_round_trip_with_and_without_a_predictor(tmp_path, tiny_fit, tiny_ckpt):
@@ -114,7 +114,7 @@ def test_engine_starts_the_closed_loop_from_the_predictor(tmp_path, tiny_fit, me
     plain = LiveModel(ckpt.build_model(), ckpt.attributes, ckpt.vocabulary)
     ckpt.predictor = fit.to_checkpoint()
     lm = LiveModel.from_checkpoint(save_checkpoint(ckpt, tmp_path / "pred.pt"))
-    assert lm._predictor is not None and plain._predictor is None
+    assert lm.steering.predictor is not None and plain.steering.predictor is None
     targets = {"note_density": 0.8, "pitch_range": 0.2}
     np.testing.assert_array_equal(
         lm.regenerate(measures, targets, closed_loop=False).tokens,

@@ -130,16 +130,38 @@ class AttributeDef:
     raw_low: float  # smallest raw value the formula can give on the default vocabulary
     raw_high: float  # largest raw value
     description: str
+    # Smallest change of the raw value a measure can make (one onset, one semitone); half of it is the miss within
+    # which the engine counts a target as met (arvae_live/steering.py). 0 for a continuous attribute.
+    quantum: float = 0.0
 
 
 ATTRIBUTES: dict[str, AttributeDef] = {
     a.name: a
     for a in (
-        AttributeDef("rhythmic_complexity", rhythmic_complexity, 0.0, 1.0, "metrically weighted onsets (syncopation)"),
-        AttributeDef("pitch_range", pitch_range, 0.0, _MAX_SPAN / PITCH_NORM, "highest minus lowest pitch, /26"),
-        AttributeDef("note_density", note_density, 0.0, 1.0, "onsets per tick"),
         AttributeDef(
-            "contour", contour, -_MAX_SPAN / PITCH_NORM, _MAX_SPAN / PITCH_NORM, "last minus first pitch, /26"
+            "rhythmic_complexity",
+            rhythmic_complexity,
+            0.0,
+            1.0,
+            "metrically weighted onsets (syncopation)",
+            quantum=float(RC_WEIGHTS.min() / RC_WEIGHTS.sum()),
+        ),
+        AttributeDef(
+            "pitch_range",
+            pitch_range,
+            0.0,
+            _MAX_SPAN / PITCH_NORM,
+            "highest minus lowest pitch, /26",
+            quantum=1 / PITCH_NORM,
+        ),
+        AttributeDef("note_density", note_density, 0.0, 1.0, "onsets per tick", quantum=1 / TICKS_PER_MEASURE),
+        AttributeDef(
+            "contour",
+            contour,
+            -_MAX_SPAN / PITCH_NORM,
+            _MAX_SPAN / PITCH_NORM,
+            "last minus first pitch, /26",
+            quantum=1 / PITCH_NORM,
         ),
         AttributeDef("register", register, float(_LOWEST), float(_HIGHEST), "mean onset pitch, MIDI note number"),
         AttributeDef("syncopation", syncopation, 0.0, 3.0, "metrical levels held across, per onset"),

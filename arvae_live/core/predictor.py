@@ -1,6 +1,6 @@
 """AttributePredictor: a small MLP from a latent z to the attributes its decoded measure will have.
 
-Why it exists: the closed loop (arvae_live/engine.py) has to find, per measure, where to put the regularised latent
+Why it exists: the closed loop (arvae_live/steering.py) has to find, per measure, where to put the regularised latent
 dims so that the decoded measure meets its targets. The checkpoint's calibration table answers with one curve per
 attribute, averaged over all measures; but where a given attribute value sits on its dim depends on the rest of z (a
 measure's pitch range moves with its note count, for one). Measured on the Bach model, the calibration's first guess

@@ -1,0 +1,470 @@
+"""The closed loop: find, per measure, a latent z whose decoded measure meets the attribute targets.
+
+All rows (variations x measures) are steered at once. A row's candidate is a latent z, the tokens it decodes to, their
+measured attributes and a score (lower is better); `Candidates` holds one per row. `ClosedLoop.steer` runs the parts
+in order, each of which is public and usable alone:
+
+1. `first_guess`: the paper's move (each targeted attribute's regularised dim set to the calibrated value for its
+   target, `calibrated_latent`) and, in the closed loop with an attribute predictor, the predictor's solve from the
+   unmoved z; both decoded in one batch, the better kept per row.
+2. `refine`: up to max_rounds rounds for the rows that still miss a target by more than its tolerance: move the dims
+   (a predictor re-solve with the targets shifted by its measured miss, or a secant step per attribute without one),
+   decode 0.5x, 1x and 2x the move in one batch, keep a candidate that beats the row's best.
+3. `sweep`: fixed offsets along each dim that still misses, to step over plateaus where a count does not change.
+
+`score` is the weighted miss beyond tolerance plus a small term for tokens that differ from the input. Every decode
+goes through `ClosedLoop.decode_measure`, which times it for the call's `Budget`: no step starts that the
+`DecodeCost` model expects to end after the budget. docs/daemon.md ("The engine") describes the loop and its numbers.
+
+Values are attributes normalised to 0..1 over each AttributeSpec's range; z is in latent units (the prior is N(0, 1)).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from arvae_live.core.attributes import AttributeSpec, compute_attributes, get_attribute
+from arvae_live.core.predictor import AttributePredictor
+
+MIN_TOLERANCE = 0.005  # normalised; for attributes whose quantum is 0 (continuous) or tiny against their range
+# Weight of token disagreement with the input (fraction of the 24 ticks, 0..1) in the score: small against a missed
+# target (normalised units), so closeness only decides among candidates that meet the targets about equally.
+KEEP_WEIGHT = 0.02
+# Weight of an attribute that was not targeted (held at the input's value) against a targeted one in the score: the
+# performer asked for the targets, so a candidate may let the others drift a little to meet them.
+UNTARGETED_WEIGHT = 0.25
+# Step sizes tried per round, as multiples of the move: short, exact, long (attributes move in jumps, so the exact
+# step often lands on the same value and a longer one is needed).
+STEP_FACTORS = (0.5, 1.0, 2.0)
+MAX_ROUNDS = 3  # refinement rounds after the first guess
+# Offsets along a regularised dim tried for rows that still miss after the rounds (plateaus).
+SWEEP_OFFSETS = (-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0)
+MAX_STEP_Z = 3.0  # largest move of a latent dim in one round
+# Gauss-Newton steps on the attribute predictor: for the first guess, and per refinement round (which starts close).
+PREDICTOR_ITERS = 4
+PREDICTOR_ROUND_ITERS = 2
+# Time a refinement round spends outside decoding (the predictor's solve, the scoring), in ms.
+ROUND_MARGIN_MS = 0.3
+
+Decode = Callable[[np.ndarray, float, torch.Generator | None], np.ndarray]  # z (B, Z), temperature, gen -> (B, 24)
+
+
+# ---- measuring and scoring ------------------------------------------------------------------------------------------
+
+
+def measure(attributes: Sequence[AttributeSpec], tokens: np.ndarray) -> np.ndarray:
+    """(B, A) normalised 0..1 attributes of (B, 24) tokens, columns in the order of attributes."""
+    raw = compute_attributes(tokens, [a.name for a in attributes])
+    return np.stack([a.normalise(raw[a.name]) for a in attributes], axis=1)
+
+
+def tolerances(attributes: Sequence[AttributeSpec]) -> np.ndarray:
+    """(A,) the normalised miss within which a target counts as met: half the attribute's quantum (one onset, one
+    semitone) over the model's range, at least MIN_TOLERANCE. Attributes are counts, so most targets fall between
+    two values a measure can have."""
+    return np.array([max(MIN_TOLERANCE, 0.5 * get_attribute(a.name).quantum / (a.high - a.low)) for a in attributes])
+
+
+def score(
+    achieved: np.ndarray,
+    asked: np.ndarray,
+    tolerance: np.ndarray,
+    weight: np.ndarray,
+    tokens: np.ndarray | None = None,
+    ref: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-row score, lower is better: sum over attributes of weight x (miss beyond tolerance), plus KEEP_WEIGHT x
+    the fraction of tokens that differ from ref.
+
+    Args:
+        achieved, asked: (B, A) normalised attributes; NaN in asked where an attribute is not scored.
+        tolerance: (A,) from `tolerances`.
+        weight: (A,) 1 for targeted attributes, UNTARGETED_WEIGHT for those held at the input's value.
+        tokens, ref: (B, 24) the candidates' tokens and the input's, or None to leave closeness out.
+    """
+    miss = np.nan_to_num(np.maximum(np.abs(achieved - asked) - tolerance, 0.0), nan=0.0) @ weight
+    if ref is not None:
+        miss = miss + KEEP_WEIGHT * (tokens != ref).mean(axis=1)
+    return miss
+
+
+def target_weights(attributes: Sequence[AttributeSpec], targeted: set[str] | frozenset[str]) -> np.ndarray:
+    """(A,) score weights: 1 for a targeted attribute, UNTARGETED_WEIGHT for the others."""
+    return np.array([1.0 if a.name in targeted else UNTARGETED_WEIGHT for a in attributes])
+
+
+# ---- calibration-table moves ----------------------------------------------------------------------------------------
+
+
+def calibrated_latent(spec: AttributeSpec, value: np.ndarray) -> np.ndarray:
+    """The paper's move: the latent value on spec's dim for normalised value(s), from the calibration table; a linear
+    -3..3 map when the spec has no calibration."""
+    if spec.calibration_z:
+        return spec.latent_for(spec.denormalise(value))
+    return (np.asarray(value, dtype=np.float64) - 0.5) * 6.0
+
+
+def calibration_slope(spec: AttributeSpec, z: np.ndarray) -> np.ndarray:
+    """d(normalised attribute)/dz of the calibration table at z (finite differences), floored at 0.02 to stay
+    positive; 1/6 (the linear map) without a calibration."""
+    if spec.calibration_z and len(spec.calibration_z) >= 2:
+        cz = np.asarray(spec.calibration_z)
+        cn = spec.normalise(np.asarray(spec.calibration_raw))
+        seg = np.clip(np.searchsorted(cz, z) - 1, 0, len(cz) - 2)
+        slope = (cn[seg + 1] - cn[seg]) / np.maximum(cz[seg + 1] - cz[seg], 1e-9)
+    else:
+        slope = np.full(np.shape(z), 1 / 6.0)
+    return np.maximum(slope, 0.02)
+
+
+# ---- the time budget ------------------------------------------------------------------------------------------------
+
+
+class DecodeCost:
+    """A running model of what decoding and measuring n candidate measures costs: scale * (fixed_ms + per_row_ms * n).
+
+    fixed_ms and per_row_ms are measured once at warm-up (`calibrate`); scale follows the observed/predicted ratio
+    of every decode since (an exponential moving average), so the estimate tracks a machine that gets busier or
+    quieter. Before, each request estimated from its own first decode alone, and one late wake-up of that decode
+    made every later round look too costly: at the default 8 ms budget the rounds run per bar swung between about
+    1 and 3 from one run of the benchmark to the next.
+    """
+
+    def __init__(self, fixed_ms: float = 1.0, per_row_ms: float = 0.15) -> None:
+        self.fixed_ms, self.per_row_ms, self.scale = fixed_ms, per_row_ms, 1.0
+
+    def calibrate(self, samples: Sequence[tuple[int, float]]) -> None:
+        """Fit fixed and per-row cost to (rows, ms) samples at two or more batch sizes (least squares)."""
+        rows = np.array([r for r, _ in samples], dtype=np.float64)
+        ms = np.array([m for _, m in samples], dtype=np.float64)
+        per_row, fixed = np.polyfit(rows, ms, 1)
+        self.per_row_ms, self.fixed_ms, self.scale = max(float(per_row), 1e-3), max(float(fixed), 0.0), 1.0
+
+    def predict(self, n_rows: int) -> float:
+        """Expected ms to decode and measure n_rows measures."""
+        return self.scale * (self.fixed_ms + self.per_row_ms * n_rows)
+
+    def observe(self, n_rows: int, ms: float) -> None:
+        """Take in one decode's measured time (each ratio clipped to 0.5..4, so one outlier moves scale little)."""
+        ratio = ms / (self.fixed_ms + self.per_row_ms * n_rows)
+        self.scale = 0.8 * self.scale + 0.2 * min(max(ratio, 0.5), 4.0)
+
+
+@dataclass
+class Budget:
+    """One call's time allowance and the decode work spent on it.
+
+    Attributes:
+        cost: the model's running decode-cost model (shared by its calls; `spend` updates it).
+        limit_ms: no decode starts that should end later than this after t0; None: no limit.
+        t0: time.perf_counter() at the start of the call.
+        decoded: measures decoded so far in the call.
+    """
+
+    cost: DecodeCost
+    limit_ms: float | None
+    t0: float
+    decoded: int = 0
+
+    def fits(self, n_rows: int) -> bool:
+        """Whether decoding and measuring n_rows more measures should end within the limit (always without one)."""
+        if self.limit_ms is None:
+            return True
+        elapsed_ms = (time.perf_counter() - self.t0) * 1e3
+        return elapsed_ms + ROUND_MARGIN_MS + self.cost.predict(n_rows) <= self.limit_ms
+
+    def spend(self, n_rows: int, ms: float) -> None:
+        """Record a decode of n_rows measures that took ms."""
+        self.decoded += n_rows
+        self.cost.observe(n_rows, ms)
+
+
+# ---- one call's aim and its candidates ------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """What one steering call aims at, over B rows (variations x measures).
+
+    Attributes:
+        asked: float (B, A) normalised targets; NaN where an attribute is not scored.
+        targeted: names of the attributes the performer set (their dims get the paper's move first).
+        ref: int (B, 24) the input tokens to stay close to, or None (sampling from the prior).
+        temperature: 0 for argmax decoding, > 0 samples with generator.
+        generator: the random source when sampling, else None.
+        budget: the call's time allowance.
+    """
+
+    asked: np.ndarray
+    targeted: frozenset[str]
+    ref: np.ndarray | None
+    temperature: float
+    generator: torch.Generator | None
+    budget: Budget
+
+
+@dataclass
+class Candidates:
+    """One candidate per row: latent z float64 (B, Z), tokens int64 (B, 24), attributes float (B, A) and score (B,)."""
+
+    z: np.ndarray
+    tokens: np.ndarray
+    attributes: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return self.z.shape[0]
+
+    def take(self, index: np.ndarray) -> Candidates:
+        """The candidates at index (integer array), copied."""
+        return Candidates(self.z[index], self.tokens[index], self.attributes[index], self.score[index])
+
+    def keep_better(self, rows: np.ndarray, other: Candidates) -> np.ndarray:
+        """Replace the candidates of rows (distinct) by other's, row for row, where other scores strictly lower.
+
+        Returns:
+            bool (len(rows),), True where the row was replaced.
+        """
+        better = other.score < self.score[rows]
+        upd = rows[better]
+        self.z[upd] = other.z[better]
+        self.tokens[upd] = other.tokens[better]
+        self.attributes[upd] = other.attributes[better]
+        self.score[upd] = other.score[better]
+        return better
+
+
+@dataclass
+class _Secant:
+    """Per-row memory of the refinement rounds: the previous (latent, attribute) point of each steered attribute, for
+    secant slopes, and the rounds in a row without improvement."""
+
+    x: np.ndarray  # (B, S) latent values on the steered dims
+    y: np.ndarray  # (B, S) their attributes
+    stall: np.ndarray  # (B,) int
+    known: bool = False  # False until a round has run: no previous point yet
+
+
+# ---- the loop -------------------------------------------------------------------------------------------------------
+
+
+class ClosedLoop:
+    """The closed loop of one model: its attributes, tolerances, optional predictor, decoder and decode-cost model.
+
+    Args:
+        attributes: the model's AttributeSpecs, in the column order of every (B, A) array here.
+        decode: z float64 (B, Z), temperature, generator -> int64 tokens (B, 24).
+        device: where the predictor runs.
+        predictor: the checkpoint's attribute predictor, or None (the calibration tables alone).
+    """
+
+    def __init__(
+        self,
+        attributes: Sequence[AttributeSpec],
+        decode: Decode,
+        device: torch.device,
+        predictor: AttributePredictor | None = None,
+    ) -> None:
+        self.attributes = list(attributes)
+        self.tolerance = tolerances(self.attributes)
+        self.predictor = predictor
+        self.device = device
+        self.cost = DecodeCost()  # calibrated by the model's warm-up
+        self._decode = decode
+        # The steered attributes (those with a regularised dim): their columns and dims.
+        self._steer = [(k, a) for k, a in enumerate(self.attributes) if a.latent_dim is not None]
+        self._cols = [k for k, _ in self._steer]
+        self._dims = [a.latent_dim for _, a in self._steer]
+
+    def steer(
+        self, z: np.ndarray, req: Request, closed_loop: bool = True, max_rounds: int = MAX_ROUNDS
+    ) -> tuple[Candidates, int]:
+        """First guess, then (closed loop) refinement rounds and the sweep.
+
+        Args:
+            z: float64 (B, Z) starting latents (not modified).
+            closed_loop: False for the paper's open loop (the calibrated move alone).
+
+        Returns:
+            (Candidates, refinement rounds run).
+        """
+        best = self.first_guess(z, req, closed_loop)
+        if not closed_loop or not self._steer:
+            return best, 0
+        rounds = self.refine(best, req, max_rounds)
+        self.sweep(best, req)
+        return best, rounds
+
+    def decode_measure(self, z: np.ndarray, req: Request) -> tuple[np.ndarray, np.ndarray]:
+        """Decode z (B, Z) and measure the result: tokens (B, 24), attributes (B, A); the time taken is spent from
+        req's budget."""
+        t = time.perf_counter()
+        tokens = self._decode(z, req.temperature, req.generator)
+        att = measure(self.attributes, tokens)
+        req.budget.spend(z.shape[0], (time.perf_counter() - t) * 1e3)
+        return tokens, att
+
+    def score(self, att: np.ndarray, tokens: np.ndarray, req: Request, rows: np.ndarray | None = None) -> np.ndarray:
+        """`score` of candidates (attributes att, tokens) for req's rows (all of them when None)."""
+        asked = req.asked if rows is None else req.asked[rows]
+        ref = req.ref if req.ref is None or rows is None else req.ref[rows]
+        return score(att, asked, self.tolerance, target_weights(self.attributes, req.targeted), tokens, ref)
+
+    def missing(self, best: Candidates, req: Request) -> np.ndarray:
+        """bool (B, S), S steered attributes (those with a regularised dim): where one misses its target by more than
+        its tolerance."""
+        err = np.nan_to_num(req.asked[:, self._cols] - best.attributes[:, self._cols])
+        return np.abs(err) > self.tolerance[self._cols]
+
+    def first_guess(self, z: np.ndarray, req: Request, closed_loop: bool = True) -> Candidates:
+        """The paper's calibrated move and, in the closed loop with a predictor and targets, the predictor's solve
+        (alone when the budget has no room for both); decoded in one batch, the better kept per row (the solve on a
+        tie), so the closed loop starts no worse than the paper's move."""
+        B = z.shape[0]
+        moved = z.copy()
+        for k, a in self._steer:
+            if a.name in req.targeted:
+                moved[:, a.latent_dim] = calibrated_latent(a, req.asked[:, k])
+        if closed_loop and self._steer and req.targeted and self.predictor is not None:
+            solved = self.predicted_move(z, req)
+            moved = np.concatenate([solved, moved]) if req.budget.fits(2 * B) else solved
+        tokens, att = self.decode_measure(moved, req)
+        guesses = moved.shape[0] // B  # 1 or 2 candidates per row, guess-major
+        rows = np.tile(np.arange(B), guesses)
+        scores = self.score(att, tokens, req, rows)
+        pick = np.arange(B) + B * scores.reshape(guesses, B).argmin(axis=0)
+        return Candidates(moved[pick], tokens[pick], att[pick], scores[pick])
+
+    def predicted_move(
+        self, z: np.ndarray, req: Request, rows: np.ndarray | None = None, achieved: np.ndarray | None = None
+    ) -> np.ndarray:
+        """z (R, Z) with the steered dims moved so that the attribute predictor expects req's asked values (of rows,
+        all when None). Attributes not scored (NaN) weigh 0. With `achieved` (the measured attributes of decode(z)),
+        the targets are first shifted by the predictor's miss at z (achieved - predicted), so a row corrects from
+        where it really is, in PREDICTOR_ROUND_ITERS steps instead of PREDICTOR_ITERS."""
+        pred = self.predictor
+        asked = req.asked if rows is None else req.asked[rows]
+        w = np.where(np.isnan(asked), 0.0, target_weights(self.attributes, req.targeted)[None, :])
+        zt = torch.from_numpy(z.astype(np.float32)).to(self.device)
+        at = torch.from_numpy(np.nan_to_num(asked).astype(np.float32)).to(self.device)
+        if achieved is not None:
+            at = at - (torch.from_numpy(achieved.astype(np.float32)).to(self.device) - pred(zt))
+        wt = torch.from_numpy(w.astype(np.float32)).to(self.device)
+        iters = PREDICTOR_ITERS if achieved is None else PREDICTOR_ROUND_ITERS
+        return pred.solve(zt, self._dims, at, wt, iters=iters).cpu().numpy().astype(np.float64)
+
+    def refine(self, best: Candidates, req: Request, max_rounds: int = MAX_ROUNDS) -> int:
+        """Up to max_rounds rounds over the rows that miss: move, try STEP_FACTORS of the move in one batch (the 1x
+        move alone when the budget has no room for three), keep what improves. Updates best in place.
+
+        Returns:
+            The number of rounds run (a round starts only when some row misses and the budget allows).
+        """
+        S = len(self._steer)
+        memory = _Secant(np.zeros((len(best), S)), np.zeros((len(best), S)), np.zeros(len(best), dtype=np.int64))
+        rounds = 0
+        for _ in range(max_rounds):
+            missing = self.missing(best, req)
+            rows = np.flatnonzero(missing.any(axis=1))
+            if rows.size == 0:
+                break
+            factors = next((f for f in (STEP_FACTORS, (1.0,)) if req.budget.fits(rows.size * len(f))), None)
+            if factors is None:
+                break
+            rounds += 1
+            step = self._move(best, req, rows, missing[rows], memory)
+            self._try_steps(best, req, rows, step, factors, memory)
+        return rounds
+
+    def _move(
+        self, best: Candidates, req: Request, rows: np.ndarray, missing: np.ndarray, memory: _Secant
+    ) -> np.ndarray:
+        """(R, S) the move of each steered dim for rows: the predictor's re-solve, or a secant step per missing
+        attribute; doubled for each round a row has not improved, clipped to MAX_STEP_Z."""
+        x = best.z[np.ix_(rows, self._dims)]
+        if self.predictor is not None:
+            # The predictor's own miss at the current best point, achieved - predicted, is taken as its bias nearby:
+            # solve for the targets shifted by it, all steered dims together.
+            step = self.predicted_move(best.z[rows], req, rows, best.attributes[rows])[:, self._dims] - x
+        else:
+            err = req.asked[np.ix_(rows, self._cols)] - best.attributes[np.ix_(rows, self._cols)]
+            slope = np.stack([calibration_slope(a, x[:, s]) for s, (_, a) in enumerate(self._steer)], axis=1)
+            if memory.known:
+                dx = x - memory.x[rows]
+                dy = best.attributes[np.ix_(rows, self._cols)] - memory.y[rows]
+                secant = np.divide(dy, dx, out=np.zeros_like(dy), where=np.abs(dx) > 1e-6)
+                # A secant is trusted only when it points the way the calibration does and is not flat (attributes
+                # move in jumps, so two tries on the same plateau say nothing about the slope).
+                slope = np.where((secant > 0.02) & (np.abs(dy) > 0), secant, slope)
+            step = np.nan_to_num(err) / slope * missing
+        # A row stuck on a plateau doubles its step each round it does not improve.
+        return np.clip(step * (2.0 ** memory.stall[rows])[:, None], -MAX_STEP_Z, MAX_STEP_Z)
+
+    def _try_steps(
+        self,
+        best: Candidates,
+        req: Request,
+        rows: np.ndarray,
+        step: np.ndarray,
+        factors: tuple[float, ...],
+        memory: _Secant,
+    ) -> None:
+        """Decode factors x step from each row's best z in one batch; keep a row's best candidate if it improves,
+        and update the secant memory."""
+        K = len(factors)
+        x = best.z[np.ix_(rows, self._dims)]
+        y = best.attributes[np.ix_(rows, self._cols)]
+        cand_z = np.repeat(best.z[rows], K, axis=0)  # (R*K, Z), the candidates of a row adjacent
+        for s, d in enumerate(self._dims):
+            cand_z[:, d] = (x[:, s][:, None] + step[:, s][:, None] * np.array(factors)).reshape(-1)
+        tokens, att = self.decode_measure(cand_z, req)
+        cand_rows = np.repeat(rows, K)
+        scores = self.score(att, tokens, req, cand_rows)
+        chosen = np.arange(rows.size) * K + scores.reshape(-1, K).argmin(axis=1)
+        better = best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(chosen))
+        # Secant memory: a row that improved remembers its old best point; a row that did not remembers the
+        # exact-step candidate, so the next round learns the slope from it instead of repeating the same step.
+        exact = np.arange(rows.size) * K + factors.index(1.0)
+        memory.x[rows] = np.where(better[:, None], x, cand_z[np.ix_(exact, self._dims)])
+        memory.y[rows] = np.where(better[:, None], y, att[np.ix_(exact, self._cols)])
+        memory.stall[rows] = np.where(better, 0, memory.stall[rows] + 1)
+        memory.known = True
+
+    def sweep(self, best: Candidates, req: Request) -> int:
+        """Last resort for rows still missing a target: try SWEEP_OFFSETS (one step each way when the budget has no
+        room for all) along each missing dim, keep a row's best candidate if it improves. Updates best in place.
+
+        Refinement stalls where the attribute sits on a plateau of the latent dim (a count that does not change over
+        a stretch of z); a fixed grid of offsets steps over it.
+
+        Returns:
+            The number of measures decoded.
+        """
+        missing = self.missing(best, req)
+        rows = np.flatnonzero(missing.any(axis=1))
+        if rows.size == 0:
+            return 0
+        pairs = [(r, a.latent_dim) for r in rows for s, (_, a) in enumerate(self._steer) if missing[r, s]]
+        grid = next((g for g in (SWEEP_OFFSETS, (-1.0, 1.0)) if req.budget.fits(len(pairs) * len(g))), None)
+        if grid is None:
+            return 0
+        offsets = np.array(grid)
+        n = len(pairs) * offsets.size
+        pair_rows = np.array([r for r, _ in pairs])
+        cand_z = np.repeat(best.z[pair_rows], offsets.size, axis=0)
+        cand_z[np.arange(n), np.repeat([d for _, d in pairs], offsets.size)] += np.tile(offsets, len(pairs))
+        tokens, att = self.decode_measure(cand_z, req)
+        row_of = np.repeat(pair_rows, offsets.size)
+        scores = self.score(att, tokens, req, row_of)
+        # Few rows: the best candidate of each, kept if it beats the row's best (the first on a tie).
+        chosen = []
+        for r in rows:
+            idx = np.flatnonzero(row_of == r)
+            chosen.append(idx[scores[idx].argmin()])
+        best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(np.array(chosen)))
+        return n
