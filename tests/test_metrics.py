@@ -162,7 +162,7 @@ def test_note_accuracy_ignores_holds_and_rests():
     assert M.token_accuracy(_measure({}, rests=(5,))[None], silent[None]) == pytest.approx(22 / 24)
 
 
-# ---- evaluate_model on the tiny model --------------------------------------------------------------------------
+# ---- model_metrics on the tiny model -----------------------------------------------------------------------------
 
 
 def _specs(latent_dims=(0, 1, 2, 3)) -> list[AttributeSpec]:
@@ -172,13 +172,13 @@ def _specs(latent_dims=(0, 1, 2, 3)) -> list[AttributeSpec]:
     ]
 
 
-def test_evaluate_model_keys_ranges_and_eval_mode(tiny_config, random_tokens):
+def test_model_metrics_keys_ranges_and_eval_mode(tiny_config, random_tokens):
     torch.manual_seed(0)
-    model = MeasureVAE(replace(tiny_config, dropout=0.5)).train()  # evaluate_model must switch dropout off
+    model = MeasureVAE(replace(tiny_config, dropout=0.5)).train()  # model_metrics must switch dropout off
     specs = _specs((0, 1, 2, None))
-    first = M.evaluate_model(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
+    first = M.model_metrics(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
     model.train()
-    second = M.evaluate_model(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
+    second = M.model_metrics(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
     assert first == second  # same seed and dropout off: identical
     for key in ("interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce"):
         assert np.isfinite(first[key])
@@ -197,7 +197,7 @@ def test_evaluate_model_keys_ranges_and_eval_mode(tiny_config, random_tokens):
     assert first["interpretability"] == pytest.approx(
         np.mean([first[f"interpretability.{n}"] for n in PAPER_ATTRIBUTES])
     )
-    other_seed = M.evaluate_model(model, random_tokens, specs, batch_size=32, seed=4, progress=False)
+    other_seed = M.model_metrics(model, random_tokens, specs, batch_size=32, seed=4, progress=False)
     assert other_seed["scc"] != first["scc"] or other_seed["mig"] != first["mig"]  # z is sampled, not mu
 
 

@@ -192,14 +192,16 @@ def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 def test_validation_note_acc_is_the_evaluate_metric(measures, vocab):
     from arvae_live.core.model import MeasureVAE
-    from training.train import attribute_matrix, evaluate
+    from training.metrics import validation_metrics
+    from training.train import attribute_matrix
 
     cfg = resolve_config("tiny", TINY)
     torch.manual_seed(0)
     model = MeasureVAE(cfg.model).eval()
     with torch.no_grad():  # a decoder that starts pitch 60 on every tick, whatever z is
         model.out_proj.bias[vocab.tokens.index("60")] = 1e4
-    out = evaluate(model, measures, attribute_matrix(measures, cfg.attributes), cfg, torch.device("cpu"))
+    dims = list(zip(cfg.attributes, cfg.latent_dims))
+    out = validation_metrics(model, measures, attribute_matrix(measures, cfg.attributes), dims)
     # The 4 measures hold 13 onsets, 2 of them pitch 60 (bar 1 tick 0, bar 2 tick 12), and a rest (bar 4). Every
     # tick of the prediction is an onset, so all 96 ticks count for note_acc and 2 are right; the old recall over
     # non-HOLD target ticks (onsets and the rest) would give 2/14.

@@ -1,4 +1,4 @@
-"""Evaluating a checkpoint: find its held-out measures, run `training.metrics.evaluate_model`, draw traversals.
+"""Evaluating a checkpoint: find its held-out measures, run `training.metrics.model_metrics`, draw traversals.
 
 The held-out data comes from the checkpoint's own provenance (`provenance["train_config"]["dataset"]`) unless the
 caller names another source:
@@ -199,7 +199,7 @@ def evaluate_checkpoint(
         CheckpointError, DatasetUnavailableError, RepresentationError: unusable inputs.
     """
     from arvae_live.core.checkpoint import load_checkpoint
-    from training.metrics import evaluate_model
+    from training.metrics import model_metrics
     from training.plots import traversal_figure
 
     ckpt = load_checkpoint(ckpt_path)
@@ -208,7 +208,7 @@ def evaluate_checkpoint(
         raise DatasetUnavailableError(f"{label} ({split_label}) holds {len(tokens)} measures; at least 4 are needed")
     tokens = subsample(tokens, max_measures, seed)
     model = ckpt.build_model()
-    metrics = evaluate_model(
+    metrics = model_metrics(
         model, tokens, ckpt.attributes, batch_size=batch_size, seed=seed, device=device, progress=progress
     )
     plots = []

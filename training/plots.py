@@ -19,6 +19,7 @@ import torch
 
 from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec, get_attribute
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import BEATS_PER_MEASURE, TICKS_PER_MEASURE, Vocabulary, tokens_to_notes
 
@@ -43,7 +44,7 @@ def traversal_tokens(
     """Decode measures along one latent dim.
 
     Args:
-        model: the model; put in eval mode.
+        model: the model (run in eval mode; moved to `device`).
         tokens: int token ids (M, 24) of the measures to traverse.
         dim: latent dim to sweep, 0..latent_dim-1.
         grid: latent values for that dim, shape (S,).
@@ -52,14 +53,11 @@ def traversal_tokens(
     Returns:
         int64 (M, S, 24): measure m decoded with z[dim] = grid[s] and its own mu elsewhere.
     """
-    model = model.to(device).eval()
-    x = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=device)
-    with torch.inference_mode():
-        mu, _ = model.encode(x)  # (M, Z)
-        codes = mu.unsqueeze(1).repeat(1, len(grid), 1)  # (M, S, Z)
-        codes[:, :, dim] = torch.as_tensor(np.asarray(grid), dtype=mu.dtype, device=device)
-        out, _ = model.decode_free(codes.reshape(-1, mu.shape[1]))  # (M*S, 24)
-    return out.cpu().numpy().reshape(len(tokens), len(grid), TICKS_PER_MEASURE)
+    mu = encode_batched(model, tokens, device=device).mu  # (M, Z)
+    codes = np.repeat(mu[:, None], len(grid), axis=1)  # (M, S, Z)
+    codes[:, :, dim] = np.asarray(grid, dtype=np.float32)
+    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1])).tokens  # (M*S, 24)
+    return decoded.reshape(len(tokens), len(grid), TICKS_PER_MEASURE)
 
 
 def _draw_roll(ax, segments: list[np.ndarray], colours: list[str], vocab: Vocabulary) -> list[float]:

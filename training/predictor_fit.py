@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor, PredictorConfig
 
@@ -61,12 +62,7 @@ def predictor_pairs(
         tokens = tokens[rng.choice(len(tokens), n_measures, replace=False)]
     dims = [a.latent_dim for a in specs if a.latent_dim is not None]
     names = [a.name for a in specs]
-    model.eval()
-    with torch.inference_mode():
-        mu = torch.cat(
-            [model.encode(torch.from_numpy(tokens[i : i + batch_size]).to(device))[0] for i in range(0, len(tokens),
-                                                                                                      batch_size)]
-        ).cpu().numpy()  # fmt: skip
+    mu = encode_batched(model, tokens, batch_size=batch_size, device=device).mu  # (M, Z)
     zs, ys = [], []
     bar = tqdm(total=reps * len(mu), desc="predictor data", unit="measure", disable=not progress, leave=False)
     for _ in range(reps):
@@ -77,13 +73,9 @@ def predictor_pairs(
             z[:, d] = np.where(
                 moved, np.where(local, z[:, d] + rng.normal(0.0, 1.5, len(z)), rng.uniform(-4.0, 4.0, len(z))), z[:, d]
             )
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(z), batch_size):
-                dec, _ = model.decode_free(torch.from_numpy(z[i : i + batch_size]).to(device))
-                out.append(dec.cpu().numpy())
-                bar.update(min(batch_size, len(z) - i))
-        raw = compute_attributes(np.concatenate(out), names)
+        decoded = decode_batched(model, z, batch_size=batch_size).tokens  # (M, 24)
+        bar.update(len(z))
+        raw = compute_attributes(decoded, names)
         zs.append(z)
         ys.append(np.stack([a.normalise(raw[a.name]) for a in specs], axis=1))
     bar.close()
