@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from arvae_live.core.attributes import AttributeSpec, get_attribute
 from arvae_live.core.batched import decode_batched, encode_batched
@@ -98,28 +97,24 @@ def calibrate(
     model: MeasureVAE,
     tokens: np.ndarray,
     specs: Sequence[AttributeSpec],
-    device: str | torch.device = "cpu",
+    *,
     n_points: int = 21,
     z_range: tuple[float, float] = (-4.0, 4.0),
-    *,
     n_measures: int = 256,
     seed: int = 0,
-    batch_size: int = 1024,
     progress: bool = True,
 ) -> list[AttributeSpec]:
     """Measure the latent -> attribute table of every regularised attribute.
 
     Args:
-        model: the trained model (run in eval mode; moved to `device`).
+        model: the trained model, run in eval mode where it is (on its device).
         tokens: held-out int token ids (N, 24), N >= 1.
         specs: the model's attributes; those with latent_dim None are returned unchanged.
-        device: where to run the model.
         n_points: grid points on z_range, >= 2.
         z_range: (low, high) latent values swept, low < high (the prior's +-4 sigma by default, as the paper's
             traversals).
         n_measures: how many held-out measures (drawn without replacement, seeded) the curve averages over.
         seed: seed of that draw.
-        batch_size: codes decoded per forward pass.
         progress: show a tqdm bar over attributes.
 
     Returns:
@@ -138,7 +133,7 @@ def calibrate(
         raise ValueError(f"z_range must be (low, high) with low < high, got {z_range}")
     rng = np.random.default_rng(seed)
     sample = tokens[np.sort(rng.choice(len(tokens), size=min(n_measures, len(tokens)), replace=False))]
-    mu = encode_batched(model, sample, batch_size=batch_size, device=device).mu  # (M, Z)
+    mu = encode_batched(model, sample).mu  # (M, Z)
     grid = np.linspace(z_range[0], z_range[1], n_points)
 
     out = []
@@ -146,7 +141,7 @@ def calibrate(
         if spec.latent_dim is None:
             out.append(spec)
             continue
-        curve = attribute_curve(model, mu, spec.latent_dim, spec.name, grid, batch_size=batch_size)
+        curve = attribute_curve(model, mu, spec.latent_dim, spec.name, grid)
         table_z, table_raw, decreasing = monotone_table(grid, curve)
         if decreasing:
             log.warning(

@@ -216,9 +216,8 @@ def evaluate_checkpoint(
         chosen = plot_measures(tokens)
         for spec in ckpt.attributes:
             if spec.latent_dim is not None:
-                out = traversal_figure(
-                    model, chosen, spec, Path(plot_dir) / f"traversal_{spec.name}.png", vocab=ckpt.vocabulary,
-                    device=device,
-                )  # fmt: skip
+                # model_metrics has put the model on `device`; the figure decodes there.
+                out = traversal_figure(model, chosen, spec, Path(plot_dir) / f"traversal_{spec.name}.png",
+                                       vocab=ckpt.vocabulary)  # fmt: skip
                 plots.append(str(out))
     return Evaluation(str(ckpt_path), label, split_label, seed, metrics, plots)

@@ -39,7 +39,7 @@ def traversal_tokens(
     tokens: np.ndarray,
     dim: int,
     grid: np.ndarray,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
 ) -> np.ndarray:
     """Decode measures along one latent dim.
 
@@ -48,7 +48,7 @@ def traversal_tokens(
         tokens: int token ids (M, 24) of the measures to traverse.
         dim: latent dim to sweep, 0..latent_dim-1.
         grid: latent values for that dim, shape (S,).
-        device: where to run the model.
+        device: where to run the model (it is moved there); None: where it is.
 
     Returns:
         int64 (M, S, 24): measure m decoded with z[dim] = grid[s] and its own mu elsewhere.
@@ -99,7 +99,6 @@ def traversal_figure(
     vocab: Vocabulary | None = None,
     z_range: tuple[float, float] = (-4.0, 4.0),
     max_measures: int = 3,
-    device: str | torch.device = "cpu",
 ) -> Path:
     """Write a PNG of measures decoded along an attribute's latent dim, from z_range low to high.
 
@@ -107,7 +106,7 @@ def traversal_figure(
     piano roll of the input (grey) followed by the `steps` decoded measures (blue), labelled with their latent value.
 
     Args:
-        model: the model.
+        model: the model, run where it is (on its device).
         tokens: int token ids (M, 24); the first max_measures are drawn.
         spec: the attribute; needs a latent_dim.
         path: where to write the PNG (replaced atomically).
@@ -115,7 +114,6 @@ def traversal_figure(
         vocab: the vocabulary of the tokens (the default 55..84 when None).
         z_range: (low, high) latent values of the first and last step (the paper's traversals span -4..4).
         max_measures: at most this many rows, >= 1.
-        device: where to run the model.
 
     Returns:
         The path written.
@@ -135,7 +133,7 @@ def traversal_figure(
     vocab = vocab or Vocabulary()
     tokens = tokens[:max_measures]
     grid = np.linspace(z_range[0], z_range[1], steps)
-    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid, device)  # (M, S, 24)
+    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid)  # (M, S, 24)
     fn = get_attribute(spec.name).fn
     values = fn(decoded.reshape(-1, TICKS_PER_MEASURE)).reshape(len(tokens), steps)  # (M, S)
     input_values = fn(tokens)  # (M,)

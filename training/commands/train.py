@@ -51,7 +51,12 @@ from arvae_live.cli_base import data_cache_option, device_option, progress_optio
     default=None,
     help="Warm start: begin from this checkpoint's weights (same model config), e.g. to train a run longer.",
 )
-@click.option("--smoke", is_flag=True, help="Train 2 steps, then export run_dir/model.pt and check it (CI).")
+@click.option(
+    "--smoke",
+    is_flag=True,
+    help="Train 2 steps, then export run_dir/model.pt and check it (CI); the 2-step model is exported although "
+    "its self-check flags it degenerate.",
+)
 @data_cache_option()
 @progress_option
 def train_cmd(
@@ -71,6 +76,8 @@ def train_cmd(
     Launch with torchrun for data-parallel training, e.g.
     `torchrun --nproc_per_node 2 -m training train --preset bach-arvae`.
     """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
 
     if smoke:
@@ -79,17 +86,9 @@ def train_cmd(
     run_dir = run_dir_for(preset, cfg, out)
     is_main = int(os.environ.get("RANK", "0")) == 0
     try:
-        run(
-            preset,
-            overrides,
-            out=out,
-            device=device,
-            resume=resume,
-            max_steps=max_steps,
-            data_cache=data_cache,
-            progress=progress,
-            init_from=init_from,
-        )
+        with logging_redirect_tqdm():  # log lines above the progress bar, not inside it
+            run(preset, overrides, out=out, device=device, resume=resume, max_steps=max_steps, data_cache=data_cache,
+                progress=progress, init_from=init_from)  # fmt: skip
     except KeyboardInterrupt:
         if is_main:
             click.echo(
@@ -102,7 +101,7 @@ def train_cmd(
         from training.commands.export import print_summary
         from training.export import export_checkpoint
 
-        summary = export_checkpoint(
-            run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache, progress=progress
-        )
+        with logging_redirect_tqdm():
+            summary = export_checkpoint(run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache,
+                                        allow_degenerate=True, progress=progress)  # fmt: skip
         print_summary(summary)
