@@ -361,6 +361,30 @@ def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
     assert steps_seen == [step + 1, step + 2]
 
 
+@pytest.mark.slow
+def test_ctrl_c_in_prepare_says_what_was_done_in_one_line(tmp_path):
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "training", "prepare", "--dataset", "bach", "--cache-dir", str(cache)]
+    cmd += ["--workers", "1"]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while "parsing bach" not in err_path.read_text():  # the build is under way (350 chorales take a minute)
+                assert proc.poll() is None and time.monotonic() < deadline, err_path.read_text()[-2000:]
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+    lines = err_path.read_text().replace("\r", "\n").strip().splitlines()
+    assert proc.returncode == 130, lines[-5:]
+    assert lines[-1].startswith("interrupted after") and "run the same command again" in lines[-1]
+    assert "Traceback" not in err_path.read_text() and "Aborted!" not in err_path.read_text()
+    assert not cache.exists() or not list(cache.glob("*.npz"))
+
+
 def test_warm_start_continues_from_another_runs_weights(tmp_path):
     """--init-from: a new config (here another lr) starts from a run's weights and Adam state, not a fresh init."""
     from arvae_live.core.checkpoint import load_checkpoint
