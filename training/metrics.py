@@ -1,8 +1,8 @@
 """Evaluation metrics: the AR-VAE paper's disentanglement scores, reconstruction and note accuracy, and a runner.
 
 The disentanglement metrics are pure functions of a latent matrix z (N, Z) and an attribute matrix attrs (N, K) and
-follow ar-vae's `utils/evaluation.py` exactly (shared/reference/arvae-paper-and-code.md, section 6), so that our
-numbers compare with the paper's box plots:
+follow the ar-vae repository's `utils/evaluation.py` exactly (Pati & Lerch 2020, section 6; docs/metrics.md), so
+that our numbers compare with the paper's box plots:
 
     interpretability  per attribute: latent dim of highest kNN mutual information, R^2 of a 1-D linear fit on it
     mig               mean over attributes of (top1 - top2 MI over latent dims) / self-MI of the attribute
