@@ -59,14 +59,12 @@ class FitSettings:
 
 
 def predictor_pairs(
-    model: MeasureVAE,
-    tokens: np.ndarray,
-    specs: list[AttributeSpec],
-    device: torch.device,
-    settings: FitSettings = FitSettings(),
-    progress: bool = True,
+    model: MeasureVAE, tokens: np.ndarray, specs: list[AttributeSpec], settings: FitSettings, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(z (N, latent_dim) float32, normalised attributes of decode(z) (N, A) float32); see the module docstring."""
+    """(z (N, latent_dim) float32, normalised attributes of decode(z) (N, A) float32); see the module docstring.
+
+    The model runs where it is (on its device).
+    """
     n_measures, reps, batch_size, seed = settings.n_measures, settings.reps, settings.batch_size, settings.seed
     rng = np.random.default_rng(seed)
     tokens = tokens[(tokens >= 2).any(axis=1)]  # an all-rest/hold bar has no attribute to move
@@ -74,7 +72,7 @@ def predictor_pairs(
         tokens = tokens[rng.choice(len(tokens), n_measures, replace=False)]
     dims = [a.latent_dim for a in specs if a.latent_dim is not None]
     names = [a.name for a in specs]
-    mu = encode_batched(model, tokens, batch_size=batch_size, device=device).mu  # (M, Z)
+    mu = encode_batched(model, tokens, batch_size=batch_size).mu  # (M, Z)
     zs, ys = [], []
     bar = tqdm(total=reps * len(mu), desc="predictor data", unit="measure", disable=not progress, leave=False)
     for _ in range(reps):
@@ -118,7 +116,7 @@ def fit_predictor(
         PredictorFit with CPU weights and the held-out error per attribute.
     """
     settings = dataclasses.replace(settings, **overrides)
-    z, y = predictor_pairs(model, tokens, specs, device, settings, progress)
+    z, y = predictor_pairs(model.to(device), tokens, specs, settings, progress)
     batch_size, seed, steps = settings.batch_size, settings.seed, settings.steps
     if steps is None:
         steps = int(np.clip(40 * len(z) // batch_size, 100, 8000))
