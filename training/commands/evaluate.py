@@ -92,20 +92,12 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
     from arvae_live.core.device import resolve_device
-    from training.evaluation import evaluate_checkpoint
+    from training.evaluation import HeldOutData, evaluate_checkpoint
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
+    data = HeldOutData(dataset, split, data_cache, max_measures)
     result = evaluate_checkpoint(
-        ckpt,
-        dataset,
-        split,
-        seed=seed,
-        batch_size=batch_size,
-        max_measures=max_measures,
-        device=device,
-        plot_dir=plot_dir,
-        cache_dir=data_cache,
-        progress=progress,
+        ckpt, data, seed=seed, batch_size=batch_size, device=device, plot_dir=plot_dir, progress=progress
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
