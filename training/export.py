@@ -109,6 +109,25 @@ def resolve_source(src: Path) -> Path:
     return src
 
 
+def read_training_checkpoint(src: Path, out: Path) -> tuple[Path, Checkpoint, TrainConfig]:
+    """(the source file, its checkpoint, its TrainConfig) for an export to out.
+
+    Raises:
+        CheckpointError: no such source, out is the source, not a training checkpoint, or no usable train_config.
+    """
+    src_ckpt = resolve_source(src)
+    if out.resolve() == src_ckpt.resolve():
+        raise CheckpointError(f"refusing to overwrite the source checkpoint {src_ckpt}; choose another -o path")
+    ckpt = load_checkpoint(src_ckpt)
+    if ckpt.kind != "training":
+        raise CheckpointError(f"{src_ckpt} is an {ckpt.kind} checkpoint; export reads training checkpoints")
+    try:
+        cfg = TrainConfig.from_dict(ckpt.provenance["train_config"])
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{src_ckpt}: provenance holds no usable train_config ({err})") from err
+    return src_ckpt, ckpt, cfg
+
+
 def export_checkpoint(
     src: Path,
     out: Path,
@@ -139,18 +158,8 @@ def export_checkpoint(
         CheckpointError: missing or unreadable source, a source that is not a training checkpoint, out == source,
             or a written file that does not reload and decode.
     """
-    src_ckpt = resolve_source(src)
     out = Path(out)
-    if out.resolve() == src_ckpt.resolve():
-        raise CheckpointError(f"refusing to overwrite the source checkpoint {src_ckpt}; choose another -o path")
-    ckpt = load_checkpoint(src_ckpt)
-    if ckpt.kind != "training":
-        raise CheckpointError(f"{src_ckpt} is an {ckpt.kind} checkpoint; export reads training checkpoints")
-    try:
-        cfg = TrainConfig.from_dict(ckpt.provenance["train_config"])
-    except (KeyError, TypeError) as err:
-        raise CheckpointError(f"{src_ckpt}: provenance holds no usable train_config ({err})") from err
-
+    src_ckpt, ckpt, cfg = read_training_checkpoint(src, out)
     dev = resolve_device(device)
     model = ckpt.build_model().to(dev)
     check_input = self_check_measure(ckpt.vocabulary)
