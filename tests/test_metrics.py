@@ -255,6 +255,21 @@ def test_traversal_png_is_written(tiny_model, measures, tmp_path):
     assert not list(path.parent.glob(".*.tmp"))
 
 
+def test_piano_roll_draws_every_note_of_multi_measure_segments(measures, vocab):
+    from matplotlib.figure import Figure
+
+    from arvae_live.piano_roll import GAP_BEATS, draw_roll, note_name
+
+    ax = Figure().subplots()
+    # A one-measure segment (4 quarters) and a three-measure one (5 + 4 notes and an empty bar).
+    centres = draw_roll(ax, [measures[0], measures[1:]], ["grey", "blue"], vocab)
+    assert centres == [2.0, 4 + GAP_BEATS + 6.0]
+    (notes,) = ax.collections[:1]
+    assert len(notes.get_paths()) == 4 + 5 + 4
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["A#3", "B3", "C4"]  # pitches 58..74, all named
+    assert (note_name(60), note_name(61), note_name(21)) == ("C4", "C#4", "A0")
+
+
 def test_traversal_needs_a_latent_dim(tiny_model, measures, tmp_path):
     with pytest.raises(ValueError, match="no regularised latent dim"):
         traversal_figure(tiny_model, measures, _specs((0, 1, 2, None))[3], tmp_path / "x.png")
