@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -359,6 +360,22 @@ def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
     steps_seen = []
     run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
     assert steps_seen == [step + 1, step + 2]
+
+
+@pytest.mark.slow
+def test_log_lines_do_not_land_inside_the_progress_bars(tmp_path):
+    """train --smoke with bars on: every log line of the training loop and the export starts a line of its own."""
+    cmd = [sys.executable, "-m", "training", "--log-level", "info", "train", "--preset", "tiny", "--smoke"]
+    cmd += ["--device", "cpu", "--out", str(tmp_path), "--set", "log_interval=1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "epoch 1/" in proc.stderr and "calibrate" in proc.stderr  # the bars were drawn
+    # A bar redraws its line after a carriage return; a log line written inside it would follow the bar's text.
+    segments = [seg for line in proc.stderr.split("\n") for seg in line.split("\r")]
+    logged = [seg for seg in segments if " INFO training." in seg or " WARNING training." in seg]
+    assert any("step 2: loss" in seg for seg in logged) and any("DEGENERATE MODEL" in seg for seg in logged)
+    assert all(re.match(r"\d{4}-\d\d-\d\d ", seg) for seg in logged), [seg[:80] for seg in logged]
 
 
 @pytest.mark.slow
