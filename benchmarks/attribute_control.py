@@ -13,17 +13,18 @@ Input survival: the clips regenerated with every target equal to the input's own
 the fraction of tokens equal to the input.
 
     python benchmarks/attribute_control.py checkpoints/bach-arvae.pt --dataset bach --clips 64
-    python benchmarks/attribute_control.py /tmp/quick-arvae.pt --dataset synthetic --clips 32
+    python benchmarks/attribute_control.py /tmp/tiny.pt --dataset synthetic --clips 32
+        (a model of the synthetic data: arvae-train train --preset tiny, then
+        arvae-train export runs/tiny_<hash> -o /tmp/tiny.pt)
 
 --dataset bach|folk reads the held-out (test) split through training.data (benchmarks/ may import training/);
-synthetic uses benchmarks/train_quick_model.py's generator with another seed.
+synthetic draws the trainer's random melodies (training.synthetic) with a seed no split uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +36,9 @@ from arvae_live.engine import LiveModel
 
 def held_out_measures(dataset: str, lm: LiveModel, split: str) -> np.ndarray:
     if dataset == "synthetic":
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from train_quick_model import synthetic_measures
+        from training.synthetic import random_measures
 
-        return synthetic_measures(4096, lm.vocab, np.random.default_rng(123))
+        return random_measures(4096, 123, lm.vocab)
     from training.data import load_dataset
 
     return load_dataset(dataset, vocab=lm.vocab).split_tokens(split)

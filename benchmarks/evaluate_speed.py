@@ -32,11 +32,11 @@ def main() -> None:
     # Random token ids: not music, but the passes and the estimators cost the same on them.
     tokens = np.random.default_rng(0).integers(0, ModelConfig().vocab_size, (args.n, 24))
 
-    M.encode_decode(model, tokens[: args.batch_size], batch_size=args.batch_size, device=args.device, progress=False)
+    M.reconstruct(model, tokens[: args.batch_size], batch_size=args.batch_size, device=args.device)  # warm-up
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    z, _, _ = M.encode_decode(model, tokens, batch_size=args.batch_size, device=args.device, progress=False)
+    z = M.reconstruct(model, tokens, batch_size=args.batch_size, device=args.device).z
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     t_model = time.perf_counter() - t0

@@ -20,7 +20,7 @@ from arvae_live.core.model import MeasureVAE
 from training import losses
 from training.configs import PRESETS
 from training.synthetic import random_measures
-from training.train import attribute_matrix, loss_terms
+from training.train import Batch, attribute_matrix, loss_terms
 
 PRESET_OF = {"arvae": "bach-arvae", "betavae": "bach-betavae", "glsr": "bach-glsr", "csvae": "bach-csvae"}
 
@@ -53,7 +53,7 @@ def measure(objective: str, device: torch.device, steps: int, warmup: int, amp: 
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         with autocast():
-            terms, _ = loss_terms(cfg, model, model, x, a, y, adversary, i, scales)
+            terms, _ = loss_terms(cfg, model, Batch(x, a, y), i, scales, adversary)
         opt.zero_grad(set_to_none=True)
         sum(terms.values()).backward()
         opt.step()

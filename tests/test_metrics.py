@@ -162,7 +162,7 @@ def test_note_accuracy_ignores_holds_and_rests():
     assert M.token_accuracy(_measure({}, rests=(5,))[None], silent[None]) == pytest.approx(22 / 24)
 
 
-# ---- evaluate_model on the tiny model --------------------------------------------------------------------------
+# ---- model_metrics on the tiny model -----------------------------------------------------------------------------
 
 
 def _specs(latent_dims=(0, 1, 2, 3)) -> list[AttributeSpec]:
@@ -172,13 +172,13 @@ def _specs(latent_dims=(0, 1, 2, 3)) -> list[AttributeSpec]:
     ]
 
 
-def test_evaluate_model_keys_ranges_and_eval_mode(tiny_config, random_tokens):
+def test_model_metrics_keys_ranges_and_eval_mode(tiny_config, random_tokens):
     torch.manual_seed(0)
-    model = MeasureVAE(replace(tiny_config, dropout=0.5)).train()  # evaluate_model must switch dropout off
+    model = MeasureVAE(replace(tiny_config, dropout=0.5)).train()  # model_metrics must switch dropout off
     specs = _specs((0, 1, 2, None))
-    first = M.evaluate_model(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
+    first = M.model_metrics(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
     model.train()
-    second = M.evaluate_model(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
+    second = M.model_metrics(model, random_tokens, specs, batch_size=16, seed=3, progress=False)
     assert first == second  # same seed and dropout off: identical
     for key in ("interpretability", "mig", "sap", "scc", "modularity", "recon_acc", "note_acc", "recon_ce"):
         assert np.isfinite(first[key])
@@ -197,7 +197,7 @@ def test_evaluate_model_keys_ranges_and_eval_mode(tiny_config, random_tokens):
     assert first["interpretability"] == pytest.approx(
         np.mean([first[f"interpretability.{n}"] for n in PAPER_ATTRIBUTES])
     )
-    other_seed = M.evaluate_model(model, random_tokens, specs, batch_size=32, seed=4, progress=False)
+    other_seed = M.model_metrics(model, random_tokens, specs, batch_size=32, seed=4, progress=False)
     assert other_seed["scc"] != first["scc"] or other_seed["mig"] != first["mig"]  # z is sampled, not mu
 
 
@@ -253,6 +253,21 @@ def test_traversal_png_is_written(tiny_model, measures, tmp_path):
     img = imread(path)
     assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 600
     assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_piano_roll_draws_every_note_of_multi_measure_segments(measures, vocab):
+    from matplotlib.figure import Figure
+
+    from arvae_live.piano_roll import GAP_BEATS, draw_roll, note_name
+
+    ax = Figure().subplots()
+    # A one-measure segment (4 quarters) and a three-measure one (5 + 4 notes and an empty bar).
+    centres = draw_roll(ax, [measures[0], measures[1:]], ["grey", "blue"], vocab)
+    assert centres == [2.0, 4 + GAP_BEATS + 6.0]
+    (notes,) = ax.collections[:1]
+    assert len(notes.get_paths()) == 4 + 5 + 4
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["A#3", "B3", "C4"]  # pitches 58..74, all named
+    assert (note_name(60), note_name(61), note_name(21)) == ("C4", "C#4", "A0")
 
 
 def test_traversal_needs_a_latent_dim(tiny_model, measures, tmp_path):

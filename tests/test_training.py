@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _training_helpers import TINY, training_calibrate
+from _training_helpers import TINY
 from click.testing import CliRunner
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
@@ -150,8 +151,7 @@ def test_synthetic_measures_are_seeded_and_well_formed():
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypatch):
-    calibrate = training_calibrate(monkeypatch)
+def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path):
     run_dir = run(name, TINY, out=tmp_path, max_steps=2, progress=False)
     assert json.loads((run_dir / "config.json").read_text())["train_config"] == resolve_config(name, TINY).to_dict()
     ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
@@ -159,9 +159,11 @@ def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path, monkeypat
     assert ckpt.provenance["train_config"] == resolve_config(name, TINY).to_dict()
     assert "optimizer" in ckpt.training and "val_recon_acc" in ckpt.metrics
 
-    summary = export_checkpoint(run_dir, tmp_path / "model.pt", device="cpu", calibrate=calibrate, progress=False)
+    # 2 steps make a degenerate model, which export writes only when allowed to, and flags.
+    summary = export_checkpoint(run_dir, tmp_path / "model.pt", device="cpu", allow_degenerate=True, progress=False)
     exported = load_checkpoint(tmp_path / "model.pt")
     assert exported.kind == "inference" and exported.training is None
+    assert exported.provenance.get("degenerate") == summary.degenerate
     assert exported.provenance["config_hash"] == ckpt.provenance["config_hash"]
     train_tokens = random_measures(32, 0)  # the tiny synthetic train split (data seed 0)
     if resolve_config(name, TINY).augment_transpose:  # ranges over transposed measures: they do move
@@ -195,14 +197,16 @@ def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 def test_validation_note_acc_is_the_evaluate_metric(measures, vocab):
     from arvae_live.core.model import MeasureVAE
-    from training.train import attribute_matrix, evaluate
+    from training.metrics import validation_metrics
+    from training.train import attribute_matrix
 
     cfg = resolve_config("tiny", TINY)
     torch.manual_seed(0)
     model = MeasureVAE(cfg.model).eval()
     with torch.no_grad():  # a decoder that starts pitch 60 on every tick, whatever z is
         model.out_proj.bias[vocab.tokens.index("60")] = 1e4
-    out = evaluate(model, measures, attribute_matrix(measures, cfg.attributes), cfg, torch.device("cpu"))
+    dims = list(zip(cfg.attributes, cfg.latent_dims))
+    out = validation_metrics(model, measures, attribute_matrix(measures, cfg.attributes), dims)
     # The 4 measures hold 13 onsets, 2 of them pitch 60 (bar 1 tick 0, bar 2 tick 12), and a rest (bar 4). Every
     # tick of the prediction is an onset, so all 96 ticks count for note_acc and 2 are right; the old recall over
     # non-HOLD target ticks (onsets and the rest) would give 2/14.
@@ -255,21 +259,19 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
 # ---- export and the command line ---------------------------------------------------------------------------------
 
 
-def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, monkeypatch, tiny_ckpt):
-    calibrate = training_calibrate(monkeypatch)
+def test_export_refuses_to_overwrite_its_source_and_inference_inputs(tmp_path, tiny_ckpt):
     run_dir = run("tiny", TINY, out=tmp_path, max_steps=1, progress=False)
     before = (run_dir / CHECKPOINT_NAME).read_bytes()
     with pytest.raises(CheckpointError, match="refusing to overwrite"):
-        export_checkpoint(run_dir, run_dir / CHECKPOINT_NAME, calibrate=calibrate, progress=False)
+        export_checkpoint(run_dir, run_dir / CHECKPOINT_NAME, progress=False)
     assert (run_dir / CHECKPOINT_NAME).read_bytes() == before
     with pytest.raises(CheckpointError, match="export reads training checkpoints"):
-        export_checkpoint(tiny_ckpt, tmp_path / "out.pt", calibrate=calibrate, progress=False)
+        export_checkpoint(tiny_ckpt, tmp_path / "out.pt", progress=False)
     with pytest.raises(CheckpointError, match="holds no last.pt"):
-        export_checkpoint(tmp_path, tmp_path / "out.pt", calibrate=calibrate, progress=False)
+        export_checkpoint(tmp_path, tmp_path / "out.pt", progress=False)
 
 
-def test_cli_smoke_trains_exports_and_checks(tmp_path, monkeypatch):
-    training_calibrate(monkeypatch)  # installs the stand-in module for the in-process CLI if needed
+def test_cli_smoke_trains_exports_and_checks(tmp_path):
     result = CliRunner().invoke(
         train_cli, ["train", "--preset", "tiny", "--smoke", "--out", str(tmp_path), "--device", "cpu", "--no-progress"]
     )
@@ -280,11 +282,44 @@ def test_cli_smoke_trains_exports_and_checks(tmp_path, monkeypatch):
     assert exported.kind == "inference"
     assert [a.name for a in exported.attributes] == list(PRESETS["tiny"].attributes)
     assert f"wrote {run_dir / EXPORT_NAME}" in result.output and "self-check" in result.output
+    # 2 steps make a degenerate model: the smoke run exports it anyway (it checks the pipeline), flagged loudly.
+    assert exported.provenance["degenerate"] and "DEGENERATE MODEL" in result.output
 
-    out = tmp_path / "again.pt"
-    result = CliRunner().invoke(train_cli, ["export", str(run_dir), "-o", str(out), "--device", "cpu"])
+
+def test_export_refuses_a_degenerate_model_unless_allowed(tmp_path):
+    run_dir = run("tiny", TINY, out=tmp_path, max_steps=2, progress=False)
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"an earlier export")
+    args = ["export", str(run_dir), "-o", str(out), "--device", "cpu", "--no-progress"]
+    result = CliRunner().invoke(train_cli, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "looks degenerate" in lines[0] and "--allow-degenerate" in lines[0], result.output
+    assert out.read_bytes() == b"an earlier export"  # nothing written, the old file kept
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    result = CliRunner().invoke(train_cli, [*args, "--allow-degenerate"])
     assert result.exit_code == 0, result.output
-    assert isinstance(load_checkpoint(out).attributes[0], AttributeSpec)
+    exported = load_checkpoint(out)
+    assert isinstance(exported.attributes[0], AttributeSpec)
+    reason = exported.provenance["degenerate"]
+    assert reason in lines[0] and f"DEGENERATE MODEL: {reason}" in result.output
+
+
+def test_degenerate_reason_judges_the_notes_not_the_holds(vocab):
+    from training.export import degenerate_reason, self_check_measure
+
+    check = self_check_measure(vocab)[0]  # C4 D4 E4 F4 onsets at ticks 0, 6, 9, 12, a rest at 18
+    assert degenerate_reason(check, check) is None
+    no_rest = check.copy()
+    no_rest[18] = HOLD  # the rest held over: the notes are all right
+    assert degenerate_reason(check, no_rest) is None
+    silent = np.full(24, HOLD)
+    silent[0] = REST  # 19 of 24 tokens right, no note
+    assert (silent == check).sum() == 19 and "silence" in degenerate_reason(check, silent)
+    two_wrong = check.copy()
+    two_wrong[[6, 9]] = vocab.pitch_to_token(70)  # 2 of 4 notes right: note accuracy 0.5
+    assert "note accuracy is 0.50, below 0.75" in degenerate_reason(check, two_wrong)
 
 
 @pytest.mark.parametrize(
@@ -328,6 +363,46 @@ def test_ctrl_c_saves_a_whole_step_and_the_run_resumes_from_it(tmp_path):
     steps_seen = []
     run("tiny", overrides, out=tmp_path, progress=False, max_steps=step + 2, on_step=lambda s, t: steps_seen.append(s))
     assert steps_seen == [step + 1, step + 2]
+
+
+@pytest.mark.slow
+def test_log_lines_do_not_land_inside_the_progress_bars(tmp_path):
+    """train --smoke with bars on: every log line of the training loop and the export starts a line of its own."""
+    cmd = [sys.executable, "-m", "training", "--log-level", "info", "train", "--preset", "tiny", "--smoke"]
+    cmd += ["--device", "cpu", "--out", str(tmp_path), "--set", "log_interval=1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "epoch 1/" in proc.stderr and "calibrate" in proc.stderr  # the bars were drawn
+    # A bar redraws its line after a carriage return; a log line written inside it would follow the bar's text.
+    segments = [seg for line in proc.stderr.split("\n") for seg in line.split("\r")]
+    logged = [seg for seg in segments if " INFO training." in seg or " WARNING training." in seg]
+    assert any("step 2: loss" in seg for seg in logged) and any("DEGENERATE MODEL" in seg for seg in logged)
+    assert all(re.match(r"\d{4}-\d\d-\d\d ", seg) for seg in logged), [seg[:80] for seg in logged]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_prepare_says_what_was_done_in_one_line(tmp_path):
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "training", "prepare", "--dataset", "bach", "--cache-dir", str(cache)]
+    cmd += ["--workers", "1"]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while "parsing bach" not in err_path.read_text():  # the build is under way (350 chorales take a minute)
+                assert proc.poll() is None and time.monotonic() < deadline, err_path.read_text()[-2000:]
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+    lines = err_path.read_text().replace("\r", "\n").strip().splitlines()
+    assert proc.returncode == 130, lines[-5:]
+    assert lines[-1].startswith("interrupted after") and "run the same command again" in lines[-1]
+    assert "Traceback" not in err_path.read_text() and "Aborted!" not in err_path.read_text()
+    assert not cache.exists() or not list(cache.glob("*.npz"))
 
 
 def test_warm_start_continues_from_another_runs_weights(tmp_path):

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from arvae_live.core.attributes import AttributeSpec, get_attribute
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import TICKS_PER_MEASURE
 
@@ -65,7 +65,7 @@ def monotone_table(z: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def attribute_curve(
     model: MeasureVAE,
-    mu: torch.Tensor,
+    mu: np.ndarray,
     dim: int,
     attribute: str,
     grid: np.ndarray,
@@ -75,8 +75,8 @@ def attribute_curve(
     """Mean decoded attribute value at each point of a grid on one latent dim.
 
     Args:
-        model: the model, in eval mode.
-        mu: latent codes of the sample measures, (M, Z), on the model's device.
+        model: the model (run in eval mode, where it is).
+        mu: latent codes of the sample measures, float (M, Z).
         dim: the latent dim to sweep, 0..Z-1.
         attribute: registry name of the attribute to measure.
         grid: latent values for `dim`, shape (P,).
@@ -85,45 +85,36 @@ def attribute_curve(
     Returns:
         float64 (P,): the mean over the M measures of the raw attribute of the argmax decoding.
     """
-    fn = get_attribute(attribute).fn
-    M = mu.shape[0]
-    codes = mu.unsqueeze(0).repeat(len(grid), 1, 1)  # (P, M, Z)
-    codes[:, :, dim] = torch.as_tensor(np.asarray(grid), dtype=mu.dtype, device=mu.device)[:, None]
-    codes = codes.reshape(-1, mu.shape[1])  # (P*M, Z), grid-major
-    values = np.empty(codes.shape[0])
-    with torch.inference_mode():
-        for start in range(0, codes.shape[0], batch_size):
-            tokens, _ = model.decode_free(codes[start : start + batch_size])  # (b, 24)
-            values[start : start + len(tokens)] = fn(tokens.cpu().numpy())
-    return values.reshape(len(grid), M).mean(axis=1)
+    mu = np.asarray(mu, dtype=np.float32)
+    codes = np.repeat(mu[None], len(grid), axis=0)  # (P, M, Z)
+    codes[:, :, dim] = np.asarray(grid, dtype=np.float32)[:, None]
+    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1]), batch_size=batch_size).tokens  # (P*M, 24)
+    values = get_attribute(attribute).fn(decoded)  # grid-major
+    return np.asarray(values, dtype=np.float64).reshape(len(grid), len(mu)).mean(axis=1)
 
 
 def calibrate(
     model: MeasureVAE,
     tokens: np.ndarray,
     specs: Sequence[AttributeSpec],
-    device: str | torch.device = "cpu",
+    *,
     n_points: int = 21,
     z_range: tuple[float, float] = (-4.0, 4.0),
-    *,
     n_measures: int = 256,
     seed: int = 0,
-    batch_size: int = 1024,
     progress: bool = True,
 ) -> list[AttributeSpec]:
     """Measure the latent -> attribute table of every regularised attribute.
 
     Args:
-        model: the trained model; put in eval mode.
+        model: the trained model, run in eval mode where it is (on its device).
         tokens: held-out int token ids (N, 24), N >= 1.
         specs: the model's attributes; those with latent_dim None are returned unchanged.
-        device: where to run the model.
         n_points: grid points on z_range, >= 2.
         z_range: (low, high) latent values swept, low < high (the prior's +-4 sigma by default, as the paper's
             traversals).
         n_measures: how many held-out measures (drawn without replacement, seeded) the curve averages over.
         seed: seed of that draw.
-        batch_size: codes decoded per forward pass.
         progress: show a tqdm bar over attributes.
 
     Returns:
@@ -142,9 +133,7 @@ def calibrate(
         raise ValueError(f"z_range must be (low, high) with low < high, got {z_range}")
     rng = np.random.default_rng(seed)
     sample = tokens[np.sort(rng.choice(len(tokens), size=min(n_measures, len(tokens)), replace=False))]
-    model = model.to(device).eval()
-    with torch.inference_mode():
-        mu, _ = model.encode(torch.from_numpy(sample).to(device))  # (M, Z)
+    mu = encode_batched(model, sample).mu  # (M, Z)
     grid = np.linspace(z_range[0], z_range[1], n_points)
 
     out = []
@@ -152,7 +141,7 @@ def calibrate(
         if spec.latent_dim is None:
             out.append(spec)
             continue
-        curve = attribute_curve(model, mu, spec.latent_dim, spec.name, grid, batch_size=batch_size)
+        curve = attribute_curve(model, mu, spec.latent_dim, spec.name, grid)
         table_z, table_raw, decreasing = monotone_table(grid, curve)
         if decreasing:
             log.warning(

@@ -1,4 +1,4 @@
-"""Evaluating a checkpoint: find its held-out measures, run `training.metrics.evaluate_model`, draw traversals.
+"""Evaluating a checkpoint: find its held-out measures, run `training.metrics.model_metrics`, draw traversals.
 
 The held-out data comes from the checkpoint's own provenance (`provenance["train_config"]["dataset"]`) unless the
 caller names another source:
@@ -167,27 +167,33 @@ def plot_measures(tokens: np.ndarray, n: int = 3) -> np.ndarray:
     return (rich if len(rich) else tokens)[:n]
 
 
+@dataclass(frozen=True)
+class HeldOutData:
+    """Where an evaluation's measures come from (see held_out_tokens) and how many are used."""
+
+    dataset: str | None = None  # "bach", "folk", "synthetic", a .npy token file, or None: the checkpoint's own
+    split: str = "test"  # "train", "val" or "test" (ignored for a token file)
+    cache_dir: Path = Path("data_cache")  # where training.data keeps prepared corpora
+    max_measures: int = PAPER_MAX_MEASURES  # evaluate at most this many measures (a seeded subset), >= 4
+
+
 def evaluate_checkpoint(
     ckpt_path: Path,
-    dataset: str | None = None,
-    split: str = "test",
+    data: HeldOutData = HeldOutData(),
     *,
     seed: int = 0,
     batch_size: int = 256,
-    max_measures: int = PAPER_MAX_MEASURES,
     device: str = "cpu",
     plot_dir: Path | None = None,
-    cache_dir: Path = Path("data_cache"),
     progress: bool = True,
 ) -> Evaluation:
     """Evaluate a checkpoint on its held-out measures, and optionally draw one traversal per regularised attribute.
 
     Args:
         ckpt_path: the checkpoint file (inference or training kind).
-        dataset, split, cache_dir: where the measures come from (see held_out_tokens).
+        data: where the measures come from, and at most how many.
         seed: seeds the subset, the z sampling and the MI estimator.
         batch_size: measures per forward pass, >= 1.
-        max_measures: evaluate at most this many measures, >= 4.
         device: "cpu" or "cuda".
         plot_dir: when given, write traversal_<attribute>.png there.
         progress: show progress bars.
@@ -199,16 +205,18 @@ def evaluate_checkpoint(
         CheckpointError, DatasetUnavailableError, RepresentationError: unusable inputs.
     """
     from arvae_live.core.checkpoint import load_checkpoint
-    from training.metrics import evaluate_model
+    from training.metrics import model_metrics
     from training.plots import traversal_figure
 
     ckpt = load_checkpoint(ckpt_path)
-    tokens, label, split_label = held_out_tokens(ckpt, dataset, split, cache_dir=cache_dir, progress=progress)
+    tokens, label, split_label = held_out_tokens(
+        ckpt, data.dataset, data.split, cache_dir=data.cache_dir, progress=progress
+    )
     if len(tokens) < 4:
         raise DatasetUnavailableError(f"{label} ({split_label}) holds {len(tokens)} measures; at least 4 are needed")
-    tokens = subsample(tokens, max_measures, seed)
+    tokens = subsample(tokens, data.max_measures, seed)
     model = ckpt.build_model()
-    metrics = evaluate_model(
+    metrics = model_metrics(
         model, tokens, ckpt.attributes, batch_size=batch_size, seed=seed, device=device, progress=progress
     )
     plots = []
@@ -216,9 +224,8 @@ def evaluate_checkpoint(
         chosen = plot_measures(tokens)
         for spec in ckpt.attributes:
             if spec.latent_dim is not None:
-                out = traversal_figure(
-                    model, chosen, spec, Path(plot_dir) / f"traversal_{spec.name}.png", vocab=ckpt.vocabulary,
-                    device=device,
-                )  # fmt: skip
+                # model_metrics has put the model on `device`; the figure decodes there.
+                out = traversal_figure(model, chosen, spec, Path(plot_dir) / f"traversal_{spec.name}.png",
+                                       vocab=ckpt.vocabulary)  # fmt: skip
                 plots.append(str(out))
     return Evaluation(str(ckpt_path), label, split_label, seed, metrics, plots)

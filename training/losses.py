@@ -1,8 +1,9 @@
 """The training objectives as pure functions of tensors: ELBO terms, the AR regulariser, GLSR and CSVAE terms.
 
 Each function takes what it needs (logits, posterior parameters, latent codes, attribute values) and returns a
-scalar (or per-sample) tensor; the loop in train.py adds them up per objective. Formulas follow
-shared/reference/arvae-paper-and-code.md sections 3 (reconstruction, KL, AR), 4 and 8.1 (GLSR) and 8.2 (CSVAE).
+scalar (or per-sample) tensor; the loop in train.py adds them up per objective. Formulas, and where
+they depart from the papers (Pati & Lerch 2020; Hadjeres et al. 2017 for GLSR; Klys et al. 2018 for CSVAE), are in
+docs/training.md, "Objectives".
 The only module here is the CSVAE adversary, a small MLP that lives in training only and is never exported.
 """
 

@@ -1,8 +1,8 @@
 """Evaluation metrics: the AR-VAE paper's disentanglement scores, reconstruction and note accuracy, and a runner.
 
 The disentanglement metrics are pure functions of a latent matrix z (N, Z) and an attribute matrix attrs (N, K) and
-follow ar-vae's `utils/evaluation.py` exactly (shared/reference/arvae-paper-and-code.md, section 6), so that our
-numbers compare with the paper's box plots:
+follow the ar-vae repository's `utils/evaluation.py` exactly (Pati & Lerch 2020, section 6; docs/metrics.md), so
+that our numbers compare with the paper's box plots:
 
     interpretability  per attribute: latent dim of highest kNN mutual information, R^2 of a 1-D linear fit on it
     mig               mean over attributes of (top1 - top2 MI over latent dims) / self-MI of the attribute
@@ -28,8 +28,9 @@ import numpy as np
 import torch
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE
+from arvae_live.core.representation import FIRST_PITCH_TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -282,60 +283,92 @@ def note_accuracy(pred: np.ndarray, target: np.ndarray) -> float:
     return float((pred == target)[counted].sum() / n) if n else 1.0
 
 
-def sample_z(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """z = mu + sigma * eps with eps from a seeded generator (the paper evaluates on sampled z, not mu)."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
+class Reconstruction(NamedTuple):
+    """Measures encoded, a z chosen, and decoded free-running with argmax (see `reconstruct`).
+
+    Attributes:
+        mu: float64 (N, Z), posterior means.
+        z: float64 (N, Z), the codes decoded: sampled from the posterior, or mu.
+        tokens: int64 (N, 24), the decoded measures.
+        ce: mean cross-entropy of the free-running logits against the input, nats per token (0.0 for no measures).
+    """
+
+    mu: np.ndarray
+    z: np.ndarray
+    tokens: np.ndarray
+    ce: float
 
 
-def encode_decode(
+def reconstruct(
     model: MeasureVAE,
     tokens: np.ndarray,
     *,
+    seed: int | None = 0,
     batch_size: int = 256,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-    progress: bool = True,
-    mean: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> Reconstruction:
     """Encode measures, sample z (or take the posterior mean), decode free-running with argmax, in eval mode.
 
     Args:
-        model: the model; it is put in eval mode (and left there).
+        model: the model; run in eval mode (its mode is restored afterwards).
         tokens: int token ids (N, 24).
+        seed: seed of the z sampling (the paper evaluates on sampled z); None decodes the posterior mean mu (what
+            the daemon does for its first variation).
         batch_size: measures per forward pass, >= 1.
-        seed: seed of the z sampling.
-        device: where to run.
-        progress: show a tqdm bar over batches.
-        mean: decode the posterior mean mu instead of a sample (what the daemon does for its first variation).
+        device: where to run (the model is moved there); None: where the model is.
+        progress: show a tqdm bar over the decoding batches.
 
     Returns:
-        (z float64 (N, Z), predicted tokens int64 (N, 24), mean cross-entropy in nats per token of the free-running
-        logits against the input, shape ()).
+        The Reconstruction.
     """
-    from tqdm import tqdm
-
-    tokens = np.asarray(tokens, dtype=np.int64)
-    assert tokens.ndim == 2 and tokens.shape[1] == TICKS_PER_MEASURE, f"expected (N, 24) tokens, got {tokens.shape}"
-    model = model.to(device).eval()
-    gen = torch.Generator(device=device).manual_seed(seed)
-    zs, preds, ce_sum = [], [], 0.0
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(tokens), batch_size), desc="evaluate", unit="batch", disable=not progress):
-            x = torch.from_numpy(tokens[start : start + batch_size]).to(device)
-            mu, logvar = model.encode(x)
-            z = mu if mean else sample_z(mu, logvar, gen)
-            pred, logits = model.decode_free(z)  # (B, 24), (B, 24, V)
-            ce_sum += float(
-                torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), x.flatten(), reduction="sum")
-            )
-            zs.append(z.double().cpu().numpy())
-            preds.append(pred.cpu().numpy())
-    ce = np.asarray(ce_sum / tokens.size)
-    return np.concatenate(zs), np.concatenate(preds), ce
+    enc = encode_batched(model, tokens, seed=seed, batch_size=batch_size, device=device)
+    dec = decode_batched(model, enc.z, targets=tokens, batch_size=batch_size, progress=progress, desc="evaluate")
+    ce = float(dec.ce.mean()) if len(dec.ce) else 0.0
+    return Reconstruction(enc.mu.astype(np.float64), enc.z.astype(np.float64), dec.tokens, ce)
 
 
-def evaluate_model(
+def validation_metrics(
+    model: MeasureVAE,
+    tokens: np.ndarray,
+    attrs: np.ndarray,
+    latent_dims: Sequence[tuple[str, int | None]],
+    *,
+    seed: int = 0,
+    batch_size: int = 512,
+) -> dict[str, float]:
+    """The trainer's per-epoch validation: free-running reconstruction on sampled z (paper section 6), on the
+    model's device.
+
+    Args:
+        model: the model (its train/eval mode is restored afterwards).
+        tokens: validation int token ids (N, 24).
+        attrs: float (N, K) raw attribute values of `tokens`, column k for latent_dims[k].
+        latent_dims: (attribute name, its regularised latent dim or None), one per column of attrs.
+        seed: seed of the z sampling (its own generator: the training RNG stream is untouched).
+        batch_size: measures per forward pass.
+
+    Returns:
+        val_recon_loss (mean CE, nats per token), val_recon_acc (token accuracy over all 24 ticks, holds included
+        as the paper), val_note_acc (`note_accuracy`, the `note_acc` of `arvae-train evaluate`), and
+        val_spearman.<name> (Spearman rho of mu on the attribute's dim against it) for each regularised attribute
+        that varies, with more than 2 measures.
+    """
+    if len(tokens) == 0:
+        return {"val_recon_loss": 0.0, "val_recon_acc": 0.0, "val_note_acc": 1.0}
+    rec = reconstruct(model, tokens, seed=seed, batch_size=batch_size)
+    metrics = {
+        "val_recon_loss": rec.ce,
+        "val_recon_acc": token_accuracy(rec.tokens, tokens),
+        "val_note_acc": note_accuracy(rec.tokens, tokens),  # pooled over all measures, a micro average
+    }
+    for k, (name, dim) in enumerate(latent_dims):
+        if dim is not None and len(tokens) > 2 and np.ptp(attrs[:, k]) > 0:
+            metrics[f"val_spearman.{name}"] = spearman(rec.mu[:, dim], attrs[:, k])
+    return metrics
+
+
+def model_metrics(
     model: MeasureVAE,
     tokens: np.ndarray,
     attribute_specs: Sequence[AttributeSpec],
@@ -369,7 +402,7 @@ def evaluate_model(
     if len(tokens) < 4:
         raise ValueError(f"need at least 4 held-out measures, got {len(tokens)}")
     names = [s.name for s in attribute_specs]
-    z, pred, ce = encode_decode(model, tokens, batch_size=batch_size, seed=seed, device=device, progress=progress)
+    _, z, pred, ce = reconstruct(model, tokens, seed=seed, batch_size=batch_size, device=device, progress=progress)
     attrs = np.stack(list(compute_attributes(np.asarray(tokens), names).values()), axis=1)  # (N, K)
     log.info("metrics on %d measures, %d latent dims, %d attributes", len(tokens), z.shape[1], len(names))
 
@@ -394,7 +427,7 @@ def evaluate_model(
     out["note_acc"] = note_accuracy(pred, tokens)
     out["recon_ce"] = float(ce)
     # The paper's accuracy decodes a sampled z; the daemon's first variation decodes the mean, so report that too.
-    _, pred_mean, _ = encode_decode(model, tokens, batch_size=batch_size, device=device, progress=False, mean=True)
+    pred_mean = reconstruct(model, tokens, seed=None, batch_size=batch_size, device=device).tokens
     out["recon_acc_mean"] = token_accuracy(pred_mean, tokens)
     out["note_acc_mean"] = note_accuracy(pred_mean, tokens)
     for j, spec in enumerate(attribute_specs):

@@ -5,7 +5,8 @@ dims keep the measure's own code), decode each with argmax, and draw the input a
 as one piano roll, with the attribute value measured on each decoded measure drawn as a curve above it. A working
 model shows a rising curve and music that changes in the one respect the attribute names.
 
-Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch), written atomically.
+Drawn with arvae_live/piano_roll.py: matplotlib's object API (a Figure, no pyplot, no global backend switch), the
+PNG written atomically.
 """
 
 from __future__ import annotations
@@ -17,20 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec, get_attribute
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import BEATS_PER_MEASURE, TICKS_PER_MEASURE, Vocabulary, tokens_to_notes
+from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary
+from arvae_live.piano_roll import draw_roll, save_png
 
 log = logging.getLogger(__name__)
 
 _NOTE_COLOUR = "#2b6cb0"
 _INPUT_COLOUR = "#718096"
-# Horizontal gap between two measures of the roll, in beats, so that a note ending a measure and one starting the
-# next do not merge into one bar.
-_GAP_BEATS = 0.5
-# Visible gap after each note, in beats (a 16th is 0.25, the shortest tick 1/12).
-_NOTE_GAP_BEATS = 0.04
 
 
 def traversal_tokens(
@@ -38,57 +35,25 @@ def traversal_tokens(
     tokens: np.ndarray,
     dim: int,
     grid: np.ndarray,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
 ) -> np.ndarray:
     """Decode measures along one latent dim.
 
     Args:
-        model: the model; put in eval mode.
+        model: the model (run in eval mode; moved to `device`).
         tokens: int token ids (M, 24) of the measures to traverse.
         dim: latent dim to sweep, 0..latent_dim-1.
         grid: latent values for that dim, shape (S,).
-        device: where to run the model.
+        device: where to run the model (it is moved there); None: where it is.
 
     Returns:
         int64 (M, S, 24): measure m decoded with z[dim] = grid[s] and its own mu elsewhere.
     """
-    model = model.to(device).eval()
-    x = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=device)
-    with torch.inference_mode():
-        mu, _ = model.encode(x)  # (M, Z)
-        codes = mu.unsqueeze(1).repeat(1, len(grid), 1)  # (M, S, Z)
-        codes[:, :, dim] = torch.as_tensor(np.asarray(grid), dtype=mu.dtype, device=device)
-        out, _ = model.decode_free(codes.reshape(-1, mu.shape[1]))  # (M*S, 24)
-    return out.cpu().numpy().reshape(len(tokens), len(grid), TICKS_PER_MEASURE)
-
-
-def _draw_roll(ax, segments: list[np.ndarray], colours: list[str], vocab: Vocabulary) -> list[float]:
-    """Draw measures side by side; returns the x centre (beats) of each segment."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Rectangle
-
-    width = BEATS_PER_MEASURE + _GAP_BEATS
-    rects, rect_colours, pitches = [], [], []
-    for k, (seg, colour) in enumerate(zip(segments, colours)):
-        for note in tokens_to_notes(seg[None, :], vocab):
-            # Drawn a little short so that repeated notes of one pitch stay visibly separate.
-            length = max(note.dur_beats - _NOTE_GAP_BEATS, _NOTE_GAP_BEATS)
-            rects.append(Rectangle((k * width + note.start_beats, note.pitch - 0.4), length, 0.8))
-            rect_colours.append(colour)
-            pitches.append(note.pitch)
-    # One collection rather than one artist per note: drawing thousands of artists is what makes figures slow.
-    ax.add_collection(PatchCollection(rects, facecolors=rect_colours, linewidths=0))
-    starts = np.arange(len(segments)) * width
-    ax.vlines(starts[1:] - _GAP_BEATS / 2, 0, 128, color="#cbd5e0", lw=0.8)  # measure boundaries
-    beats = (starts[:, None] + np.arange(1, BEATS_PER_MEASURE)).ravel()
-    ax.vlines(beats, 0, 128, color="#edf2f7", lw=0.6, zorder=0)  # faint beat lines help read syncopation
-    lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
-    ax.set_ylim(lo - 2.5, hi + 2.5)
-    ax.set_xlim(-0.25, len(segments) * width - _GAP_BEATS + 0.25)
-    c_lines = [p for p in range(lo - 2, hi + 3) if p % 12 == 0]
-    ax.set_yticks(c_lines, [f"C{p // 12 - 1}" for p in c_lines])
-    ax.set_ylabel("pitch")
-    return [k * width + BEATS_PER_MEASURE / 2 for k in range(len(segments))]
+    mu = encode_batched(model, tokens, device=device).mu  # (M, Z)
+    codes = np.repeat(mu[:, None], len(grid), axis=1)  # (M, S, Z)
+    codes[:, :, dim] = np.asarray(grid, dtype=np.float32)
+    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1])).tokens  # (M*S, 24)
+    return decoded.reshape(len(tokens), len(grid), TICKS_PER_MEASURE)
 
 
 def traversal_figure(
@@ -101,7 +66,6 @@ def traversal_figure(
     vocab: Vocabulary | None = None,
     z_range: tuple[float, float] = (-4.0, 4.0),
     max_measures: int = 3,
-    device: str | torch.device = "cpu",
 ) -> Path:
     """Write a PNG of measures decoded along an attribute's latent dim, from z_range low to high.
 
@@ -109,7 +73,7 @@ def traversal_figure(
     piano roll of the input (grey) followed by the `steps` decoded measures (blue), labelled with their latent value.
 
     Args:
-        model: the model.
+        model: the model, run where it is (on its device).
         tokens: int token ids (M, 24); the first max_measures are drawn.
         spec: the attribute; needs a latent_dim.
         path: where to write the PNG (replaced atomically).
@@ -117,7 +81,6 @@ def traversal_figure(
         vocab: the vocabulary of the tokens (the default 55..84 when None).
         z_range: (low, high) latent values of the first and last step (the paper's traversals span -4..4).
         max_measures: at most this many rows, >= 1.
-        device: where to run the model.
 
     Returns:
         The path written.
@@ -137,7 +100,7 @@ def traversal_figure(
     vocab = vocab or Vocabulary()
     tokens = tokens[:max_measures]
     grid = np.linspace(z_range[0], z_range[1], steps)
-    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid, device)  # (M, S, 24)
+    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid)  # (M, S, 24)
     fn = get_attribute(spec.name).fn
     values = fn(decoded.reshape(-1, TICKS_PER_MEASURE)).reshape(len(tokens), steps)  # (M, S)
     input_values = fn(tokens)  # (M,)
@@ -147,7 +110,7 @@ def traversal_figure(
     sub = fig.subfigures(rows, 1, squeeze=False)[:, 0]
     for m in range(rows):
         ax_curve, ax_roll = sub[m].subplots(2, 1, sharex=True, height_ratios=[1, 2.4])
-        centres = _draw_roll(ax_roll, [tokens[m], *decoded[m]], [_INPUT_COLOUR] + [_NOTE_COLOUR] * steps, vocab)
+        centres = draw_roll(ax_roll, [tokens[m], *decoded[m]], [_INPUT_COLOUR] + [_NOTE_COLOUR] * steps, vocab)
         ax_curve.plot(centres[1:], values[m], "o-", color=_NOTE_COLOUR, ms=4)
         ax_curve.axhline(input_values[m], color=_INPUT_COLOUR, ls="--", lw=1)
         ax_curve.plot(centres[:1], [input_values[m]], "s", color=_INPUT_COLOUR, ms=4)
@@ -159,8 +122,6 @@ def traversal_figure(
             f"measure {m + 1}: {spec.name} along z[{spec.latent_dim}] (input {input_values[m]:.3g})", fontsize=10
         )
 
-    path = Path(path)
-    with atomic_open(path) as f:
-        fig.savefig(f, format="png", dpi=110)
+    path = save_png(fig, path)
     log.info("wrote traversal of %s on z[%d] to %s", spec.name, spec.latent_dim, path)
     return path

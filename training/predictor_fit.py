@@ -16,14 +16,17 @@ and note density compared with the calibration table (docs/daemon.md).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes
+from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor, PredictorConfig
 
@@ -42,31 +45,34 @@ class PredictorFit:
         return {"config": self.config.to_dict(), "state_dict": self.state_dict}
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """How the training pairs are made and the predictor is fitted (the defaults are the shipped models')."""
+
+    n_measures: int = 20000  # held-out measures sampled (fewer when there are fewer)
+    reps: int = 8  # moved copies of each measure's code
+    hidden_dim: int = 128  # the MLP's hidden units
+    steps: int | None = None  # Adam steps; None = about 40 passes over the pairs, 100..8,000
+    batch_size: int = 512  # pairs per step, and codes per decoding pass
+    lr: float = 2e-3  # Adam's initial learning rate (cosine schedule to 0)
+    seed: int = 0  # seeds the sampling, the moves, the init and the batches
+
+
 def predictor_pairs(
-    model: MeasureVAE,
-    tokens: np.ndarray,
-    specs: list[AttributeSpec],
-    device: torch.device,
-    *,
-    n_measures: int = 20000,
-    reps: int = 8,
-    seed: int = 0,
-    batch_size: int = 512,
-    progress: bool = True,
+    model: MeasureVAE, tokens: np.ndarray, specs: list[AttributeSpec], settings: FitSettings, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(z (N, latent_dim) float32, normalised attributes of decode(z) (N, A) float32); see the module docstring."""
+    """(z (N, latent_dim) float32, normalised attributes of decode(z) (N, A) float32); see the module docstring.
+
+    The model runs where it is (on its device).
+    """
+    n_measures, reps, batch_size, seed = settings.n_measures, settings.reps, settings.batch_size, settings.seed
     rng = np.random.default_rng(seed)
     tokens = tokens[(tokens >= 2).any(axis=1)]  # an all-rest/hold bar has no attribute to move
     if len(tokens) > n_measures:
         tokens = tokens[rng.choice(len(tokens), n_measures, replace=False)]
     dims = [a.latent_dim for a in specs if a.latent_dim is not None]
     names = [a.name for a in specs]
-    model.eval()
-    with torch.inference_mode():
-        mu = torch.cat(
-            [model.encode(torch.from_numpy(tokens[i : i + batch_size]).to(device))[0] for i in range(0, len(tokens),
-                                                                                                      batch_size)]
-        ).cpu().numpy()  # fmt: skip
+    mu = encode_batched(model, tokens, batch_size=batch_size).mu  # (M, Z)
     zs, ys = [], []
     bar = tqdm(total=reps * len(mu), desc="predictor data", unit="measure", disable=not progress, leave=False)
     for _ in range(reps):
@@ -77,13 +83,9 @@ def predictor_pairs(
             z[:, d] = np.where(
                 moved, np.where(local, z[:, d] + rng.normal(0.0, 1.5, len(z)), rng.uniform(-4.0, 4.0, len(z))), z[:, d]
             )
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(z), batch_size):
-                dec, _ = model.decode_free(torch.from_numpy(z[i : i + batch_size]).to(device))
-                out.append(dec.cpu().numpy())
-                bar.update(min(batch_size, len(z) - i))
-        raw = compute_attributes(np.concatenate(out), names)
+        decoded = decode_batched(model, z, batch_size=batch_size).tokens  # (M, 24)
+        bar.update(len(z))
+        raw = compute_attributes(decoded, names)
         zs.append(z)
         ys.append(np.stack([a.normalise(raw[a.name]) for a in specs], axis=1))
     bar.close()
@@ -96,33 +98,37 @@ def fit_predictor(
     specs: list[AttributeSpec],
     device: torch.device,
     *,
-    hidden_dim: int = 128,
-    steps: int | None = None,
-    batch_size: int = 512,
-    lr: float = 2e-3,
-    seed: int = 0,
+    settings: FitSettings = FitSettings(),
     progress: bool = True,
-    **pair_kwargs,
+    **overrides: Any,
 ) -> PredictorFit:
     """Make training pairs from `tokens` (held-out measures, (N, 24)) and fit an AttributePredictor to them.
 
-    steps: optimiser steps; None = about 40 passes over the pairs, at most 8,000 and at least 100 (a second for
-        the tiny test models, about a minute for the Bach model on one CPU core).
+    Args:
+        model: the trained MeasureVAE (moved to device).
+        tokens: held-out int token ids (N, 24).
+        specs: the model's attributes, calibrated (their ranges normalise the targets).
+        device: where to decode and fit.
+        settings: see FitSettings; `overrides` replace its fields (e.g. reps=2).
+        progress: progress bars.
 
     Returns:
         PredictorFit with CPU weights and the held-out error per attribute.
     """
-    z, y = predictor_pairs(model, tokens, specs, device, seed=seed, progress=progress, **pair_kwargs)
+    settings = dataclasses.replace(settings, **overrides)
+    z, y = predictor_pairs(model.to(device), tokens, specs, settings, progress)
+    batch_size, seed, steps = settings.batch_size, settings.seed, settings.steps
     if steps is None:
         steps = int(np.clip(40 * len(z) // batch_size, 100, 8000))
     torch.manual_seed(seed)
-    config = PredictorConfig(latent_dim=z.shape[1], attributes=tuple(a.name for a in specs), hidden_dim=hidden_dim)
+    names = tuple(a.name for a in specs)
+    config = PredictorConfig(latent_dim=z.shape[1], attributes=names, hidden_dim=settings.hidden_dim)
     net = AttributePredictor(config).to(device)
     zt, yt = torch.from_numpy(z).to(device), torch.from_numpy(y).to(device)
     perm = torch.randperm(len(zt), device=device)
     n_val = max(1, len(zt) // 10)
     val, train = perm[:n_val], perm[n_val:]
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for _ in tqdm(range(steps), desc="predictor fit", disable=not progress, leave=False):
         b = train[torch.randint(len(train), (batch_size,), device=device)]

@@ -10,6 +10,10 @@
 5. validates (free-running reconstruction loss and token accuracies, Spearman of each regularised dim) and saves
    a training checkpoint atomically after every epoch, and on Ctrl-C or when max_steps is reached.
 
+Everything a run carries from step to step is one `TrainState` (model, optimisers, step counters, last metrics);
+`save_state` and `restore_state` are the only code that knows the training checkpoint's contents. `train_loop` is
+the loop itself, flat: batch -> objective -> step -> log, then validate and save at each epoch end.
+
 Determinism: the model is initialised from the seed; the data order comes from DistributedSampler(seed, epoch);
 teacher forcing is drawn from (seed, step); the torch RNG state (reparameterisation noise, dropout) is saved in the
 checkpoint, so a run resumed after a stop ends with the same weights as an uninterrupted one (single process).
@@ -20,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import json
 import logging
 import math
@@ -28,8 +33,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -48,7 +54,7 @@ from arvae_live.core.representation import Vocabulary
 from arvae_live.errors import CheckpointError, ConfigError
 from training import losses
 from training.configs import PRESETS, TrainConfig, apply_overrides
-from training.metrics import note_accuracy
+from training.metrics import validation_metrics
 from training.synthetic import random_measures
 
 log = logging.getLogger(__name__)
@@ -78,13 +84,31 @@ def run_dir_for(preset: str, cfg: TrainConfig, out: Path) -> Path:
     return Path(out) / f"{preset}_{cfg.config_hash()[:10]}"
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a config is run, beside the config itself (none of it enters the config hash)."""
+
+    preset: str = "custom"  # the preset name, recorded in the provenance
+    device: str = "auto"  # "auto", "cpu" or "cuda"; under torchrun each process takes cuda:LOCAL_RANK
+    resume: bool = True  # continue from run_dir/last.pt if present (it must have been made with the same config)
+    max_steps: int | None = None  # stop (and save) once this many optimiser steps are done in total; None = all epochs
+    data_cache: Path = Path("data_cache")  # folder of the prepared corpora (training.data); unused for synthetic data
+    progress: bool = True  # a tqdm bar (rank 0 only)
+    # Called on rank 0 after every step with (step, loss terms); may raise KeyboardInterrupt, which saves like Ctrl-C.
+    on_step: Callable[[int, dict[str, float]], None] | None = None
+    # A checkpoint (training or inference) of the same model config whose weights start this run instead of a fresh
+    # init, and whose Adam state too when it is a training checkpoint: a warm start, to go on training a run under a
+    # changed config (more epochs, another lr). Ignored when the run resumes.
+    init_from: Path | None = None
+
+
 def run(
     preset: str,
     overrides: list[str] | tuple[str, ...] = (),
     *,
     presets: dict | None = None,
     out: Path = Path("runs"),
-    **train_kwargs: Any,
+    **options: Any,
 ) -> Path:
     """Resolve a preset, write `config.json` into its run directory and train there.
 
@@ -93,7 +117,8 @@ def run(
         overrides: `key=value` strings, see configs.apply_overrides.
         presets: the registry (default PRESETS); tests pass their own.
         out: parent folder of run directories.
-        **train_kwargs: passed to train (device, resume, max_steps, data_cache, progress, on_step).
+        **options: fields of RunOptions other than preset (device, resume, max_steps, data_cache, progress,
+            on_step, init_from).
 
     Returns:
         The run directory (holding config.json and last.pt).
@@ -105,7 +130,7 @@ def run(
         _write_json_atomic(
             run_dir / CONFIG_NAME, {"preset": preset, "config_hash": cfg.config_hash(), "train_config": cfg.to_dict()}
         )
-    train(cfg, run_dir, preset=preset, **train_kwargs)
+    train(cfg, run_dir, RunOptions(preset=preset, **options))
     return run_dir
 
 
@@ -119,20 +144,6 @@ def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
         return cfg.lr
     frac = min(1.0, step / (total_steps - 1))
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * frac))
-
-
-def _warm_start(path: Path, cfg: TrainConfig, model: MeasureVAE, opt: torch.optim.Optimizer) -> None:
-    """Load another run's weights (and Adam state, from a training checkpoint) into a fresh model and optimiser."""
-    src = load_checkpoint(path)
-    # Fields that change no tensor shape may differ (e.g. trying the model without the ReLU before the softmax).
-    shapeless = {"dropout": cfg.model.dropout, "relu_logits": cfg.model.relu_logits}
-    if dataclasses.replace(src.model_config, **shapeless) != cfg.model:
-        raise CheckpointError(f"{path}: model config {src.model_config} differs from this run's {cfg.model}")
-    model.load_state_dict(src.build_model().state_dict())
-    if src.kind == "training" and src.training and "optimizer" in src.training:
-        opt.load_state_dict(src.training["optimizer"])
-        for group in opt.param_groups:  # the new config's lr wins over the one saved with the state
-            group["lr"] = cfg.lr
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
@@ -202,6 +213,70 @@ def batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: in
     return list(idx[: n_batches * batch_size].view(n_batches, batch_size))
 
 
+@dataclass(frozen=True)
+class TrainData:
+    """A run's data, computed once: the training measures with what the objective needs, and the validation split."""
+
+    x: torch.Tensor  # int64 (N, 24), the training split
+    attrs: torch.Tensor  # float32 (N, R): raw values of the regularised attributes, in cfg.regularized order
+    labels: torch.Tensor | None  # (N, R) CSVAE's binary labels (above the training median); None for the others
+    val_tokens: np.ndarray  # int64 (M, 24), the validation split
+    val_attrs: np.ndarray  # float32 (M, A): raw values of every configured attribute
+    specs: list[AttributeSpec]  # one per configured attribute, its range measured on the training split
+    scales: list[float]  # training range (high - low) of each regularised attribute (GLSR)
+    # cfg.augment_transpose: f(tokens, step) -> each measure randomly transposed, and the regularised attributes'
+    # names to recompute after the shift; None: the stored measures as they are.
+    augment: Callable[[np.ndarray, int], np.ndarray] | None = None
+    regularized: tuple[str, ...] = ()
+
+    def batch(self, idx: torch.Tensor, device: torch.device, step: int = 0) -> Batch:
+        """The training measures at indices idx, on device; with augmentation, transposed by a draw fixed by step
+        (so a resumed run repeats it) and with their attributes recomputed."""
+        labels = self.labels[idx].to(device) if self.labels is not None else None
+        if self.augment is None:
+            return Batch(self.x[idx].to(device, non_blocking=True), self.attrs[idx].to(device), labels)
+        x = self.augment(self.x[idx].numpy(), step)
+        attrs = attribute_matrix(x, self.regularized)
+        return Batch(torch.from_numpy(x).to(device), torch.from_numpy(attrs).to(device), labels)
+
+
+def load_train_data(cfg: TrainConfig, data_cache: Path, progress: bool) -> TrainData:
+    """The splits of cfg.dataset and their attribute values (ConfigError when the training split is below a batch)."""
+    train_tokens, val_tokens = load_splits(cfg, data_cache, progress)
+    if len(train_tokens) < cfg.batch_size:
+        raise ConfigError(
+            f"the training split has {len(train_tokens)} measures, fewer than batch_size {cfg.batch_size}"
+        )
+    # With on-the-fly transposition the attribute ranges (register above all) are those of transposed measures: take
+    # them from one seeded random transposition of the train split.
+    augment = _transposer(cfg) if cfg.augment_transpose else None
+    train_attrs = attribute_matrix(augment(train_tokens, -1) if augment else train_tokens, cfg.attributes)  # (N, A)
+    specs = attribute_specs(cfg, train_attrs)
+    reg_cols = [cfg.attributes.index(a) for a, _ in cfg.regularized]
+    labels = None
+    if cfg.objective == "csvae":
+        thresholds = np.median(train_attrs[:, reg_cols], axis=0)  # e.g. "syncopated" = above the median
+        labels = torch.from_numpy(losses.binary_labels(train_attrs[:, reg_cols], thresholds))
+    log.info(
+        "data: %s, %d train / %d val measures; regularised: %s",
+        cfg.dataset,
+        len(train_tokens),
+        len(val_tokens),
+        ", ".join(f"{a}->z{d}" for a, d in cfg.regularized) or "none",
+    )
+    return TrainData(
+        x=torch.from_numpy(train_tokens),
+        attrs=torch.from_numpy(train_attrs[:, reg_cols]),
+        labels=labels,
+        val_tokens=val_tokens,
+        val_attrs=attribute_matrix(val_tokens, cfg.attributes),
+        specs=specs,
+        scales=[specs[c].high - specs[c].low for c in reg_cols],
+        augment=augment,
+        regularized=tuple(a for a, _ in cfg.regularized),
+    )
+
+
 # ---- devices and processes ---------------------------------------------------------------------------------------
 
 
@@ -248,27 +323,34 @@ def _is_main_thread() -> bool:
 # ---- one step's objective ----------------------------------------------------------------------------------------
 
 
+class Batch(NamedTuple):
+    """One training batch on the run device."""
+
+    x: torch.Tensor  # int64 (B, 24) token ids
+    attrs: torch.Tensor  # float32 (B, R): raw values of the regularised attributes, in cfg.regularized order
+    labels: torch.Tensor | None  # float32 (B, R) binary labels of those attributes (CSVAE only)
+
+
 def loss_terms(
     cfg: TrainConfig,
     model: torch.nn.Module,
-    raw_model: MeasureVAE,
-    x: torch.Tensor,
-    attrs: torch.Tensor,
-    labels: torch.Tensor | None,
-    adversary: losses.Adversary | None,
+    batch: Batch,
     step: int,
     scales: list[float],
+    adversary: losses.Adversary | None = None,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The weighted loss terms of cfg.objective on one batch (their sum is the loss), and the sampled z (B, Z).
 
     Args:
+        cfg: the run's config.
         model: the MeasureVAE, possibly wrapped in DDP (its forward is used, so gradients are all-reduced).
-        raw_model: the unwrapped MeasureVAE (for GLSR's extra decodes).
-        x: int64 (B, 24) tokens. attrs: (B, K) raw values of the regularised attributes, in cfg.regularized order.
-        labels: (B, K) binary labels (CSVAE only). adversary: q(y|z) (CSVAE only), unwrapped.
+        batch: the batch.
         step: the optimiser step, for the beta schedule and the teacher-forcing draw.
         scales: training range of each regularised attribute (GLSR).
+        adversary: q(y|z) (CSVAE only), unwrapped.
     """
+    raw_model = model.module if isinstance(model, DistributedDataParallel) else model  # GLSR's extra decodes
+    x = batch.x
     dims = [d for _, d in cfg.regularized]
     # Teacher forcing all-or-nothing per step with probability p, as the paper; drawn from (seed, step) so that a
     # resumed run and every DDP process make the same choice.
@@ -278,11 +360,11 @@ def loss_terms(
     mu, logvar, z = mu.float(), logvar.float(), z.float()
     if cfg.objective == "csvae":
         c = cfg.csvae
-        rest = [d for d in range(cfg.model.latent_dim) if d not in dims]
+        rest = _rest_dims(cfg)
         terms = {
             "recon": c.recon_weight * recon,
             "kl_w": c.kl_w_weight
-            * losses.csvae_w_kl(mu[:, dims], logvar[:, dims], labels, c.prior_means, c.prior_stds),
+            * losses.csvae_w_kl(mu[:, dims], logvar[:, dims], batch.labels, c.prior_means, c.prior_stds),
             "kl_z": c.kl_z_weight * losses.kl_divergence(mu[:, rest], logvar[:, rest]).mean(),
             "negent": c.negentropy_weight * losses.bernoulli_negentropy(adversary(z[:, rest])),
         }
@@ -290,22 +372,20 @@ def loss_terms(
     beta = losses.beta_at(step, cfg.beta, cfg.beta_schedule, cfg.beta_warmup_steps, cfg.beta_anneal_steps)
     terms = {"recon": recon, "kl": beta * losses.kl_divergence(mu, logvar).mean()}
     if cfg.objective == "arvae":
-        terms["attr"] = losses.attribute_regularization(z, attrs, dims, cfg.gamma, cfg.delta)
+        terms["attr"] = losses.attribute_regularization(z, batch.attrs, dims, cfg.gamma, cfg.delta)
     elif cfg.objective == "glsr":
-        terms["glsr"] = (
-            cfg.glsr.weight
-            * losses.glsr_regularization(
-                z,
-                lambda zz: _decode_probs_on_own_path(raw_model, zz),
-                dims,
-                [a for a, _ in cfg.regularized],
-                scales,
-                cfg.glsr.step,
-                cfg.glsr.prior_mean,
-                cfg.glsr.prior_std,
-            )[0]
-        )
+        g = cfg.glsr
+        names = [a for a, _ in cfg.regularized]
+        decode_probs = functools.partial(_decode_probs_on_own_path, raw_model)
+        reg, _ = losses.glsr_regularization(z, decode_probs, dims, names, scales, g.step, g.prior_mean, g.prior_std)
+        terms["glsr"] = g.weight * reg
     return terms, z
+
+
+def _rest_dims(cfg: TrainConfig) -> list[int]:
+    """CSVAE's z: the latent dims outside the label subspace w (w = the regularised dims)."""
+    dims = {d for _, d in cfg.regularized}
+    return [d for d in range(cfg.model.latent_dim) if d not in dims]
 
 
 def _decode_probs_on_own_path(model: MeasureVAE, z: torch.Tensor) -> torch.Tensor:
@@ -326,73 +406,139 @@ def _decode_probs_on_own_path(model: MeasureVAE, z: torch.Tensor) -> torch.Tenso
     return probs
 
 
-# ---- validation ------------------------------------------------------------------------------------------------
+# ---- the run's fixed context and its changing state -------------------------------------------------------------
 
 
-@torch.no_grad()
-def evaluate(
-    model: MeasureVAE,
-    tokens: np.ndarray,
-    attrs: np.ndarray,
-    cfg: TrainConfig,
-    device: torch.device,
-    batch_size: int = 512,
-) -> dict[str, float]:
-    """Free-running validation: decode sampled z with the model's own argmax fed back (paper section 6).
+@dataclass(frozen=True)
+class RunContext:
+    """What stays fixed for a whole run: the config, where it writes, this process and its device."""
 
-    Returns:
-        val_recon_loss (mean CE), val_recon_acc (token accuracy over all 24 ticks, holds included as the paper),
-        val_note_acc (`training.metrics.note_accuracy`: of the ticks where the target or the prediction starts a
-        note, the share where both start the same pitch; the `note_acc` of `arvae-train evaluate`), and for each
-        regularised attribute val_spearman.<name> between mu on its dim and the attribute (sign included).
+    cfg: TrainConfig
+    ckpt_path: Path  # the training checkpoint, run_dir/last.pt
+    options: RunOptions
+    rank: int
+    world: int  # number of processes
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the process that writes files, logs and validates."""
+        return self.rank == 0
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during a run: what a training checkpoint holds and restores."""
+
+    model: MeasureVAE
+    opt: torch.optim.Optimizer
+    adversary: losses.Adversary | None = None  # CSVAE's q(y|z)
+    adv_opt: torch.optim.Optimizer | None = None
+    step: int = 0  # optimiser steps done in total
+    epoch: int = 0  # whole epochs done
+    step_in_epoch: int = 0  # steps done in the current epoch
+    metrics: dict[str, float] = field(default_factory=dict)  # the last validation
+
+
+def new_state(ctx: RunContext) -> TrainState:
+    """A freshly initialised model and its optimisers: the same init on every process (seeded before building)."""
+    cfg = ctx.cfg
+    torch.manual_seed(cfg.seed)
+    model = MeasureVAE(cfg.model).to(ctx.device)
+    state = TrainState(model, torch.optim.Adam(model.parameters(), lr=cfg.lr))
+    if cfg.objective == "csvae":
+        n_rest, n_labels = len(_rest_dims(cfg)), len(cfg.regularized)
+        state.adversary = losses.Adversary(n_rest, n_labels, cfg.csvae.adversary_hidden).to(ctx.device)
+        state.adv_opt = torch.optim.Adam(state.adversary.parameters(), lr=cfg.csvae.adversary_lr)
+    # Each process draws its own noise (reparameterisation, dropout) after the shared init.
+    torch.manual_seed(_noise_seed(ctx, step=0))
+    return state
+
+
+def _noise_seed(ctx: RunContext, step: int) -> int:
+    return ctx.cfg.seed + 1_000_003 * (ctx.rank + 1) + step
+
+
+def save_state(state: TrainState, ctx: RunContext, specs: list[AttributeSpec]) -> Path:
+    """Write the training checkpoint atomically (rank 0; the other processes wait for it). Returns its path."""
+    if ctx.is_main:
+        training: dict[str, Any] = {
+            "optimizer": state.opt.state_dict(),
+            "step": state.step,
+            "epoch": state.epoch,
+            "step_in_epoch": state.step_in_epoch,
+            "rng": _rng_state(ctx.device),
+        }
+        if state.adversary is not None:
+            training["adversary"] = state.adversary.state_dict()
+            training["adversary_optimizer"] = state.adv_opt.state_dict()
+        checkpoint = Checkpoint(
+            kind="training",
+            model_config=ctx.cfg.model,
+            attributes=specs,
+            vocabulary=Vocabulary(),
+            state_dict=state.model.state_dict(),
+            metrics=state.metrics,
+            provenance=_provenance(state, ctx),
+            training=training,
+        )
+        save_checkpoint(checkpoint, ctx.ckpt_path)
+    if ctx.world > 1:
+        dist.barrier()
+    return ctx.ckpt_path
+
+
+def restore_state(state: TrainState, ctx: RunContext) -> None:
+    """Load ctx.ckpt_path into state: weights, optimisers, counters, metrics and the RNG stream.
+
+    Raises:
+        CheckpointError: the file is not a training checkpoint of this config.
     """
-    from scipy.stats import spearmanr
-
-    was_training = model.training
-    model.eval()
-    gen = torch.Generator(device=device).manual_seed(_VAL_SEED)  # own noise: the training RNG stream is untouched
-    ce_sum, n_tok, n_ok, preds, mus = 0.0, 0, 0, [], []
-    for start in range(0, len(tokens), batch_size):
-        x = torch.from_numpy(tokens[start : start + batch_size]).to(device)
-        mu, logvar = model.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen, device=device, dtype=mu.dtype)
-        pred, logits = model.decode_free(z)
-        ce_sum += float(torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), x.flatten(), reduction="sum"))
-        n_tok += x.numel()
-        n_ok += int((pred == x).sum())
-        preds.append(pred.cpu().numpy())
-        mus.append(mu.float().cpu().numpy())
-    model.train(was_training)
-    metrics = {
-        "val_recon_loss": ce_sum / max(n_tok, 1),
-        "val_recon_acc": n_ok / max(n_tok, 1),
-        # One pooled call, not a mean of per-batch values: note_accuracy is a micro average over all measures.
-        "val_note_acc": note_accuracy(np.concatenate(preds), tokens) if preds else 1.0,
-    }
-    mu_all = np.concatenate(mus) if mus else np.zeros((0, cfg.model.latent_dim))
-    for k, (name, dim) in enumerate(zip(cfg.attributes, cfg.latent_dims)):
-        if dim is not None and len(tokens) > 2 and np.ptp(attrs[:, k]) > 0:
-            rho = spearmanr(mu_all[:, dim], attrs[:, k]).statistic
-            metrics[f"val_spearman.{name}"] = float(np.nan_to_num(rho))
-    return metrics
+    ckpt = load_checkpoint(ctx.ckpt_path)
+    if ckpt.kind != "training" or ckpt.provenance.get("config_hash") != ctx.cfg.config_hash():
+        raise CheckpointError(f"{ctx.ckpt_path} was not made by this config; move it away or pass --no-resume")
+    saved = ckpt.training
+    state.model.load_state_dict(ckpt.state_dict)
+    state.opt.load_state_dict(saved["optimizer"])
+    if state.adversary is not None:
+        state.adversary.load_state_dict(saved["adversary"])
+        state.adv_opt.load_state_dict(saved["adversary_optimizer"])
+    state.step, state.epoch, state.step_in_epoch = int(saved["step"]), int(saved["epoch"]), int(saved["step_in_epoch"])
+    state.metrics = dict(ckpt.metrics)
+    if ctx.is_main:
+        _set_rng_state(saved["rng"], ctx.device)
+    else:  # only rank 0's stream was saved; the others restart theirs from the step
+        torch.manual_seed(_noise_seed(ctx, state.step))
+    log.info("resumed from %s at step %d (epoch %d, batch %d)", ctx.ckpt_path, state.step, state.epoch,
+             state.step_in_epoch)  # fmt: skip
 
 
-# ---- checkpoints ------------------------------------------------------------------------------------------------
+def _warm_start(path: Path, cfg: TrainConfig, state: TrainState) -> None:
+    """Load another run's weights (and Adam state, from a training checkpoint) into a fresh state."""
+    src = load_checkpoint(path)
+    # Fields that change no tensor shape may differ (e.g. trying the model without the ReLU before the softmax).
+    shapeless = {"dropout": cfg.model.dropout, "relu_logits": cfg.model.relu_logits}
+    if dataclasses.replace(src.model_config, **shapeless) != cfg.model:
+        raise CheckpointError(f"{path}: model config {src.model_config} differs from this run's {cfg.model}")
+    state.model.load_state_dict(src.build_model().state_dict())
+    if src.kind == "training" and src.training and "optimizer" in src.training:
+        state.opt.load_state_dict(src.training["optimizer"])
+        for group in state.opt.param_groups:  # the new config's lr wins over the one saved with the state
+            group["lr"] = cfg.lr
 
 
-def _provenance(
-    cfg: TrainConfig, preset: str, step: int, epoch: int, device: torch.device, world: int, init_from: Path | None
-) -> dict:
+def _provenance(state: TrainState, ctx: RunContext) -> dict:
+    init_from = ctx.options.init_from
     warm = {"init_from": str(init_from)} if init_from is not None else {}
     return warm | {
-        "preset": preset,
-        "train_config": cfg.to_dict(),
-        "config_hash": cfg.config_hash(),
-        "objective": cfg.objective,
-        "step": step,
-        "epoch": epoch,
-        "world_size": world,
-        "device": device.type,
+        "preset": ctx.options.preset,
+        "train_config": ctx.cfg.to_dict(),
+        "config_hash": ctx.cfg.config_hash(),
+        "objective": ctx.cfg.objective,
+        "step": state.step,
+        "epoch": state.epoch,
+        "world_size": ctx.world,
+        "device": ctx.device.type,
         "arvae_version": arvae_live.__version__,
         "torch_version": str(torch.__version__),  # TorchVersion, a str subclass, would not load weights_only
         "created_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -412,38 +558,63 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+# ---- one optimiser step, validation ---------------------------------------------------------------------------
+
+
+def optimizer_step(state: TrainState, loss: torch.Tensor, lr: float, grad_clip: float) -> None:
+    """Backward and one Adam step of the model at learning rate lr, the gradient norm clipped when grad_clip > 0."""
+    for group in state.opt.param_groups:
+        group["lr"] = lr
+    state.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:  # a few batches blew the recon loss up 10x at lr 3e-4 without it
+        torch.nn.utils.clip_grad_norm_(state.model.parameters(), grad_clip)
+    state.opt.step()
+
+
+def adversary_step(state: TrainState, adversary: torch.nn.Module, z: torch.Tensor, batch: Batch, cfg: TrainConfig):
+    """CSVAE's second player: one step of q(y|z) learning to read the labels from this step's z (detached).
+
+    `adversary` is state.adversary, possibly wrapped in DDP. Returns the weighted adversary loss, detached.
+    """
+    z_rest = z.detach()[:, _rest_dims(cfg)]
+    adv_loss = cfg.csvae.adversary_weight * losses.adversary_loss(adversary(z_rest), batch.labels)
+    state.adv_opt.zero_grad(set_to_none=True)
+    adv_loss.backward()
+    state.adv_opt.step()
+    return adv_loss.detach()
+
+
+def validate(state: TrainState, ctx: RunContext, data: TrainData) -> None:
+    """Rank 0: free-running validation (training.metrics.validation_metrics) into state.metrics, and a log line."""
+    if not ctx.is_main:
+        return
+    dims = list(zip(ctx.cfg.attributes, ctx.cfg.latent_dims))
+    state.metrics = validation_metrics(state.model, data.val_tokens, data.val_attrs, dims, seed=_VAL_SEED)
+    log.info(
+        "epoch %d step %d: %s", state.epoch, state.step, ", ".join(f"{k} {v:.4f}" for k, v in state.metrics.items())
+    )
+
+
+def _should_stop(flag: _StopFlag, ctx: RunContext) -> bool:
+    stop = flag.set
+    if ctx.world > 1:  # every process must agree, or the next all-reduce would hang
+        t = torch.tensor([float(stop)], device=ctx.device)
+        dist.all_reduce(t)
+        stop = bool(t.item() > 0)
+    return stop
+
+
 # ---- the loop -------------------------------------------------------------------------------------------------
 
 
-def train(
-    cfg: TrainConfig,
-    run_dir: Path,
-    *,
-    preset: str = "custom",
-    device: str = "auto",
-    resume: bool = True,
-    max_steps: int | None = None,
-    data_cache: Path = Path("data_cache"),
-    progress: bool = True,
-    on_step: Callable[[int, dict[str, float]], None] | None = None,
-    init_from: Path | None = None,
-) -> Path:
-    """Train cfg in run_dir, resuming from run_dir/last.pt when it exists and resume is True.
+def train(cfg: TrainConfig, run_dir: Path, options: RunOptions = RunOptions()) -> Path:
+    """Train cfg in run_dir, resuming from run_dir/last.pt when it exists and options.resume is True.
 
     Args:
         cfg: the resolved config.
         run_dir: where last.pt goes (rank 0 only writes).
-        preset: the preset name, recorded in the provenance.
-        device: "auto", "cpu" or "cuda"; under torchrun each process takes cuda:LOCAL_RANK.
-        resume: continue from run_dir/last.pt if present (it must have been made with the same config).
-        max_steps: stop (and save) once this many optimiser steps are done in total; None = train all epochs.
-        data_cache: folder of the prepared corpora (training.data), unused for synthetic data.
-        progress: show a tqdm bar (rank 0 only).
-        on_step: called on rank 0 after every step with (step, loss terms); may raise KeyboardInterrupt, which
-            saves a checkpoint like Ctrl-C.
-        init_from: a checkpoint (training or inference) of the same model config whose weights start this run
-            instead of a fresh init, and whose Adam state too when it is a training checkpoint: a warm start, to go
-            on training a run under a changed config (more epochs, another lr). Ignored when the run resumes.
+        options: see RunOptions.
 
     Returns:
         The path of the training checkpoint written last.
@@ -451,231 +622,93 @@ def train(
     Raises:
         KeyboardInterrupt: after saving, on Ctrl-C / SIGTERM.
         CheckpointError: run_dir/last.pt belongs to another config.
+        ConfigError: a batch size the processes cannot share, or a training split smaller than a batch.
     """
-    rank, world, dev, owns_group = _setup_distributed(device)
+    rank, world, dev, owns_group = _setup_distributed(options.device)
     try:
-        return _train(
-            cfg, Path(run_dir), preset, rank, world, dev, resume, max_steps, data_cache, progress, on_step, init_from
-        )
+        if cfg.batch_size % world:
+            raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
+        ctx = RunContext(cfg, Path(run_dir) / CHECKPOINT_NAME, options, rank, world, dev)
+        data = load_train_data(cfg, options.data_cache, options.progress and ctx.is_main)
+        state = new_state(ctx)
+        if options.resume and ctx.ckpt_path.exists():
+            restore_state(state, ctx)
+        elif options.init_from is not None:
+            _warm_start(options.init_from, cfg, state)
+            log.info("warm start from %s", options.init_from)
+        return train_loop(state, ctx, data)
     finally:
         if owns_group:
             dist.destroy_process_group()
 
 
-def _train(
-    cfg: TrainConfig,
-    run_dir: Path,
-    preset: str,
-    rank: int,
-    world: int,
-    dev: torch.device,
-    resume: bool,
-    max_steps: int | None,
-    data_cache: Path,
-    progress: bool,
-    on_step: Callable[[int, dict[str, float]], None] | None,
-    init_from: Path | None = None,
-) -> Path:
-    is_main = rank == 0
-    ckpt_path = run_dir / CHECKPOINT_NAME
-    if cfg.batch_size % world:
-        raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
-    local_batch = cfg.batch_size // world
+def train_loop(state: TrainState, ctx: RunContext, data: TrainData) -> Path:
+    """Run the remaining steps of state's run: epochs of batches, validation and a checkpoint at each epoch end.
 
-    # -- data: token splits and attribute values, computed once
-    train_tokens, val_tokens = load_splits(cfg, data_cache, progress and is_main)
-    if len(train_tokens) < cfg.batch_size:
-        raise ConfigError(
-            f"the training split has {len(train_tokens)} measures, fewer than batch_size {cfg.batch_size}"
-        )
-    # With on-the-fly transposition the attribute ranges (register above all) are those of transposed measures: take
-    # them from one seeded random transposition of the train split.
-    augment = _transposer(cfg) if cfg.augment_transpose else None
-    train_attrs = attribute_matrix(augment(train_tokens, -1) if augment else train_tokens, cfg.attributes)  # (N, A)
-    val_attrs = attribute_matrix(val_tokens, cfg.attributes)
-    specs = attribute_specs(cfg, train_attrs)
-    reg_cols = [cfg.attributes.index(a) for a, _ in cfg.regularized]
-    scales = [specs[c].high - specs[c].low for c in reg_cols]
-    x_all = torch.from_numpy(train_tokens)
-    a_all = torch.from_numpy(train_attrs[:, reg_cols])
-    y_all = None
-    if cfg.objective == "csvae":
-        thresholds = np.median(train_attrs[:, reg_cols], axis=0)  # e.g. "syncopated" = above the median
-        y_all = torch.from_numpy(losses.binary_labels(train_attrs[:, reg_cols], thresholds))
-    log.info(
-        "data: %s, %d train / %d val measures; regularised: %s",
-        cfg.dataset,
-        len(train_tokens),
-        len(val_tokens),
-        ", ".join(f"{a}->z{d}" for a, d in cfg.regularized) or "none",
-    )
-
-    # -- model and optimiser (same init on every process: seeded before building)
-    torch.manual_seed(cfg.seed)
-    model = MeasureVAE(cfg.model).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    adversary = adv_opt = None
-    rest_dims = [d for d in range(cfg.model.latent_dim) if d not in cfg.latent_dims]  # CSVAE's z (w = the others)
-    if cfg.objective == "csvae":
-        adversary = losses.Adversary(len(rest_dims), len(reg_cols), cfg.csvae.adversary_hidden).to(dev)
-        adv_opt = torch.optim.Adam(adversary.parameters(), lr=cfg.csvae.adversary_lr)
-    # Each process draws its own noise (reparameterisation, dropout) after the shared init.
-    torch.manual_seed(cfg.seed + 1_000_003 * (rank + 1))
-    step = epoch = step_in_epoch = 0
-    metrics: dict[str, float] = {}
-
-    if resume and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt.kind != "training" or ckpt.provenance.get("config_hash") != cfg.config_hash():
-            raise CheckpointError(f"{ckpt_path} was not made by this config; move it away or pass --no-resume")
-        model.load_state_dict(ckpt.state_dict)
-        st = ckpt.training
-        opt.load_state_dict(st["optimizer"])
-        if adversary is not None:
-            adversary.load_state_dict(st["adversary"])
-            adv_opt.load_state_dict(st["adversary_optimizer"])
-        step, epoch, step_in_epoch = int(st["step"]), int(st["epoch"]), int(st["step_in_epoch"])
-        metrics = dict(ckpt.metrics)
-        if is_main:
-            _set_rng_state(st["rng"], dev)
-        else:  # only rank 0's stream was saved; the others restart theirs from the step
-            torch.manual_seed(cfg.seed + 1_000_003 * (rank + 1) + step)
-        log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpt_path, step, epoch, step_in_epoch)
-    elif init_from is not None:
-        _warm_start(init_from, cfg, model, opt)
-        if is_main:
-            log.info("warm start from %s", init_from)
-
-    ddp_model = DistributedDataParallel(model) if world > 1 else model
-    ddp_adversary = DistributedDataParallel(adversary) if (world > 1 and adversary is not None) else adversary
+    Returns the checkpoint path; on Ctrl-C / SIGTERM (or a KeyboardInterrupt from on_step) saves and re-raises.
+    """
+    cfg, opts, dev = ctx.cfg, ctx.options, ctx.device
+    max_steps = opts.max_steps if opts.max_steps is not None else math.inf
+    local_batch = cfg.batch_size // ctx.world
+    n_batches = len(batches(len(data.x), local_batch, cfg.seed, 0, ctx.rank, ctx.world))  # the same every epoch
+    total_steps = cfg.epochs * n_batches
+    model = DistributedDataParallel(state.model) if ctx.world > 1 else state.model
+    adversary = state.adversary
+    if ctx.world > 1 and adversary is not None:
+        adversary = DistributedDataParallel(adversary)
     use_amp = cfg.amp and dev.type == "cuda" and torch.cuda.is_bf16_supported()
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
-
-    def save() -> Path:
-        if is_main:
-            training = {
-                "optimizer": opt.state_dict(),
-                "step": step,
-                "epoch": epoch,
-                "step_in_epoch": step_in_epoch,
-                "rng": _rng_state(dev),
-            }
-            if adversary is not None:
-                training["adversary"] = adversary.state_dict()
-                training["adversary_optimizer"] = adv_opt.state_dict()
-            save_checkpoint(
-                Checkpoint(
-                    kind="training",
-                    model_config=cfg.model,
-                    attributes=specs,
-                    vocabulary=Vocabulary(),
-                    state_dict=model.state_dict(),
-                    metrics=metrics,
-                    provenance=_provenance(cfg, preset, step, epoch, dev, world, init_from),
-                    training=training,
-                ),
-                ckpt_path,
-            )
-        if world > 1:
-            dist.barrier()
-        return ckpt_path
-
-    def validate() -> None:
-        nonlocal metrics
-        if is_main:
-            metrics = evaluate(model, val_tokens, val_attrs, cfg, dev)
-            log.info("epoch %d step %d: %s", epoch, step, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-
-    def should_stop(flag: _StopFlag) -> bool:
-        stop = flag.set
-        if world > 1:  # every process must agree, or the next all-reduce would hang
-            t = torch.tensor([float(stop)], device=dev)
-            dist.all_reduce(t)
-            stop = bool(t.item() > 0)
-        return stop
-
-    total_steps = cfg.epochs * len(batches(len(x_all), local_batch, cfg.seed, 0, rank, world))
-    model.train()
+    autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext
+    state.model.train()
     t_last = time.perf_counter()
     with _StopFlag() as flag:
         try:
-            while epoch < cfg.epochs:
-                if max_steps is not None and step >= max_steps:  # reached at an epoch end, already saved
-                    log.info("stopped at max_steps=%d; %s", max_steps, ckpt_path)
-                    return ckpt_path
-                epoch_batches = batches(len(x_all), local_batch, cfg.seed, epoch, rank, world)
-                bar = tqdm(
-                    total=len(epoch_batches),
-                    initial=step_in_epoch,
-                    desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                    disable=not (progress and is_main),
-                    leave=False,
-                    dynamic_ncols=True,
-                )
-                for idx in epoch_batches[step_in_epoch:]:
-                    if max_steps is not None and step >= max_steps:
+            while state.epoch < cfg.epochs and state.step < max_steps:
+                epoch_batches = batches(len(data.x), local_batch, cfg.seed, state.epoch, ctx.rank, ctx.world)
+                bar = tqdm(total=n_batches, initial=state.step_in_epoch, desc=f"epoch {state.epoch + 1}/{cfg.epochs}",
+                           disable=not (opts.progress and ctx.is_main), leave=False, dynamic_ncols=True)  # fmt: skip
+                for idx in epoch_batches[state.step_in_epoch :]:
+                    if state.step >= max_steps:
                         break
-                    if augment is not None:  # a new transposition per measure and step; attributes follow it
-                        x_np = augment(train_tokens[idx.numpy()], step)
-                        x = torch.from_numpy(x_np).to(dev, non_blocking=True)
-                        attrs = torch.from_numpy(attribute_matrix(x_np, cfg.attributes)[:, reg_cols]).to(dev)
-                    else:
-                        x = x_all[idx].to(dev, non_blocking=True)
-                        attrs = a_all[idx].to(dev)
-                    labels = y_all[idx].to(dev) if y_all is not None else None
+                    batch = data.batch(idx, dev, state.step)  # transposed here when cfg.augment_transpose
 
                     with autocast():
-                        terms, z = loss_terms(cfg, ddp_model, model, x, attrs, labels, adversary, step, scales)
+                        terms, z = loss_terms(cfg, model, batch, state.step, data.scales, state.adversary)
                     loss = sum(terms.values())
-                    lr = lr_at(step, cfg, total_steps)
-                    for group in opt.param_groups:
-                        group["lr"] = lr
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.grad_clip > 0:  # a few batches blew the recon loss up 10x at lr 3e-4 without it
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    opt.step()
-                    if adversary is not None:  # the adversary's turn: learn to read y from this step's z
-                        z_rest = z.detach()[:, rest_dims]
-                        adv_loss = cfg.csvae.adversary_weight * losses.adversary_loss(ddp_adversary(z_rest), labels)
-                        adv_opt.zero_grad(set_to_none=True)
-                        adv_loss.backward()
-                        adv_opt.step()
-                        terms["adv"] = adv_loss.detach()
+                    lr = lr_at(state.step, cfg, total_steps)
+                    optimizer_step(state, loss, lr, cfg.grad_clip)
+                    if adversary is not None:
+                        terms["adv"] = adversary_step(state, adversary, z, batch, cfg)
+                    state.step += 1
+                    state.step_in_epoch += 1
 
-                    step += 1
-                    step_in_epoch += 1
                     values = {k: float(v.detach()) for k, v in terms.items()}
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
-                    if is_main and step % cfg.log_interval == 0:
+                    if ctx.is_main and state.step % cfg.log_interval == 0:
                         now = time.perf_counter()
-                        log.info(
-                            "step %d: loss %.4f (%s) | lr %.2g | %.1f ms/step",
-                            step,
-                            float(loss.detach()),
-                            ", ".join(f"{k} {v:.4f}" for k, v in values.items()),
-                            lr,
-                            1000 * (now - t_last) / cfg.log_interval,
-                        )
+                        ms_per_step = 1000 * (now - t_last) / cfg.log_interval
+                        log.info("step %d: loss %.4f (%s) | lr %.2g | %.1f ms/step", state.step, float(loss.detach()),
+                                 ", ".join(f"{k} {v:.4f}" for k, v in values.items()), lr, ms_per_step)  # fmt: skip
                         t_last = now
-                    if is_main and on_step is not None:
-                        on_step(step, values)
-                    if should_stop(flag):
+                    if ctx.is_main and opts.on_step is not None:
+                        opts.on_step(state.step, values)
+                    if _should_stop(flag, ctx):
                         raise KeyboardInterrupt
                 bar.close()
-                if step_in_epoch < len(epoch_batches):  # stopped inside the epoch by max_steps
-                    validate()
-                    log.info("stopped at max_steps=%d; saved %s", max_steps, ckpt_path)
-                    return save()
-                epoch += 1
-                step_in_epoch = 0
-                if epoch % cfg.eval_interval == 0 or epoch == cfg.epochs:
-                    validate()
-                save()
+
+                if state.step_in_epoch == n_batches:  # the epoch is complete (not stopped inside it by max_steps)
+                    state.epoch += 1
+                    state.step_in_epoch = 0
+                if state.step_in_epoch or state.epoch % cfg.eval_interval == 0 or state.epoch == cfg.epochs:
+                    validate(state, ctx, data)
+                save_state(state, ctx, data.specs)
         except KeyboardInterrupt:
-            save()
-            log.warning("interrupted at step %d; saved %s (run the same command again to resume)", step, ckpt_path)
+            save_state(state, ctx, data.specs)
+            log.warning("interrupted at step %d; saved %s (run the same command again to resume)", state.step,
+                        ctx.ckpt_path)  # fmt: skip
             raise
-    log.info("done: %d epochs, %d steps; %s", epoch, step, ckpt_path)
-    return ckpt_path
+    if state.epoch < cfg.epochs:
+        log.info("stopped at max_steps=%d; %s", opts.max_steps, ctx.ckpt_path)
+    else:
+        log.info("done: %d epochs, %d steps; %s", state.epoch, state.step, ctx.ckpt_path)
+    return ctx.ckpt_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -82,37 +83,26 @@ def evaluate_cmd(
     as_json: bool,
     dataset: str | None,
     split: str,
-    plot_dir: Path | None,
-    seed: int,
     max_measures: int,
-    batch_size: int,
-    device: str,
     data_cache: Path,
-    progress: bool,
+    device: str,
+    **options: Any,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
+    # `options` are evaluate_checkpoint's keyword arguments, one click option each: seed, batch_size, plot_dir,
+    # progress.
     from arvae_live.core.device import resolve_device
-    from training.evaluation import evaluate_checkpoint
+    from training.evaluation import HeldOutData, evaluate_checkpoint
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
-    result = evaluate_checkpoint(
-        ckpt,
-        dataset,
-        split,
-        seed=seed,
-        batch_size=batch_size,
-        max_measures=max_measures,
-        device=device,
-        plot_dir=plot_dir,
-        cache_dir=data_cache,
-        progress=progress,
-    )
+    data = HeldOutData(dataset, split, data_cache, max_measures)
+    result = evaluate_checkpoint(ckpt, data, device=device, **options)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         return
     names = [k.split(".", 1)[1] for k in result.metrics if k.startswith("interpretability.")]
     n = int(result.metrics["n_measures"])
-    click.echo(f"{ckpt}: {n} measures of {result.dataset} ({result.split}), seed {seed}, {device}")
+    click.echo(f"{ckpt}: {n} measures of {result.dataset} ({result.split}), seed {result.seed}, {device}")
     click.echo(format_table(result.metrics, names))
     for p in result.plots:
         click.echo(f"wrote {p}")

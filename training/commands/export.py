@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from arvae_live.cli_base import data_cache_option, device_option
+from arvae_live.cli_base import data_cache_option, device_option, progress_option
 
 
 @click.command("export")
@@ -19,13 +19,28 @@ from arvae_live.cli_base import data_cache_option, device_option
     required=True,
     help="Inference checkpoint to write (e.g. checkpoints/bach-arvae.pt).",
 )
+@click.option(
+    "--allow-degenerate",
+    is_flag=True,
+    help="Write the model even when its self-check fails (silent or wrong decoding); the file records why.",
+)
 @device_option(note="The calibration runs there.")
 @data_cache_option(note="Export reads the validation split from it.")
-def export_cmd(src: Path, out: Path, device: str, data_cache: Path) -> None:
-    """Export RUN_OR_CKPT (a run directory or its last.pt) as an inference checkpoint, then reload and decode it."""
+@progress_option
+def export_cmd(src: Path, out: Path, allow_degenerate: bool, device: str, data_cache: Path, progress: bool) -> None:
+    """Export RUN_OR_CKPT (a run directory or its last.pt) as an inference checkpoint, then reload and decode it.
+
+    A model that fails the self-check is refused (exit 1, nothing written) unless --allow-degenerate is given.
+    """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from training.export import export_checkpoint
 
-    print_summary(export_checkpoint(src, out, device=device, data_cache=data_cache))
+    with logging_redirect_tqdm():  # log lines above the progress bars, not inside them
+        summary = export_checkpoint(
+            src, out, device=device, data_cache=data_cache, allow_degenerate=allow_degenerate, progress=progress
+        )
+    print_summary(summary)
 
 
 def print_summary(summary) -> None:
@@ -39,9 +54,11 @@ def print_summary(summary) -> None:
     if summary.metrics:
         click.echo("metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(summary.metrics.items())))
     if summary.predictor_mae:
-        click.echo("attribute predictor, held-out error: " + ", ".join(f"{k} {v:.3f}" for k, v in
-                                                                      summary.predictor_mae.items()))  # fmt: skip
+        errors = ", ".join(f"{k} {v:.3f}" for k, v in summary.predictor_mae.items())
+        click.echo(f"attribute predictor, held-out error: {errors}")
     same = sum(a == b for a, b in zip(summary.check_input, summary.check_output))
     click.echo(f"self-check: reloaded and decoded a fixed measure, {same}/24 tokens as the input")
     click.echo("  input:  " + " ".join(map(str, summary.check_input)))
     click.echo("  output: " + " ".join(map(str, summary.check_output)))
+    if summary.degenerate:
+        click.echo(f"WARNING: DEGENERATE MODEL: {summary.degenerate}; written only because it was allowed", err=True)

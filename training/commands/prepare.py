@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -44,7 +45,19 @@ def prepare_cmd(dataset: str, cache_dir: Path, rebuild: bool, limit: int | None,
     from training.data import cache_key, load_dataset
 
     t0 = time.perf_counter()
-    ds = load_dataset(dataset, cache_dir=cache_dir, rebuild=rebuild, limit=limit, workers=workers)
+    ds = None
+    try:
+        ds = load_dataset(dataset, cache_dir=cache_dir, rebuild=rebuild, limit=limit, workers=workers)
+    except KeyboardInterrupt:
+        pass  # reported below, once the traceback (and with it the progress bar, which then closes its line) is gone
+    if ds is None:
+        # The cache is written atomically once a build completes, so a stop leaves the old cache (or none) intact.
+        click.echo(
+            f"interrupted after {time.perf_counter() - t0:.0f} s: the {dataset} dataset was not built and nothing "
+            f"was written to {cache_dir}; run the same command again to build it from the start",
+            err=True,
+        )
+        sys.exit(130)
     elapsed = time.perf_counter() - t0
     path = cache_dir / f"{cache_key(dataset, ds.vocab, limit)}.npz"
     how = f"loaded from cache in {elapsed:.2f} s" if ds.summary.get("from_cache") else f"built in {elapsed:.1f} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -51,45 +52,34 @@ from arvae_live.cli_base import data_cache_option, device_option, progress_optio
     default=None,
     help="Warm start: begin from this checkpoint's weights (same model config), e.g. to train a run longer.",
 )
-@click.option("--smoke", is_flag=True, help="Train 2 steps, then export run_dir/model.pt and check it (CI).")
+@click.option(
+    "--smoke",
+    is_flag=True,
+    help="Train 2 steps, then export run_dir/model.pt and check it (CI); the 2-step model is exported although "
+    "its self-check flags it degenerate.",
+)
 @data_cache_option()
 @progress_option
-def train_cmd(
-    preset: str,
-    overrides: tuple[str, ...],
-    device: str,
-    out: Path,
-    resume: bool,
-    max_steps: int | None,
-    init_from: Path | None,
-    smoke: bool,
-    data_cache: Path,
-    progress: bool,
-) -> None:
+def train_cmd(preset: str, overrides: tuple[str, ...], out: Path, smoke: bool, **options: Any) -> None:
     """Train a MeasureVAE with the objective of PRESET (AR-VAE, beta-VAE, GLSR-VAE or CSVAE).
 
     Launch with torchrun for data-parallel training, e.g.
     `torchrun --nproc_per_node 2 -m training train --preset bach-arvae`.
     """
+    # `options` are the fields of training.train.RunOptions, one click option each: device, resume, max_steps,
+    # init_from, data_cache, progress.
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from training.train import CHECKPOINT_NAME, EXPORT_NAME, resolve_config, run, run_dir_for
 
     if smoke:
-        max_steps = 2
+        options["max_steps"] = 2
     cfg = resolve_config(preset, overrides)
     run_dir = run_dir_for(preset, cfg, out)
     is_main = int(os.environ.get("RANK", "0")) == 0
     try:
-        run(
-            preset,
-            overrides,
-            out=out,
-            device=device,
-            resume=resume,
-            max_steps=max_steps,
-            data_cache=data_cache,
-            progress=progress,
-            init_from=init_from,
-        )
+        with logging_redirect_tqdm():  # log lines above the progress bar, not inside it
+            run(preset, overrides, out=out, **options)
     except KeyboardInterrupt:
         if is_main:
             click.echo(
@@ -102,7 +92,8 @@ def train_cmd(
         from training.commands.export import print_summary
         from training.export import export_checkpoint
 
-        summary = export_checkpoint(
-            run_dir, run_dir / EXPORT_NAME, device=device, data_cache=data_cache, progress=progress
-        )
+        with logging_redirect_tqdm():
+            summary = export_checkpoint(run_dir, run_dir / EXPORT_NAME, device=options["device"],
+                                        data_cache=options["data_cache"], allow_degenerate=True,
+                                        progress=options["progress"])  # fmt: skip
         print_summary(summary)
