@@ -36,13 +36,16 @@ import torch
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.checkpoint import load_checkpoint
 from arvae_live.core.device import resolve_device
+from arvae_live.core.key import allowed_tokens, estimate_key
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor
-from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary
+from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary, tokens_to_note_arrays
 from arvae_live.errors import RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
-from arvae_live.steering import MAX_ROUNDS, Budget, Candidates, ClosedLoop, Request, measure
+from arvae_live.steering import MAX_ROUNDS, Budget, Candidates, ClosedLoop, Request, first_last_onsets, measure
 
+# regenerate's scale: "auto" (the input's key), "off" or None (chromatic), or pitch classes 0..11.
+ScaleArg = str | Sequence[int] | frozenset[int] | None
 ENCODE_CACHE_SIZE = 64  # clips whose encoding is kept (a dial sweep re-sends the same clip with new targets)
 
 
@@ -58,6 +61,7 @@ class Regeneration:
         engine_ms: wall time of the call in milliseconds.
         n_decoded: number of measures decoded in all (open-loop guesses plus closed-loop candidates).
         rounds: closed-loop refinement rounds run (0 for open loop).
+        key: the key whose scale limited the output's pitches ("G major", "custom"), or None (any pitch).
     """
 
     tokens: np.ndarray
@@ -67,6 +71,7 @@ class Regeneration:
     n_decoded: int = 0
     rounds: int = 0
     latents: np.ndarray | None = field(default=None, repr=False)  # (V, M, Z) latents of the kept candidates
+    key: str | None = None
 
 
 class LiveModel:
@@ -209,9 +214,32 @@ class LiveModel:
             self._encode_cache.popitem(last=False)
         return entry
 
-    def _decode(self, z: np.ndarray, temperature: float, generator: torch.Generator | None) -> np.ndarray:
+    def _decode(
+        self, z: np.ndarray, temperature: float, generator: torch.Generator | None, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
         zt = torch.from_numpy(z.astype(np.float32)).to(self.device)
-        return self._decoder.decode(zt, temperature, generator).cpu().numpy()
+        mask = None if allowed is None else torch.from_numpy(allowed).to(self.device)
+        return self._decoder.decode(zt, temperature, generator, mask).cpu().numpy()
+
+    def scale_for(self, tokens: np.ndarray, scale: ScaleArg) -> tuple[np.ndarray | None, str | None]:
+        """The tokens decoding may emit for a clip, and the key's name (see regenerate's `scale`).
+
+        Returns:
+            (bool (V,) allowed tokens or None for all, a name such as "G major" or "custom" or None).
+        """
+        if scale is None or scale == "off":
+            return None, None
+        pitches, _, durations = tokens_to_note_arrays(tokens, self.vocab)
+        own = {int(p) % 12 for p in pitches}  # the input's own chromatic notes stay possible
+        if isinstance(scale, str):
+            if scale != "auto":
+                raise RepresentationError(f"scale must be 'auto', 'off' or a set of pitch classes 0..11, got {scale!r}")
+            key = estimate_key(pitches, durations)
+            return allowed_tokens(key.pitch_classes | own, self.vocab), key.name if len(pitches) else None
+        classes = {int(c) for c in scale}
+        if not classes or any(not 0 <= c <= 11 for c in classes):
+            raise RepresentationError(f"scale pitch classes must be 0..11 (0 = C), at least one; got {sorted(classes)}")
+        return allowed_tokens(classes | own, self.vocab), "custom"
 
     def regenerate(
         self,
@@ -223,6 +251,7 @@ class LiveModel:
         closed_loop: bool = True,
         max_rounds: int = MAX_ROUNDS,
         budget_ms: float | None = None,
+        scale: ScaleArg = "auto",
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -238,9 +267,15 @@ class LiveModel:
             budget_ms: no refinement round or sweep starts when it would likely end after this much time since the
                 call began (estimated by the decode-cost model, steering.DecodeCost); None: no limit. The first
                 guess is always decoded, so this bounds the latency of the closed loop without ever failing.
+            scale: which pitches the output may use, besides the input's own: "auto" (the default) the diatonic
+                scale of the input's Krumhansl-Kessler key (core/key.py); a collection of pitch classes 0..11 (a
+                scale the client knows, e.g. Live's); None or "off": any pitch.
+
+        Variation 0 at temperature 0 keeps every bar whose targets equal its own values as it is; the other bars keep
+        as many of their notes as the targets allow (steering.py, `splice`).
 
         Returns:
-            Regeneration with tokens (V, M, 24), asked {name: (M,)}, achieved {name: (V, M)}.
+            Regeneration with tokens (V, M, 24), asked {name: (M,)}, achieved {name: (V, M)}, and key.
 
         Raises:
             UnknownAttributeError: a target names an attribute the model does not have or cannot steer.
@@ -252,6 +287,7 @@ class LiveModel:
         V = _check_count("variations", variations)
         _check_temperature(temperature)
         parsed = self._parse_targets(targets, M)
+        allowed, key = self.scale_for(tokens, scale)
         with torch.inference_mode():
             mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -269,10 +305,16 @@ class LiveModel:
             req = self._request(
                 np.tile(asked, (V, 1)), parsed, np.tile(tokens, (V, 1)), temperature, seed, t0, budget_ms
             )
+            before, after = neighbour_notes(tokens)
+            req.allowed, req.before, req.after = allowed, np.tile(before, V), np.tile(after, V)
+            if temperature == 0:  # variation 0 may come back as the input where nothing was asked of a bar
+                req.input_rows = np.arange(V * M) < M
             best, rounds = self.steering.steer(z, req, closed_loop, max_rounds)
-        return self._result(
+        result = self._result(
             best, rounds, req, (V, M), {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes)}
         )
+        result.key = key
+        return result
 
     def sample(
         self,
@@ -374,6 +416,19 @@ class LiveModel:
             n_decoded=S * M,
             latents=z.reshape(S, M, -1),
         )
+
+
+def neighbour_notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each measure of a clip (M, 24): the token id of the last note before it and of the first note after it,
+    float (M,) each, NaN where there is none (for the bar-line leap term of the score)."""
+    first, last = first_last_onsets(tokens)
+    M = tokens.shape[0]
+    before, after = np.full(M, np.nan), np.full(M, np.nan)
+    for m in range(1, M):
+        before[m] = last[m - 1] if not np.isnan(last[m - 1]) else before[m - 1]
+    for m in range(M - 2, -1, -1):
+        after[m] = first[m + 1] if not np.isnan(first[m + 1]) else after[m + 1]
+    return before, after
 
 
 def _check_count(name: str, value: int) -> int:

@@ -15,6 +15,8 @@ differ only by float rounding order, which can flip an argmax only on an exact n
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -106,20 +108,25 @@ class FastDecoder:
             hs[k] = x
         return x
 
-    def _tick_step(self, gi0: torch.Tensor, hs: list[torch.Tensor]) -> torch.Tensor:
+    def _tick_step(self, gi0: torch.Tensor, hs: list[torch.Tensor], bias: torch.Tensor | None) -> torch.Tensor:
         """One tick of the tick GRU and the output projection: logits (B, V), ReLU'd when the model does so (kept
-        for argmax too: all-negative logits become all-zero, and argmax then picks 0)."""
+        for argmax too: all-negative logits become all-zero, and argmax then picks 0), then plus bias (0 for an
+        allowed token, -inf for a masked one) when given."""
         x = self._stack_step(gi0, hs, self.w_hh_t, self.b_hh, self.w_ih_t, self.b_ih)
         logits = torch.addmm(self.b_out, x, self.w_out_t)
-        return F.relu(logits) if self.relu_logits else logits
+        logits = F.relu(logits) if self.relu_logits else logits
+        return logits if bias is None else logits + bias
 
-    def _run_beats(self, h0: torch.Tensor, beat_gates: torch.Tensor, prev_gates: torch.Tensor) -> torch.Tensor:
+    def _run_beats(
+        self, h0: torch.Tensor, beat_gates: torch.Tensor, prev_gates: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
         """Argmax-decode the 6 ticks of independent beats, one row per beat.
 
         Args:
             h0: (L, R, H) the beats' initial tick-GRU states.
             beat_gates: (R, 3H) layer-0 input gates of their conditioning (bias included).
             prev_gates: (R, 3H) layer-0 input gates of the token fed in at each beat's first tick.
+            bias: (V,) additive logit mask (see decode), or None.
 
         Returns:
             int64 tokens (R, 6).
@@ -127,7 +134,7 @@ class FastDecoder:
         hs = [h0[k] for k in range(self.n_layers)]
         out = torch.empty(h0.shape[1], TICKS_PER_BEAT, dtype=torch.long, device=h0.device)
         for j in range(TICKS_PER_BEAT):
-            tok = self._tick_step(prev_gates + beat_gates, hs).argmax(dim=-1)
+            tok = self._tick_step(prev_gates + beat_gates, hs, bias).argmax(dim=-1)
             out[:, j] = tok
             prev_gates = self.token_gates[tok]
         return out
@@ -137,6 +144,7 @@ class FastDecoder:
         z: torch.Tensor,
         temperature: float = 0.0,
         generator: torch.Generator | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode latents free-running, as `MeasureVAE.decode_free`.
 
@@ -151,19 +159,22 @@ class FastDecoder:
             z: float (B, latent_dim), on the model's device.
             temperature: 0 for argmax; > 0 samples from softmax(logits / temperature).
             generator: random source when sampling (on z's device).
+            allowed: bool (V,): the tokens the decoder may emit (the others' logits are -inf, for argmax and
+                sampling alike: a key's scale); None allows all. HOLD and REST should stay allowed.
 
         Returns:
             int64 tokens (B, 24), ids 0..V-1.
         """
+        bias = None if allowed is None else torch.zeros(allowed.shape, device=z.device).masked_fill(~allowed, -math.inf)
         if temperature > 0:
-            return self._decode_sequential(z, temperature, generator)
+            return self._decode_sequential(z, temperature, generator, bias)
         B, H = z.shape[0], self.hidden_dim
         h0, cond = self._beats(z)  # (L, B*4, H), (B*4, H); row b*4 + i is beat i of measure b
         beat_gates = torch.addmm(self.b_ih0, cond, self.w_cond_t)  # (B*4, 3H)
         assumed = torch.full((B, BEATS_PER_MEASURE), HOLD, dtype=torch.long, device=z.device)
         prev = self.token_gates[assumed].view(B * BEATS_PER_MEASURE, 3 * H)
         prev.view(B, BEATS_PER_MEASURE, 3 * H)[:, 0] = self.first_gates  # beat 0 starts from the learned input
-        toks = self._run_beats(h0, beat_gates, prev).view(B, BEATS_PER_MEASURE, TICKS_PER_BEAT)
+        toks = self._run_beats(h0, beat_gates, prev, bias).view(B, BEATS_PER_MEASURE, TICKS_PER_BEAT)
         for _ in range(BEATS_PER_MEASURE - 1):
             actual = toks[:, :-1, -1]  # (B, 3): the last token of beats 0..2
             b, i = (actual != assumed[:, 1:]).nonzero(as_tuple=True)
@@ -171,12 +182,12 @@ class FastDecoder:
                 break
             fed = actual[b, i]
             rows = b * BEATS_PER_MEASURE + i + 1
-            toks[b, i + 1] = self._run_beats(h0[:, rows], beat_gates[rows], self.token_gates[fed])
+            toks[b, i + 1] = self._run_beats(h0[:, rows], beat_gates[rows], self.token_gates[fed], bias)
             assumed[b, i + 1] = fed
         return toks.view(B, TICKS_PER_MEASURE)
 
     def _decode_sequential(
-        self, z: torch.Tensor, temperature: float, generator: torch.Generator | None
+        self, z: torch.Tensor, temperature: float, generator: torch.Generator | None, bias: torch.Tensor | None
     ) -> torch.Tensor:
         """The 24 ticks one after another (any temperature); see decode."""
         B = z.shape[0]
@@ -190,7 +201,7 @@ class FastDecoder:
             hs = [h0[k, :, i] for k in range(L)]  # the tick state restarts every beat
             beat_gates = cond_gates[:, i]
             for j in range(TICKS_PER_BEAT):
-                logits = self._tick_step(prev_gates + beat_gates, hs)  # (B, V)
+                logits = self._tick_step(prev_gates + beat_gates, hs, bias)  # (B, V)
                 if temperature > 0:
                     probs = F.softmax(logits.float() / temperature, dim=-1)
                     tok = torch.multinomial(probs, 1, generator=generator)[:, 0]

@@ -11,8 +11,16 @@ in order, each of which is public and usable alone:
    (a predictor re-solve with the targets shifted by its measured miss, or a secant step per attribute without one),
    decode 0.5x, 1x and 2x the move in one batch, keep a candidate that beats the row's best.
 3. `sweep`: fixed offsets along each dim that still misses, to step over plateaus where a count does not change.
+4. `splice`: per row, every mix of the input's beats and the best candidate's beats is measured (no decoding), and
+   the one that meets the targets while changing the fewest notes is kept: what was not asked to change, stays.
 
-`score` is the weighted miss beyond tolerance plus a small term for tokens that differ from the input. Every decode
+With an input (regenerate), the input itself is a candidate for the rows of variation 0 at temperature 0: a bar whose
+targets equal its own values comes back unchanged, and is not decoded at all. Decoding can be limited to a set of
+tokens (`Request.allowed`: a key's scale plus the input's own pitches), so every candidate, and thus every output,
+stays in key.
+
+`score` is the weighted miss beyond tolerance, plus a small term for the notes that differ from the input (pitched
+onsets, not holds) and one for a leap over an octave at a bar line that the input did not have. Every decode
 goes through `ClosedLoop.decode_measure`, which times it for the call's `Budget`: no step starts that the
 `DecodeCost` model expects to end after the budget. docs/daemon.md ("The engine") describes the loop and its numbers.
 
@@ -30,11 +38,16 @@ import torch
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes, get_attribute
 from arvae_live.core.predictor import AttributePredictor
+from arvae_live.core.representation import BEATS_PER_MEASURE, FIRST_PITCH_TOKEN, TICKS_PER_BEAT
 
 MIN_TOLERANCE = 0.005  # normalised; for attributes whose quantum is 0 (continuous) or tiny against their range
-# Weight of token disagreement with the input (fraction of the 24 ticks, 0..1) in the score: small against a missed
-# target (normalised units), so closeness only decides among candidates that meet the targets about equally.
+# Weight of the notes changed against the input (0..1, see note_change) in the score: small against a missed target
+# (normalised units), so closeness only decides among candidates that meet the targets about equally.
 KEEP_WEIGHT = 0.02
+# Weight of a new leap over an octave at either bar line of a measure (against the input's neighbouring notes): a bar
+# must join the bars around it; about a tenth of a dial's range.
+LEAP_WEIGHT = 0.1
+LEAP_SEMITONES = 12
 # Weight of an attribute that was not targeted (held at the input's value) against a targeted one in the score: the
 # performer asked for the targets, so a candidate may let the others drift a little to meet them.
 UNTARGETED_WEIGHT = 0.25
@@ -51,7 +64,8 @@ PREDICTOR_ROUND_ITERS = 2
 # Time a refinement round spends outside decoding (the predictor's solve, the scoring), in ms.
 ROUND_MARGIN_MS = 0.3
 
-Decode = Callable[[np.ndarray, float, torch.Generator | None], np.ndarray]  # z (B, Z), temperature, gen -> (B, 24)
+# z (B, Z), temperature, gen, allowed tokens (V,) or None -> tokens (B, 24)
+Decode = Callable[[np.ndarray, float, torch.Generator | None, np.ndarray | None], np.ndarray]
 
 
 # ---- measuring and scoring ------------------------------------------------------------------------------------------
@@ -70,6 +84,41 @@ def tolerances(attributes: Sequence[AttributeSpec]) -> np.ndarray:
     return np.array([max(MIN_TOLERANCE, 0.5 * get_attribute(a.name).quantum / (a.high - a.low)) for a in attributes])
 
 
+def note_change(tokens: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """(B,) the share of notes that differ between tokens and ref (B, 24), 0..1: onsets (pitch on a tick) in one but
+    not the other, over the onsets of both. Holds and rests do not count: a performer hears notes. 0 when neither
+    has an onset."""
+    on_t, on_r = tokens >= FIRST_PITCH_TOKEN, ref >= FIRST_PITCH_TOKEN
+    same = (on_t & on_r & (tokens == ref)).sum(axis=1)
+    total = on_t.sum(axis=1) + on_r.sum(axis=1)
+    return np.where(total > 0, (total - 2 * same) / np.maximum(total, 1), 0.0)
+
+
+def first_last_onsets(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B,) float token ids of the first and last onset of each of tokens (B, 24); NaN where a row has none."""
+    on = tokens >= FIRST_PITCH_TOKEN
+    has = on.any(axis=1)
+    rows = np.arange(tokens.shape[0])
+    first = tokens[rows, on.argmax(axis=1)].astype(np.float64)
+    last = tokens[rows, tokens.shape[1] - 1 - on[:, ::-1].argmax(axis=1)].astype(np.float64)
+    return np.where(has, first, np.nan), np.where(has, last, np.nan)
+
+
+def new_leaps(tokens: np.ndarray, ref: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(B,) how many of a measure's two bar lines get a leap over LEAP_SEMITONES that the input did not have there.
+
+    Args:
+        tokens, ref: (B, 24) candidates and the input measures.
+        before: (B,) token id of the last note before each measure, after: of the first note after it (NaN: none).
+    """
+    first, last = first_last_onsets(tokens)
+    ref_first, ref_last = first_last_onsets(ref)
+    with np.errstate(invalid="ignore"):
+        leap_in = (np.abs(first - before) > LEAP_SEMITONES) & ~(np.abs(ref_first - before) > LEAP_SEMITONES)
+        leap_out = (np.abs(after - last) > LEAP_SEMITONES) & ~(np.abs(after - ref_last) > LEAP_SEMITONES)
+    return leap_in.astype(np.float64) + leap_out
+
+
 def score(
     achieved: np.ndarray,
     asked: np.ndarray,
@@ -79,7 +128,7 @@ def score(
     ref: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-row score, lower is better: sum over attributes of weight x (miss beyond tolerance), plus KEEP_WEIGHT x
-    the fraction of tokens that differ from ref.
+    the share of notes changed against ref (`note_change`).
 
     Args:
         achieved, asked: (B, A) normalised attributes; NaN in asked where an attribute is not scored.
@@ -89,7 +138,7 @@ def score(
     """
     miss = np.nan_to_num(np.maximum(np.abs(achieved - asked) - tolerance, 0.0), nan=0.0) @ weight
     if ref is not None:
-        miss = miss + KEEP_WEIGHT * (tokens != ref).mean(axis=1)
+        miss = miss + KEEP_WEIGHT * note_change(tokens, ref)
     return miss
 
 
@@ -198,6 +247,11 @@ class Request:
         temperature: 0 for argmax decoding, > 0 samples with generator.
         generator: the random source when sampling, else None.
         budget: the call's time allowance.
+        allowed: bool (V,) the tokens decoding may emit (a key's scale plus the input's own pitches), or None: all.
+        input_rows: bool (B,) rows for which the input itself (ref) is a candidate (variation 0 at temperature 0),
+            or None: none.
+        before, after: float (B,) token id of the input's last note before each row's measure and first note after
+            it (NaN where none), for the bar-line leap term; None: no such term.
     """
 
     asked: np.ndarray
@@ -206,6 +260,10 @@ class Request:
     temperature: float
     generator: torch.Generator | None
     budget: Budget
+    allowed: np.ndarray | None = None
+    input_rows: np.ndarray | None = None
+    before: np.ndarray | None = None
+    after: np.ndarray | None = None
 
 
 @dataclass
@@ -298,13 +356,14 @@ class ClosedLoop:
             return best, 0
         rounds = self.refine(best, req, max_rounds)
         self.sweep(best, req)
+        self.splice(best, req)
         return best, rounds
 
     def decode_measure(self, z: np.ndarray, req: Request) -> tuple[np.ndarray, np.ndarray]:
         """Decode z (B, Z) and measure the result: tokens (B, 24), attributes (B, A); the time taken is spent from
         req's budget."""
         t = time.perf_counter()
-        tokens = self._decode(z, req.temperature, req.generator)
+        tokens = self._decode(z, req.temperature, req.generator, req.allowed)
         att = measure(self.attributes, tokens)
         req.budget.spend(z.shape[0], (time.perf_counter() - t) * 1e3)
         return tokens, att
@@ -313,7 +372,12 @@ class ClosedLoop:
         """`score` of candidates (attributes att, tokens) for req's rows (all of them when None)."""
         asked = req.asked if rows is None else req.asked[rows]
         ref = req.ref if req.ref is None or rows is None else req.ref[rows]
-        return score(att, asked, self.tolerance, target_weights(self.attributes, req.targeted), tokens, ref)
+        out = score(att, asked, self.tolerance, target_weights(self.attributes, req.targeted), tokens, ref)
+        if ref is not None and req.before is not None:
+            before = req.before if rows is None else req.before[rows]
+            after = req.after if rows is None else req.after[rows]
+            out = out + LEAP_WEIGHT * new_leaps(tokens, ref, before, after)
+        return out
 
     def missing(self, best: Candidates, req: Request) -> np.ndarray:
         """bool (B, S), S steered attributes (those with a regularised dim): where one misses its target by more than
@@ -324,7 +388,34 @@ class ClosedLoop:
     def first_guess(self, z: np.ndarray, req: Request, closed_loop: bool = True) -> Candidates:
         """The paper's calibrated move and, in the closed loop with a predictor and targets, the predictor's solve
         (alone when the budget has no room for both); decoded in one batch, the better kept per row (the solve on a
-        tie), so the closed loop starts no worse than the paper's move."""
+        tie), so the closed loop starts no worse than the paper's move. The input is a candidate too for
+        req.input_rows (it wins ties), and the rows where it already meets every target are not decoded."""
+        kept = self.input_candidates(z, req)
+        if kept is None:
+            return self._decoded_guess(z, req, closed_loop)
+        todo = np.flatnonzero(kept.score > 0)
+        if todo.size:
+            guess = self._decoded_guess(z[todo], _rows_of(req, todo), closed_loop)
+            kept.keep_better(todo, guess)
+        return kept
+
+    def input_candidates(self, z: np.ndarray, req: Request) -> Candidates | None:
+        """The input measures as candidates (z unmoved) for the rows of req.input_rows where the input already meets
+        every targeted attribute (nothing was asked of that bar), infinitely bad elsewhere; None when no row takes
+        the input.
+
+        Only there: where a dial moved, the input (which misses it) must not win over a candidate that meets it
+        because the held attributes drift, as coupled attributes do (note density and rhythmic complexity)."""
+        if req.ref is None or req.input_rows is None or not req.input_rows.any():
+            return None
+        att = measure(self.attributes, req.ref)
+        targeted = np.array([a.name in req.targeted for a in self.attributes])
+        miss = np.nan_to_num(np.abs(att - req.asked) - self.tolerance, nan=0.0)[:, targeted]
+        meets = (miss <= 0).all(axis=1)
+        scores = np.where(req.input_rows & meets, self.score(att, req.ref, req), np.inf)
+        return Candidates(z.copy(), req.ref.copy(), att, scores)
+
+    def _decoded_guess(self, z: np.ndarray, req: Request, closed_loop: bool) -> Candidates:
         B = z.shape[0]
         moved = z.copy()
         for k, a in self._steer:
@@ -468,3 +559,42 @@ class ClosedLoop:
             chosen.append(idx[scores[idx].argmin()])
         best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(np.array(chosen)))
         return n
+
+    def splice(self, best: Candidates, req: Request) -> None:
+        """Per row with an input, try every mix of whole beats from the input and from the best candidate (16
+        masks; measuring only, no decoding) and keep the mix that scores best: among mixes that meet the targets,
+        the one that changes the fewest notes. Updates best in place (its z stays: latents are not spliced)."""
+        if req.ref is None:
+            return
+        B = len(best)
+        masks = (np.arange(2**BEATS_PER_MEASURE)[:, None] >> np.arange(BEATS_PER_MEASURE)) & 1  # (16, 4), 1 = ours
+        tick_mask = np.repeat(masks, TICKS_PER_BEAT, axis=1).astype(bool)  # (16, 24)
+        mixed = np.where(tick_mask[None], best.tokens[:, None], req.ref[:, None]).reshape(-1, best.tokens.shape[1])
+        rows = np.repeat(np.arange(B), len(masks))
+        att = measure(self.attributes, mixed)
+        scores = self.score(att, mixed, req, rows).reshape(B, len(masks))
+        pick = scores.argmin(axis=1)
+        chosen = np.arange(B) * len(masks) + pick
+        best.keep_better(
+            np.arange(B), Candidates(best.z.copy(), mixed[chosen], att[chosen], scores[np.arange(B), pick])
+        )
+
+
+def _rows_of(req: Request, rows: np.ndarray) -> Request:
+    """req restricted to rows (integer array): the same targets, scale and budget for a subset of its rows."""
+
+    def sub(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[rows]
+
+    return Request(
+        req.asked[rows],
+        req.targeted,
+        sub(req.ref),
+        req.temperature,
+        req.generator,
+        req.budget,
+        req.allowed,
+        sub(req.input_rows),
+        sub(req.before),
+        sub(req.after),
+    )

@@ -160,13 +160,15 @@ def test_corrupt_checkpoint_names_the_file(tmp_path):
 def test_budget_zero_skips_refinement_and_interp_endpoints_are_the_inputs_decoded(lm, measures):
     targets = {"note_density": 0.9, "contour": 0.1}
     res = lm.regenerate(measures, targets, budget_ms=0.0)
-    assert res.rounds == 0 and res.n_decoded == 4
-    np.testing.assert_array_equal(res.tokens, lm.regenerate(measures, targets, closed_loop=False).tokens)
+    assert res.rounds == 0 and res.n_decoded == 4  # one first guess per bar, nothing more
     other = measures[::-1].copy()
     interp = lm.interpolate(measures, other, 3)
     assert interp.tokens.shape == (3, 4, 24)
-    np.testing.assert_array_equal(interp.tokens[0], lm.regenerate(measures, {}, closed_loop=False).tokens[0])
-    np.testing.assert_array_equal(interp.tokens[2], lm.regenerate(other, {}, closed_loop=False).tokens[0])
+    # the endpoints are the two clips' posterior means, decoded by the model's own (eager) decoder
+    with torch.inference_mode():
+        for clip, step in ((measures, 0), (other, 2)):
+            mu, _ = lm.model.encode(torch.from_numpy(clip))
+            np.testing.assert_array_equal(interp.tokens[step], lm.model.decode_free(mu)[0].numpy())
 
 
 def test_closed_loop_moves_attributes_toward_their_targets(lm):
@@ -197,8 +199,11 @@ def test_score_weighs_a_targeted_miss_over_a_held_one_and_ignores_misses_within_
     asked[3, 0] = np.nan  # not scored at all
     got = steering.score(achieved, asked, tolerance, weight)
     np.testing.assert_allclose(got, [0.19, 0.25 * 0.18, 0.0, 0.0])
-    tokens, ref = np.zeros((4, 24)), np.zeros((4, 24))
-    tokens[0, :6] = 1  # a quarter of the ticks differ from the input
+    ref = np.zeros((4, 24), dtype=np.int64)
+    ref[:, ::6] = 10  # four quarter notes per bar
+    tokens = ref.copy()
+    tokens[0, 6] = 11  # one of four notes changes pitch: 1 of 4 input notes lost, 1 of 4 output notes new -> 2/8
+    tokens[1, 3] = 1  # a rest cuts a held note short: no onset changes, so no note counts as changed
     got = steering.score(achieved, asked, tolerance, weight, tokens, ref)
     np.testing.assert_allclose(got, [0.19 + steering.KEEP_WEIGHT * 0.25, 0.25 * 0.18, 0.0, 0.0])
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, Vocabulary
+
 # Krumhansl & Kessler (1982) probe-tone ratings, index 0 = the tonic.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -87,3 +89,15 @@ def estimate_key(pitches: np.ndarray, durations: np.ndarray | None = None) -> Ke
 def in_scale(pitches: np.ndarray, pitch_classes: frozenset[int] | set[int]) -> np.ndarray:
     """Bool array (N,): whether each MIDI pitch's class is one of pitch_classes."""
     return np.isin(np.asarray(pitches, dtype=np.int64) % 12, sorted(pitch_classes))
+
+
+def allowed_tokens(pitch_classes: frozenset[int] | set[int], vocab: Vocabulary) -> np.ndarray:
+    """bool (vocab.size,): HOLD, REST and every pitch token whose pitch class is in pitch_classes.
+
+    Args:
+        pitch_classes: 0..11.
+        vocab: a `Vocabulary` (pitch token FIRST_PITCH_TOKEN + k is MIDI vocab.pitch_low + k).
+    """
+    ids = np.arange(vocab.size)
+    midi = ids - FIRST_PITCH_TOKEN + vocab.pitch_low
+    return (ids < FIRST_PITCH_TOKEN) | np.isin(midi % 12, sorted(pitch_classes))

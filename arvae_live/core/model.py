@@ -163,6 +163,7 @@ class MeasureVAE(nn.Module):
         z: torch.Tensor,
         temperature: float = 0.0,
         generator: torch.Generator | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode free-running: each tick is fed the token chosen at the previous tick.
 
@@ -170,6 +171,8 @@ class MeasureVAE(nn.Module):
             z: (B, latent_dim).
             temperature: 0 for argmax (deterministic); > 0 samples from softmax(logits / temperature).
             generator: the random source when sampling, for reproducible variations.
+            allowed: bool (V,) tokens that may be chosen (the others never are, argmax or sampling); None: all. The
+                returned logits are the model's, unmasked.
 
         Returns:
             (tokens int64 (B, 24), logits (B, 24, V)).
@@ -189,6 +192,8 @@ class MeasureVAE(nn.Module):
                 out, h = self.tick_rnn(torch.cat([inp, cond[:, i]], dim=-1), h)  # (B, 1, H)
                 step = self._logits(out[:, 0])  # (B, V)
                 logits[:, t] = step
+                if allowed is not None:
+                    step = step.masked_fill(~allowed, float("-inf"))
                 if temperature > 0:
                     probs = F.softmax(step.float() / temperature, dim=-1)
                     tok = torch.multinomial(probs, 1, generator=generator)[:, 0]

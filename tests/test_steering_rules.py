@@ -1,0 +1,105 @@
+"""The rules that make a regenerated clip usable for a performer (issue #14), pinned on the tiny model: decoding stays
+in a scale, a bar nothing was asked of comes back as it is, a moved dial keeps the notes it can, bar lines do not
+leap where the input did not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import tick_notes
+
+from arvae_live import steering
+from arvae_live.core.key import allowed_tokens
+from arvae_live.core.model import MeasureVAE
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, Vocabulary, notes_to_tokens
+from arvae_live.engine import LiveModel, neighbour_notes
+from arvae_live.fast_decode import FastDecoder
+from arvae_live.steering import Budget, Request
+
+C_MAJOR = frozenset({0, 2, 4, 5, 7, 9, 11})
+
+
+@pytest.fixture
+def lm(tiny_ckpt) -> LiveModel:
+    return LiveModel.from_checkpoint(tiny_ckpt)
+
+
+def _pitch_classes(tokens: np.ndarray, vocab: Vocabulary) -> set[int]:
+    t = tokens.reshape(-1)
+    return {int(p) % 12 for p in t[t >= FIRST_PITCH_TOKEN] - FIRST_PITCH_TOKEN + vocab.pitch_low}
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.5])
+def test_the_mask_holds_in_both_decoders_argmax_and_sampling(tiny_model: MeasureVAE, vocab, temperature):
+    allowed = torch.from_numpy(allowed_tokens(C_MAJOR, vocab))
+    z = torch.randn(64, tiny_model.config.latent_dim, generator=torch.Generator().manual_seed(0)) * 2
+    with torch.inference_mode():
+        free = tiny_model.decode_free(z)[0]
+        assert _pitch_classes(free.numpy(), vocab) - C_MAJOR  # unmasked, this model does leave the scale
+        g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        fast = FastDecoder(tiny_model).decode(z, temperature, g1, allowed)
+        eager = tiny_model.decode_free(z, temperature, g2, allowed)[0]
+    assert torch.equal(fast, eager)
+    assert _pitch_classes(fast.numpy(), vocab) <= C_MAJOR
+
+
+def test_regenerate_stays_in_the_inputs_key_and_keeps_its_own_chromatic_notes(lm, vocab):
+    # C major with one F sharp (a chromatic note of the input's own, which stays allowed)
+    bar1 = ((60, 0, 6), (64, 6, 6), (67, 12, 6), (66, 18, 3), (67, 21, 3))
+    notes = tick_notes(*bar1, (64, 24, 6), (62, 30, 6), (60, 36, 12))
+    tokens, _ = notes_to_tokens(notes, 2, vocab)
+    res = lm.regenerate(tokens, {"note_density": 0.9, "pitch_range": 0.8}, variations=4, temperature=1.0, seed=1)
+    assert res.key == "C major"
+    assert _pitch_classes(res.tokens, vocab) <= C_MAJOR | {6}
+    custom = lm.regenerate(tokens, {"note_density": 0.9}, variations=4, temperature=1.0, seed=1, scale=[0, 7])
+    assert custom.key == "custom" and _pitch_classes(custom.tokens, vocab) <= {0, 7} | _pitch_classes(tokens, vocab)
+    with pytest.raises(ValueError, match="pitch classes"):
+        lm.regenerate(tokens, {}, scale=[12])
+
+
+def test_a_bar_nothing_was_asked_of_comes_back_as_it_is_undecoded(lm, measures):
+    res = lm.regenerate(measures, {})
+    np.testing.assert_array_equal(res.tokens[0], measures)
+    assert res.n_decoded == 0
+    own = lm.measure_attributes(measures)
+    res = lm.regenerate(measures, {"note_density": own["note_density"]})  # targets set to the bars' own values
+    np.testing.assert_array_equal(res.tokens[0], measures)
+    # only variation 0 at temperature 0 keeps the input; the others are variations
+    res = lm.regenerate(measures, {}, variations=3, seed=2)
+    np.testing.assert_array_equal(res.tokens[0], measures)
+    assert res.n_decoded >= 2 * len(measures)
+
+
+def test_splice_keeps_the_input_beats_a_target_does_not_need(lm, vocab):
+    ref, _ = notes_to_tokens(tick_notes((60, 0, 6), (62, 6, 6), (64, 12, 6), (65, 18, 6)), 1, vocab)
+    # the candidate meets a denser target by splitting beat 3 into three notes, but also moved beats 1, 2 and 4
+    cand, _ = notes_to_tokens(
+        tick_notes((67, 0, 6), (69, 6, 6), (64, 12, 2), (65, 14, 2), (67, 16, 2), (72, 18, 6)), 1, vocab
+    )
+    want, _ = notes_to_tokens(
+        tick_notes((60, 0, 6), (62, 6, 6), (64, 12, 2), (65, 14, 2), (67, 16, 2), (65, 18, 6)), 1, vocab
+    )
+    loop = lm.steering
+    att = steering.measure(loop.attributes, cand)
+    asked = np.full_like(att, np.nan)
+    col = [a.name for a in loop.attributes].index("note_density")
+    asked[:, col] = att[:, col]  # target: the candidate's density (6 onsets)
+    req = Request(asked, frozenset({"note_density"}), ref, 0.0, None, Budget(loop.cost, None, 0.0))
+    best = steering.Candidates(np.zeros((1, lm.latent_dim)), cand, att, loop.score(att, cand, req))
+    loop.splice(best, req)
+    np.testing.assert_array_equal(best.tokens, want)
+
+
+def test_new_bar_line_leaps_are_counted_against_the_input():
+    H = HOLD
+    ref = np.array([[12] + [H] * 23])  # one whole note, token 12
+    cand = np.array([[30] + [H] * 22 + [12]])  # starts 18 semitones above, ends on 12
+    before, after = np.array([10.0]), np.array([np.nan])
+    assert steering.new_leaps(cand, ref, before, after)[0] == 1  # 30 after 10: a new leap in
+    assert steering.new_leaps(ref, ref, before, after)[0] == 0
+    assert steering.new_leaps(cand, np.array([[29] + [H] * 23]), before, after)[0] == 0  # the input leapt there too
+    tokens = np.stack([ref[0], cand[0], np.full(24, H), ref[0]])
+    b, a = neighbour_notes(tokens)
+    np.testing.assert_array_equal(np.isnan(b), [True, False, False, False])
+    assert (b[1], b[2], b[3], a[0], a[1], a[2]) == (12, 12, 12, 30, 12, 12)
