@@ -192,8 +192,9 @@ def test_type0_file_keeps_the_drum_channel(tmp_path):
 
 def test_splice_keeps_notes_outside_the_selected_bars(song):
     clip = read_midi(song)
-    start, stop = parse_bars("2:2", clip.n_measures)
-    assert (start, stop) == (1, 2)
+    bars = parse_bars("2:2", clip.n_measures)
+    start, stop = bars.start, bars.stop
+    assert (start, stop, bars.clamped) == (1, 2, None)
     new = [Note(60, 4, 2), Note(62, 6, 2)]
     merged = splice_notes(clip.notes, new, start, stop)
     assert merged == [*MELODY_NOTES[:6], *new]
@@ -207,11 +208,24 @@ def test_splice_keeps_notes_outside_the_selected_bars(song):
     [(None, (0, 8)), ("", (0, 8)), ("3:6", (2, 6)), ("3:", (2, 8)), (":2", (0, 2)), ("5", (4, 5)), ("7:20", (6, 8))],
 )
 def test_parse_bars(spec, expected):
-    assert parse_bars(spec, 8) == expected
+    bars = parse_bars(spec, 8)
+    assert (bars.start, bars.stop) == expected
+    # Bars past the end are cut and the cut is said (7:20 on 8 bars); nothing else is.
+    assert (bars.clamped is not None) == (spec == "7:20")
+
+
+def test_parse_bars_says_when_it_clamps_and_counts_a_pickup_as_bar_0():
+    assert parse_bars("8:12", 9).clamped == "--bars 8:12: the melody has bars 1..9; using 8:9"
+    # With a pickup, measure 0 is bar 0 and the first full bar is bar 1, as in the score.
+    bars = parse_bars("1:2", 9, first_bar=0)
+    assert (bars.start, bars.stop, bars.clamped) == (1, 3, None)
+    assert (parse_bars("0", 9, first_bar=0).start, parse_bars(None, 9, first_bar=0).stop) == (0, 9)
+    with pytest.raises(MidiFileError, match=r"only bars 0..8 \(bar 0 is the pickup\)"):
+        parse_bars("9:", 9, first_bar=0)
 
 
 @pytest.mark.parametrize("spec, msg", [("a:b", "expected A:B"), ("4:2", "1 <= A <= B"), ("0:2", "1 <= A"),
-                                       ("9:", "only 8 bar")])  # fmt: skip
+                                       ("9:", r"only bars 1\.\.8")])  # fmt: skip
 def test_parse_bars_refuses(spec, msg):
     with pytest.raises(MidiFileError, match=msg):
         parse_bars(spec, 8)
@@ -297,11 +311,13 @@ def test_attributes_bad_input_is_one_line(tmp_path, song, case):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_attributes_json_values_by_hand(song):
+def test_attributes_json_values_by_hand(song, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))  # no model installed: registry ranges
     result = CliRunner().invoke(main, ["attributes", str(song), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["track"], out["channel"], out["n_measures"]) == (2, 2, 2)
+    assert out["normalised_over"] == "the attribute registry (no model installed)"
     bar1, bar2 = out["measures"]
     # Bar 1 onsets at ticks 0, 6, 9, 12, 14, 16: metrical weights 0.20 + 0.67 + 0.5 + 0.25 + 2 + 2 = 5.62 of 27.79.
     assert bar1["raw"] == pytest.approx(
@@ -313,13 +329,17 @@ def test_attributes_json_values_by_hand(song):
     assert bar2["raw"] == pytest.approx(
         {"rhythmic_complexity": 0.2 / 27.79, "pitch_range": 0, "note_density": 1 / 24, "contour": 0}
     )
+    # Musical units: 6 onsets in bar 1, C5..A5 = 9 semitones, rising 9 semitones; weighted onsets 5.62.
+    assert bar1["units"] == pytest.approx(
+        {"rhythmic_complexity": 5.62, "pitch_range": 9, "note_density": 6, "contour": 9}, abs=0.01
+    )
     assert out["warnings"] == []
 
 
 def test_attributes_table_lists_warnings(song):
     result = CliRunner().invoke(main, ["attributes", str(song), "--track", "1"])
     assert result.exit_code == 0, result.output
-    assert "melody = track 1 channel 1 (12 notes)" in result.output
+    assert "melody = track 1 channel 1 (--track 1), 12 notes" in result.output
     assert "bar 1: 2 chord note(s) dropped, keeping the top line" in result.output
 
 

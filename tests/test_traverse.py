@@ -59,7 +59,7 @@ def test_traverse_writes_steps_and_png(song, tiny_ckpt, tmp_path):
     spec = ckpt.attribute("pitch_range")
     src = read_midi(song)
     src_tokens = notes_to_tokens(src.notes, src.n_measures, ckpt.vocabulary)[0]
-    rows = [line.split() for line in result.output.splitlines()[2:]]
+    rows = [line.split() for line in result.output.splitlines()[3:]]
     assert [float(r[1]) for r in rows] == [0.0, 0.5, 1.0]
     for k, row in enumerate(rows, start=1):
         clip = read_midi(out / f"song.pitch_range.s{k}.mid")
