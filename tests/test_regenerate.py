@@ -104,7 +104,9 @@ def test_regenerate_folder_end_to_end(corpus_dir, tiny_ckpt, tmp_path):
     assert [m for m in dst.tracks[1] if not m.type.startswith("note")][:2] == list(src.tracks[1][:2])
 
     # Per file, one line names the melody part it took.
-    assert "ok      " + str(corpus_dir / "song.mid") + ': melody track 1 channel 1 (the top part), bar 2' in result.output
+    assert (
+        "ok      " + str(corpus_dir / "song.mid") + ": melody track 1 channel 1 (the top part), bar 2" in result.output
+    )
 
 
 def test_outputs_remember_their_options(corpus_dir, tiny_ckpt, tmp_path):
@@ -233,10 +235,12 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(corpus_dir, tiny_ckpt, tmp_pat
         return real(lm, group, options, on_result)
 
     monkeypatch.setattr(batch, "regenerate_group", interrupted_on_second)
-    out = tmp_path / "out"
-    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--batch-files", "1")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--batch-files", "1", "--report", report)
     assert result.exit_code == 130 and "interrupted after 1 of 3 file(s)" in result.output
     assert len([p for p in out.rglob("*") if p.is_file()]) == 1
+    doc = json.loads(report.read_text())  # the report is written on Ctrl-C too, with what was done
+    assert doc["interrupted"] is True and [f["status"] for f in doc["files"]] == ["ok"]
     monkeypatch.setattr(batch, "regenerate_group", real)
     result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt)
     assert result.exit_code == 0 and "2 file(s) regenerated" in result.output and "1 skipped" in result.output
@@ -259,6 +263,10 @@ def test_jobs_and_torchrun_give_the_same_outputs_as_one_process(corpus_dir, tiny
     # --jobs 2: two worker processes.
     two = _invoke(*args, "-o", tmp_path / "jobs", "--jobs", "2", "--report", tmp_path / "jobs.json")
     assert two.exit_code == 0, two.output
+    # Worker processes send each file's result as it is written: one line per file, each printed once.
+    assert sorted(line.split()[1].rstrip(":") for line in two.output.splitlines() if line.startswith("ok ")) == sorted(
+        str(p) for p in corpus_dir.rglob("*.mid")
+    )
     got = _outputs_and_report(tmp_path / "jobs", tmp_path / "jobs.json")
     assert got[0] == want[0] and [{**f, "outputs": None} for f in got[1]] == [{**f, "outputs": None} for f in want[1]]
     # torchrun with 2 ranks on CPU (gloo): rank 0 lists and reports, each rank regenerates its share.
