@@ -345,7 +345,13 @@ def existing_outputs(job: Job, options: RegenOptions) -> FileResult | None:
     only when they are regular files.
     """
     present = [p for p in job.outputs if os.path.lexists(p)]
-    if not present or options.overwrite:
+    if not present:
+        return None
+    for p in present:
+        why = _not_regular(p)
+        if why is not None:
+            return _failed(job, f"{job.source}: its output {why.removesuffix('; not opened')}; refusing to replace it")
+    if options.overwrite:
         return None
     digest = options.digest()
     stale = next((p for p in present if read_options_tag(p) != digest), None)

@@ -180,3 +180,22 @@ def test_progress_comes_per_file(tiny_ckpt, tmp_path, batch_files):
                                    on_result=lambda r: seen.append((r.source, len(seen))))  # fmt: skip
     assert [s for s, _ in seen] == [str(p) for p in paths]  # one call per file, not one per group
     assert [r.status for r in outcome.results] == ["ok"] * 3
+
+
+def test_an_output_path_that_is_a_fifo_is_refused_without_opening_it(tiny_ckpt, tmp_path):
+    a = _melody(tmp_path / "in" / "a.mid")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "a.v1.mid")  # reading it for the options mark would block; replacing it would lose the pipe
+    for extra in ([], ["--overwrite"]):
+        result = _invoke(a, "-o", out, "--model", tiny_ckpt, *extra)
+        assert result.exit_code == 1 and "is a FIFO (named pipe)" in result.output, result.output
+        assert "refusing to replace it" in result.output
+    assert (out / "a.v1.mid").is_fifo()
+
+
+def test_bars_past_the_end_are_said_per_file(tiny_ckpt, tmp_path):
+    a = _melody(tmp_path / "in" / "a.mid")  # 2 bars
+    result = _invoke(a, "-o", tmp_path / "out", "--model", tiny_ckpt, "--bars", "2:12")
+    assert result.exit_code == 0, result.output
+    assert "bar 2; --bars 2:12: the melody has bars 1..2; using 2:2" in result.output

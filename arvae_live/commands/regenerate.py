@@ -179,6 +179,7 @@ class _Progress:
             name = f' "{r.track_name}"' if r.track_name else ""
             bars = f"bars {r.bars[0]}-{r.bars[1]}" if r.bars[0] != r.bars[1] else f"bar {r.bars[0]}"
             line = f"ok      {r.source}: melody track {r.track}{name} channel {r.channel} ({r.melody}), {bars}"
+            line += "".join(f"; {w['message']}" for w in r.warnings if w["kind"] == "bars_clamped")
         elif r.status == "skipped":
             line = f"skipped {r.source}: outputs exist, made with the same options"
         else:
