@@ -93,29 +93,7 @@ def traverse_cmd(
     png = plot_traversal(tr, lm.vocab, out_dir / f"{stem}.png", title, first_bar=first)
     scale = attribute_scales([lm.spec(attribute)])[attribute]
     if as_json:
-        doc = {
-            "file": str(midi_file),
-            "attribute": attribute,
-            "model": lm.model_id,
-            "melody": {"track": clip.track, "channel": clip.channel + 1, "name": clip.track_name, "why": clip.reason},
-            "pickup_beats": clip.pickup_beats,
-            "bars": [first, last],
-            "bars_clamped": sel.clamped,
-            "scale": scale,
-            "before": [float(v) for v in tr.before],
-            "steps": [
-                {
-                    "step": s + 1,
-                    "asked": float(tr.values[s]),
-                    "achieved": [float(v) for v in tr.achieved[s]],
-                    "achieved_mean": float(np.mean(tr.achieved[s])),
-                    "output": str(outputs[s]),
-                }
-                for s in range(steps)
-            ],
-            "png": str(png),
-            "engine_ms": tr.engine_ms,
-        }
+        doc = _json_doc(clip, tr, lm.model_id, (first, last), sel.clamped, scale, outputs, png)
         click.echo(json.dumps(doc, indent=2))
         return
     click.echo(f"{midi_file}: melody {clip.describe_part()}, {bar_text}")
@@ -127,3 +105,30 @@ def traverse_cmd(
         click.echo(
             f"{s + 1:>4}  {tr.values[s]:.3f}  {mean:.3f}  ({float(musical_value(scale, mean)):.3g} {scale['unit']})"
         )
+
+
+def _json_doc(clip, tr, model_id: str, bars, clamped, scale, outputs, png) -> dict:
+    """The --json object: the melody part, the bars, the scale, and per step asked, achieved and the file."""
+    return {
+        "file": str(clip.path),
+        "attribute": tr.attribute,
+        "model": model_id,
+        "melody": {"track": clip.track, "channel": clip.channel + 1, "name": clip.track_name, "why": clip.reason},
+        "pickup_beats": clip.pickup_beats,
+        "bars": list(bars),
+        "bars_clamped": clamped,
+        "scale": scale,
+        "before": [float(v) for v in tr.before],
+        "steps": [
+            {
+                "step": s + 1,
+                "asked": float(tr.values[s]),
+                "achieved": [float(v) for v in tr.achieved[s]],
+                "achieved_mean": float(tr.achieved[s].mean()),
+                "output": str(outputs[s]),
+            }
+            for s in range(len(tr.values))
+        ],
+        "png": str(png),
+        "engine_ms": tr.engine_ms,
+    }
