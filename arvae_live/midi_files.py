@@ -503,11 +503,11 @@ def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, s
     """The old notes outside measures start..stop-1 plus the new notes inside them.
 
     An old note that starts before the window and sounds into it is cut at the window start; old notes starting
-    inside the window are replaced. New notes are in beats from the file start and must lie inside the window.
+    inside the window are replaced. New notes are in grid beats (as MidiClip.notes) and must lie inside the window.
 
     Args:
-        old: the input melody, beats from the file start.
-        new: the regenerated notes for the window, beats from the file start.
+        old: the input melody, grid beats.
+        new: the regenerated notes for the window, grid beats.
         start_measure, stop_measure: the window, 0-based half-open, in 4/4 measures.
 
     Returns:
