@@ -13,7 +13,7 @@ Public API:
     arvae_live.daemon                Daemon, ModelHost: the OSC daemon (protocol: docs/protocol.md)
     arvae_live.client                DaemonClient: a small synchronous OSC client
     arvae_live.midi_files            read_midi, write_midi: a MIDI file's melody as measures, written back in place
-    arvae_live.batch                 regeneration of many MIDI files (the `regenerate` command)
+    arvae_live.batch, .batch_run     regeneration of many MIDI files (the `regenerate` command): one group, the run
     arvae_live.midi_ports            MIDI port listing and opening (python-rtmidi through mido)
     arvae_live.call_response         CallResponse: MIDI-clock call and response with CC-mapped targets
 

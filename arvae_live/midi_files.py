@@ -5,17 +5,36 @@ Reading (`read_midi`) finds the melody *part*, a (track, channel) pair, by this 
 1. Candidates are the (track, channel) pairs that hold notes, leaving out channel 10 (index 9, General MIDI drums).
    With ``track=N`` only the pairs of track N (0-based, as stored in the file; track 0 of a type-1 file is usually
    the tempo track) are candidates.
-2. A part is *mostly monophonic* when at most 10% of its notes start while another of its notes still sounds (by
-   more than 1/8 beat, so that legato overlaps of a performance do not count).
-3. The melody is the mostly-monophonic candidate with the most notes; when none is mostly monophonic, the candidate
-   with the most notes (its chords then reduce to their top line, which notes_to_tokens reports). Ties go to the
-   lower track, then the lower channel.
+2. A part whose track is named like a melody ("melody", "soprano", "lead", "vocal", "voice", "cantus", "treble",
+   "right hand", ...; `MELODY_NAME`) is preferred; among the rest, *mostly monophonic* parts are: at most 10% of
+   their notes start while another of their notes still sounds (by more than 1/8 beat, so that legato overlaps of a
+   performance do not count).
+3. Among the preferred parts that hold at least a quarter as many notes as the largest of them, the melody is the
+   *top part*: the highest median pitch (the soprano of a chorale, the right hand of a piano piece); ties go to more
+   notes, then the lower track and channel. A polyphonic melody reduces to its top line (notes_to_tokens reports it).
 
-Meter: arvae-live works on 4/4 measures counted from the start of the file. 4/4 and 2/2 bars are one measure each;
-2/4 bars are read in pairs as one 4/4 measure. Any other meter, or a change of bar length (4/4 <-> 2/4) that does
-not fall on a 4/4 barline, raises MidiFileError naming the meter and the bar. A file without a time signature is 4/4
-(the MIDI default). A pickup written as the first notes of the file (as music21 writes one) shifts the grid:
-measures are counted from the file start, not from the first full bar.
+The choice and its reason are in MidiClip.track, .channel, .track_name and .reason, for messages and reports.
+
+Meter and bars: arvae-live works on 4/4 measures of 24 ticks (core.meters): 4/4 and 2/2 bars are one measure each,
+2/4 bars are read in pairs. The bar lines are the score's, found from the time signatures:
+
+- A *pickup* (anacrusis) is a first bar shorter than the meter. A file shows one by a time signature that starts the
+  next bar early (4/4 at 0, 4/4 again at beat 1: a one-beat pickup; a restated meter at beat 7 puts the bar lines at
+  beats 3, 7, ...), or by a partial-bar time signature (1/4 at 0, then 4/4 at beat 1). The pickup bar becomes
+  measure 0, right-aligned (padded with rest at its start), so the first full bar starts measure 1 and the model sees
+  each rhythm where the score has it; bar numbers follow the score (the pickup is bar 0, the first full bar bar 1).
+  A file that does not mark its pickup (music21 writes none) is read from its first note as if it had none, unless
+  the caller gives the pickup length (``pickup=``, `--pickup BEATS`).
+- Any other meter, or a change of bar length that does not fall on a measure line, raises MidiFileError naming the
+  meter and the bar. A time signature that restates the bar length in force is harmless anywhere. A file without a
+  time signature is 4/4 (the MIDI default).
+
+Note-offs a tick or two before a grid point (DAW exports end notes early so that they never overlap the next) count
+as on the grid when the melody is put on the grid (`clip_tokens`); the notes themselves stay exact, so bars outside
+a selection are written back unchanged.
+
+Limits: files over MAX_FILE_BYTES and melodies over MAX_MEASURES bars are refused before anything the size of the
+piece is allocated (a single huge delta time would otherwise ask for gigabytes). Only regular files are opened.
 
 Writing (`write_midi`) copies the input byte for byte except the melody track's chunk, which is re-encoded with the
 melody part's note events replaced; every other event of that track (tempo, meter, controllers, program changes,
@@ -27,7 +46,10 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
+import re
+import stat
 import struct
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -35,18 +57,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mido
+import numpy as np
 
 from arvae_live.core.atomic import write_atomic
-from arvae_live.core.representation import BEATS_PER_MEASURE, Note, n_measures_for
+from arvae_live.core.meters import SUPPORTED_TEXT, bar_beats, is_supported
+from arvae_live.core.representation import (
+    BEATS_PER_MEASURE,
+    TICK_OFFSETS_BEATS,
+    Adjustment,
+    Note,
+    Vocabulary,
+    n_measures_for,
+    notes_to_tokens,
+)
 from arvae_live.errors import MidiFileError
+from arvae_live.paths import file_kind, read_regular
 
 log = logging.getLogger(__name__)
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 MONOPHONIC_MAX_OVERLAP = 0.10  # a part is mostly monophonic when at most this fraction of its notes overlap another
 _OVERLAP_TOL_BEATS = 1 / 8  # overlaps shorter than this are legato, not polyphony
-# Meters read as 4/4 measures: (numerator, denominator) -> bar length in quarter notes.
-SUPPORTED_METERS = {(4, 4): 4.0, (2, 2): 4.0, (2, 4): 2.0}
+MIN_NOTE_SHARE = 0.25  # a melody candidate holds at least this share of the notes of the largest candidate
+# Track names that say "this is the melody" (whole words, any case); names that say accompaniment win over them.
+MELODY_NAME = re.compile(
+    r"\b(melod(y|ie|ia)|sopran[oi]?|lead|vocals?|voice|voix|singer|sing|cantus|treble|tune|right hand|r\.?h\.?)\b", re.I
+)
+ACCOMPANIMENT_NAME = re.compile(r"\b(back(ing)?|bass|harmony|pad|chords?|comp|left hand|l\.?h\.?)\b", re.I)
+MAX_FILE_BYTES = 16 << 20  # 16 MiB: a long orchestral MIDI file is under 1 MiB
+MAX_MEASURES = 4096  # bars of melody read at most (4096 bars of 4/4 at 120 bpm last 2 h 16 min)
+# A note-off this early before a grid point (in beats, or 2 ticks when a tick is longer) is read as on it.
+EARLY_NOTE_OFF_BEATS = 1 / 100
+_EPS = 1e-6
+_GRID = np.array([*TICK_OFFSETS_BEATS, 1.0])
 
 
 @dataclass(frozen=True)
@@ -58,16 +101,26 @@ class MidiPart:
         channel: MIDI channel, 0..15 (9 is drums).
         notes: the part's notes in onset order, times in beats (quarter notes) from the file start.
         overlap_fraction: fraction of notes that start while another note of the part sounds, 0..1.
+        name: the track's name (its first track_name or instrument_name meta event), "" when it has none.
     """
 
     track: int
     channel: int
     notes: tuple[Note, ...]
     overlap_fraction: float
+    name: str = ""
 
     @property
     def mostly_monophonic(self) -> bool:
         return self.overlap_fraction <= MONOPHONIC_MAX_OVERLAP
+
+    @property
+    def median_pitch(self) -> float:
+        return float(np.median([n.pitch for n in self.notes]))
+
+    @property
+    def named_like_melody(self) -> bool:
+        return bool(MELODY_NAME.search(self.name)) and not ACCOMPANIMENT_NAME.search(self.name)
 
 
 @dataclass(frozen=True)
@@ -79,13 +132,18 @@ class MidiClip:
         ticks_per_beat: the file's resolution, ticks per quarter note, >= 1.
         track: index of the melody track, 0-based.
         channel: MIDI channel of the melody, 0..15.
-        notes: melody notes in onset order, times in beats (quarter notes) from the file start.
-        n_measures: number of 4/4 measures holding the melody (a partial last bar counts), >= 1.
-        tempos: (beat, beats per minute) of each tempo change, in time order; empty means 120 bpm.
-        time_signatures: (beat, numerator, denominator) of each time signature, in time order.
+        notes: melody notes in onset order, times in *grid beats*: quarter notes from the start of measure 0, which
+            is the file start, or pickup_pad beats before it when the file starts with a pickup.
+        n_measures: number of 4/4 measures holding the melody (the pickup and a partial last bar count), >= 1.
+        tempos: (file beat, beats per minute) of each tempo change, in time order; empty means 120 bpm.
+        time_signatures: (file beat, numerator, denominator) of each time signature, in time order.
         parts: every candidate part (track, channel) that holds notes, drums included, for messages and reports.
         source: the file's bytes, so that untouched tracks are written back byte for byte.
         track_spans: (start, end) byte offsets of each track chunk in source.
+        midi: the mido parse of source.
+        pickup_beats: length of the pickup bar in quarter notes, 0 when the file starts on a full bar.
+        track_name: the melody track's name, "" when it has none.
+        reason: why this part is the melody, e.g. "the top part" or "named like a melody".
     """
 
     path: Path
@@ -100,6 +158,24 @@ class MidiClip:
     source: bytes
     track_spans: tuple[tuple[int, int], ...]
     midi: mido.MidiFile
+    pickup_beats: float = 0.0
+    track_name: str = ""
+    reason: str = ""
+
+    @property
+    def pickup_pad(self) -> float:
+        """Beats of rest before the pickup that fill measure 0: grid beat = file beat + pickup_pad."""
+        return (BEATS_PER_MEASURE - self.pickup_beats) % BEATS_PER_MEASURE
+
+    @property
+    def first_bar(self) -> int:
+        """The score's number of measure 0: 0 for a pickup bar, else 1."""
+        return 0 if self.pickup_beats > 0 else 1
+
+    def describe_part(self) -> str:
+        """The melody part in words: 'track 1 "Soprano" channel 1 (the top part)'."""
+        name = f' "{self.track_name}"' if self.track_name else ""
+        return f"track {self.track}{name} channel {self.channel + 1} ({self.reason})"
 
 
 # ---- reading -------------------------------------------------------------------------------------------------------
@@ -107,14 +183,7 @@ class MidiClip:
 
 def _load(path: Path) -> tuple[bytes, mido.MidiFile, tuple[tuple[int, int], ...]]:
     """The file's bytes, its mido parse and the byte span of each track chunk; MidiFileError on any failure."""
-    if not path.exists():
-        raise MidiFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise MidiFileError(f"{path}: is a folder, not a MIDI file")
-    try:
-        source = path.read_bytes()
-    except OSError as err:
-        raise MidiFileError(f"{path}: cannot read ({err.strerror or err})") from err
+    source = read_regular(path, MAX_FILE_BYTES, MidiFileError, "MIDI file")
     if source[:4] != b"MThd":
         raise MidiFileError(f"{path}: not a MIDI file (no MThd header)")
     try:
@@ -151,6 +220,12 @@ def _is_note(msg: mido.Message) -> bool:
     return msg.type in ("note_on", "note_off")
 
 
+def _track_name(track: mido.MidiTrack) -> str:
+    """The first track_name (else instrument_name) of a track, stripped; "" when it has none."""
+    names = {m.type: m.name.strip() for m in reversed(track) if m.type in ("track_name", "instrument_name")}
+    return names.get("track_name") or names.get("instrument_name") or ""
+
+
 def _parts(midi: mido.MidiFile) -> list[MidiPart]:
     """Every (track, channel) with notes. Note-offs close the earliest open note of their pitch (first in, first out);
     zero-length notes are dropped, notes never closed end at their track's last event."""
@@ -173,6 +248,7 @@ def _parts(midi: mido.MidiFile) -> list[MidiPart]:
         for (ch, pitch), pending in open_notes.items():
             for on, vel in pending:
                 spans[ch].append((on, max(track_end, on), pitch, vel))
+        name = _track_name(track)
         for ch, chan_spans in sorted(spans.items()):
             chan_spans = sorted(s for s in chan_spans if s[1] > s[0])
             if not chan_spans:
@@ -183,18 +259,21 @@ def _parts(midi: mido.MidiFile) -> list[MidiPart]:
                 if n.start_beats < latest_end - _OVERLAP_TOL_BEATS:
                     overlaps += 1
                 latest_end = max(latest_end, n.end_beats)
-            parts.append(MidiPart(t, ch, notes, overlaps / len(notes)))
+            parts.append(MidiPart(t, ch, notes, overlaps / len(notes), name))
     return parts
 
 
-def choose_melody(parts: Sequence[MidiPart], track: int | None, path: Path, n_tracks: int) -> MidiPart:
-    """The melody part by the rule in the module docstring.
+def choose_melody(parts: Sequence[MidiPart], track: int | None, path: Path, n_tracks: int) -> tuple[MidiPart, str]:
+    """The melody part by the rule in the module docstring, and the reason in words.
 
     Args:
         parts: every part with notes (from the file).
         track: only consider this track (0-based), or None for all.
         path: the file, for messages.
         n_tracks: number of tracks in the file, for messages.
+
+    Returns:
+        (part, reason): reason is e.g. "the top part", "named like a melody", "--track 2".
 
     Raises:
         MidiFileError: no track, or the named track, holds non-drum notes; the track index is out of range.
@@ -209,19 +288,18 @@ def choose_melody(parts: Sequence[MidiPart], track: int | None, path: Path, n_tr
             what = "only drum notes (channel 10)" if parts else "no notes"
             raise MidiFileError(f"{path}: {what}; nothing to read as a melody")
         raise MidiFileError(f"{path}: track {track} has no pitched notes; tracks with notes: {with_notes}")
+    named = [p for p in candidates if p.named_like_melody]
     mono = [p for p in candidates if p.mostly_monophonic]
-    pool = mono or candidates
-    best = max(pool, key=lambda p: (len(p.notes), -p.track, -p.channel))
-    if not mono:
-        log.warning(
-            "%s: no mostly monophonic part; using track %d channel %d (%.0f%% of its notes overlap), chords reduce "
-            "to their top line",
-            path,
-            best.track,
-            best.channel + 1,
-            100 * best.overlap_fraction,
-        )
-    return best
+    if named:
+        pool, why = named, "named like a melody"
+    elif mono:
+        pool, why = mono, "the top part" if len(candidates) > 1 else "the only part"
+    else:
+        pool, why = candidates, "the top part; no part is mostly monophonic, chords reduce to their top line"
+    most = max(len(p.notes) for p in pool)
+    pool = [p for p in pool if len(p.notes) >= MIN_NOTE_SHARE * most]
+    best = max(pool, key=lambda p: (p.median_pitch, len(p.notes), -p.track, -p.channel))
+    return best, (f"--track {track}" + (f", {why}" if len(candidates) > 1 else "") if track is not None else why)
 
 
 def _meta_events(midi: mido.MidiFile, kind: str) -> list[tuple[int, mido.MetaMessage]]:
@@ -230,109 +308,206 @@ def _meta_events(midi: mido.MidiFile, kind: str) -> list[tuple[int, mido.MetaMes
     return sorted(found, key=lambda e: e[0])
 
 
-def _check_meters(path: Path, signatures: list[tuple[float, int, int]]) -> None:
-    """MidiFileError unless every meter is supported and every change of bar length falls on a 4/4 barline.
+def _on_multiple(x: float, step: float) -> bool:
+    return abs(x / step - round(x / step)) < _EPS
 
-    A time signature that restates the bar length in force (4/4 again, as music21 writes after a pickup) changes
-    nothing on the grid, wherever it falls.
+
+def find_pickup(signatures: Sequence[tuple[float, int, int]]) -> float:
+    """The length in quarter notes of the pickup bar the time signatures mark (0 when none); see the module docstring.
+
+    Args:
+        signatures: (file beat, numerator, denominator) in time order.
     """
-    bar, bar_start, bar_len = 1, 0.0, 4.0  # file bar number at bar_start (in beats), the bar length in force
+    sigs = _merged(signatures)
+    if len(sigs) < 2:
+        return 0.0
+    (_, n0, d0), (b1, n1, d1) = sigs[0], sigs[1]
+    first, second = bar_beats(n0, d0), bar_beats(n1, d1)
+    if b1 < first - _EPS:
+        return b1  # the first bar is cut short by the next time signature
+    if abs(b1 - first) < _EPS and first < second - _EPS and b1 < BEATS_PER_MEASURE:
+        return b1  # a partial-bar time signature (1/4, 3/8, 2/4, 3/4 ...) before the meter
+    if abs(first - second) < _EPS and not _on_multiple(b1, first):
+        return b1 % first  # the meter restated on a bar line that the first bar did not reach
+    return 0.0
+
+
+def _merged(signatures: Sequence[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+    """Time signatures with the default 4/4 at beat 0 when the first comes later, one per beat (the last wins)."""
+    by_beat: dict[float, tuple[float, int, int]] = {}
     for beat, num, den in signatures:
-        bar += round((beat - bar_start) / bar_len)
-        bar_start = beat
-        if (num, den) not in SUPPORTED_METERS:
-            raise MidiFileError(
-                f"{path}: meter {num}/{den} at bar {bar} is not supported; arvae-live reads 4/4 measures "
-                "(2/2 as 4/4, 2/4 in pairs)"
-            )
-        changes_length = SUPPORTED_METERS[(num, den)] != bar_len
-        if changes_length and abs(beat / BEATS_PER_MEASURE - round(beat / BEATS_PER_MEASURE)) > 1e-6:
-            raise MidiFileError(
-                f"{path}: meter change to {num}/{den} at bar {bar} does not fall on a 4/4 barline "
-                f"(beat {beat:g}); arvae-live reads 4/4 measures counted from the file start"
-            )
-        bar_len = SUPPORTED_METERS[(num, den)]
+        by_beat[round(beat, 6)] = (beat, num, den)
+    sigs = sorted(by_beat.values())
+    if not sigs or sigs[0][0] > _EPS:
+        sigs.insert(0, (0.0, 4, 4))
+    return sigs
 
 
-def read_midi(path: str | os.PathLike, track: int | None = None) -> MidiClip:
+def _check_meters(path: Path, signatures: list[tuple[float, int, int]], pickup: float) -> None:
+    """MidiFileError unless every meter is supported and every change of bar length falls on a measure line.
+
+    Measure lines are every 4 beats from the end of the pickup bar. A partial-bar time signature for the pickup
+    itself may be any meter. A time signature that restates the bar length in force changes nothing, wherever it
+    falls.
+    """
+    sigs = _merged(signatures)
+    if pickup > 0 and len(sigs) > 1 and abs(sigs[1][0] - pickup) < _EPS:
+        sigs = sigs[1:]  # the pickup bar's own time signature, whatever its meter
+    bar, anchor, bar_len = 1, pickup, bar_beats(*sigs[0][1:])  # bar 1 starts at the end of the pickup bar (0)
+    for beat, num, den in sigs:
+        here = 0 if beat < anchor - _EPS else bar + math.floor((beat - anchor) / bar_len + _EPS)
+        if beat > anchor + _EPS:
+            bar, anchor = here, beat
+        if not is_supported(num, den):
+            raise MidiFileError(
+                f"{path}: meter {num}/{den} at bar {here} is not supported; arvae-live reads {SUPPORTED_TEXT}"
+            )
+        length = bar_beats(num, den)
+        if abs(length - bar_len) > _EPS and not _on_multiple(beat - pickup, BEATS_PER_MEASURE):
+            raise MidiFileError(
+                f"{path}: meter change to {num}/{den} at bar {here} does not fall on a 4/4 barline "
+                f"(beat {beat:g}); arvae-live reads 4/4 measures counted from the first full bar"
+            )
+        bar_len = length
+
+
+def _on_grid_ends(notes: Sequence[Note], tick_beats: float) -> list[Note]:
+    """Notes whose end lies just before a grid point (by at most EARLY_NOTE_OFF_BEATS, or 2 ticks of the file)
+    ended on it instead: a DAW's note-off one tick early is not a rhythm to snap and warn about."""
+    tol = max(EARLY_NOTE_OFF_BEATS, 2 * tick_beats)
+    out = []
+    for n in notes:
+        end = n.end_beats
+        frac = end - math.floor(end)
+        gap = float(_GRID[np.searchsorted(_GRID, frac - _EPS)]) - frac  # to the grid point at or after the end
+        out.append(Note(n.pitch, n.start_beats, n.dur_beats + gap, n.velocity) if _EPS < gap <= tol else n)
+    return out
+
+
+def clip_tokens(clip: MidiClip, vocab: Vocabulary) -> tuple[np.ndarray, list[Adjustment]]:
+    """The clip's melody on the 24-tick grid: int64 tokens (n_measures, 24) and the changes made (notes_to_tokens),
+    with early note-offs read as on the grid (see the module docstring)."""
+    notes = _on_grid_ends(clip.notes, 1 / clip.ticks_per_beat)
+    return notes_to_tokens(notes, clip.n_measures, vocab)
+
+
+def read_midi(path: str | os.PathLike, track: int | None = None, pickup: float | None = None) -> MidiClip:
     """Read a MIDI file's melody for regeneration.
 
     Args:
-        path: a type-0 or type-1 standard MIDI file.
+        path: a type-0 or type-1 standard MIDI file (a regular file of at most MAX_FILE_BYTES).
         track: take the melody from this track (0-based index in the file), or None to choose by the rule in the
             module docstring.
+        pickup: the pickup bar's length in quarter notes (0 for none, less than one measure), or None to find it
+            from the time signatures.
 
     Returns:
-        The clip: melody notes in beats, 4/4 measure count, tempo and meter, and the file for writing back.
+        The clip: melody notes in grid beats, measure count, tempo and meter, and the file for writing back.
 
     Raises:
-        MidiFileError: missing file, not a MIDI file, truncated or corrupt file, SMPTE timing, type-2 file, no notes
-            (or none in the named track), an unsupported meter or a meter change off a 4/4 barline.
+        MidiFileError: missing file, not a regular file, not a MIDI file, too large, truncated or corrupt file,
+            SMPTE timing, type-2 file, no notes (or none in the named track), an unsupported meter or a meter change
+            off a measure line, a melody longer than MAX_MEASURES.
     """
     path = Path(path)
     source, midi, spans = _load(path)
     tpb = midi.ticks_per_beat
     signatures = [(now / tpb, m.numerator, m.denominator) for now, m in _meta_events(midi, "time_signature")]
-    _check_meters(path, signatures)
+    if pickup is None:
+        pickup = find_pickup(signatures)
+    elif not 0 <= pickup < BEATS_PER_MEASURE:
+        raise MidiFileError(f"{path}: pickup must be in range 0..{BEATS_PER_MEASURE} beats (exclusive), got {pickup}")
+    _check_meters(path, signatures, pickup)
     parts = _parts(midi)
-    melody = choose_melody(parts, track, path, len(midi.tracks))
+    melody, reason = choose_melody(parts, track, path, len(midi.tracks))
+    pad = (BEATS_PER_MEASURE - pickup) % BEATS_PER_MEASURE
+    end = max(n.end_beats for n in melody.notes) + pad
+    n_measures = max(1, n_measures_for(end))
+    if n_measures > MAX_MEASURES:  # checked before any per-measure array exists
+        raise MidiFileError(
+            f"{path}: the melody is {n_measures:,} bars long (its last note ends at beat {end:,.0f}); "
+            f"arvae-live reads at most {MAX_MEASURES} bars: a corrupt delta time, or select a track with --track"
+        )
+    notes = melody.notes if not pad else tuple(Note(n.pitch, n.start_beats + pad, n.dur_beats, n.velocity)
+                                               for n in melody.notes)  # fmt: skip
     tempos = tuple((now / tpb, round(mido.tempo2bpm(m.tempo), 6)) for now, m in _meta_events(midi, "set_tempo"))
     return MidiClip(
         path=path,
         ticks_per_beat=tpb,
         track=melody.track,
         channel=melody.channel,
-        notes=melody.notes,
-        n_measures=max(1, n_measures_for(max(n.end_beats for n in melody.notes))),
+        notes=notes,
+        n_measures=n_measures,
         tempos=tempos,
         time_signatures=tuple(signatures),
         parts=tuple(parts),
         source=source,
         track_spans=spans,
         midi=midi,
+        pickup_beats=float(pickup),
+        track_name=melody.name,
+        reason=reason,
     )
 
 
 # ---- bar selection and note splicing -------------------------------------------------------------------------------
 
 
-def parse_bars(spec: str | None, n_measures: int) -> tuple[int, int]:
-    """A bar selection "A:B" (1-based, inclusive; either side may be left out) as a 0-based half-open range.
+@dataclass(frozen=True)
+class BarRange:
+    """A bar selection as measure indices.
+
+    Attributes:
+        start, stop: measures start..stop-1 (0-based, half-open), 0 <= start < stop <= n_measures.
+        clamped: a one-line note when the selection asked for bars past the end and was cut, else None.
+    """
+
+    start: int
+    stop: int
+    clamped: str | None = None
+
+
+def parse_bars(spec: str | None, n_measures: int, first_bar: int = 1) -> BarRange:
+    """A bar selection "A:B" (score bar numbers, inclusive; either side may be left out) as measure indices.
 
     Args:
         spec: "A:B", "A:", ":B", "A" (one bar), or None / "" for every bar.
         n_measures: the clip's length in measures, >= 1.
+        first_bar: the score's number of measure 0: 1, or 0 when the clip starts with a pickup bar.
 
     Returns:
-        (start, stop): measures start..stop-1, 0 <= start < stop <= n_measures.
+        The range; a B past the last bar is cut there and says so in .clamped.
 
     Raises:
-        MidiFileError: malformed spec, or a range outside 1..n_measures.
+        MidiFileError: malformed spec, A > B, or A outside the clip's bars.
     """
+    last_bar = first_bar + n_measures - 1
     if not spec:
-        return 0, n_measures
+        return BarRange(0, n_measures)
     first, sep, last = spec.partition(":")
     try:
-        a = int(first) if first.strip() else 1
-        b = (int(last) if last.strip() else n_measures) if sep else a
+        a = int(first) if first.strip() else first_bar
+        b = (int(last) if last.strip() else last_bar) if sep else a
     except ValueError:
         raise MidiFileError(f"--bars {spec!r}: expected A:B with bar numbers counted from 1, e.g. 3:6") from None
-    if a > n_measures:
-        raise MidiFileError(f"--bars {spec!r}: the melody has only {n_measures} bar(s)")
-    if not 1 <= a <= b:
-        raise MidiFileError(f"--bars {spec!r}: need 1 <= A <= B")
-    return a - 1, min(b, n_measures)
+    have = f"bars {first_bar}..{last_bar}" + (" (bar 0 is the pickup)" if first_bar == 0 else "")
+    if a > last_bar:
+        raise MidiFileError(f"--bars {spec!r}: the melody has only {have}")
+    if not first_bar <= a <= b:
+        raise MidiFileError(f"--bars {spec!r}: need {first_bar} <= A <= B; the melody has {have}")
+    clamped = f"--bars {spec}: the melody has {have}; using {a}:{last_bar}" if b > last_bar else None
+    return BarRange(a - first_bar, min(b, last_bar) - first_bar + 1, clamped)
 
 
 def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, stop_measure: int) -> list[Note]:
     """The old notes outside measures start..stop-1 plus the new notes inside them.
 
     An old note that starts before the window and sounds into it is cut at the window start; old notes starting
-    inside the window are replaced. New notes are in beats from the file start and must lie inside the window.
+    inside the window are replaced. New notes are in grid beats (as MidiClip.notes) and must lie inside the window.
 
     Args:
-        old: the input melody, beats from the file start.
-        new: the regenerated notes for the window, beats from the file start.
+        old: the input melody, grid beats.
+        new: the regenerated notes for the window, grid beats.
         start_measure, stop_measure: the window, 0-based half-open, in 4/4 measures.
 
     Returns:
@@ -377,7 +552,7 @@ def _file_bytes(msg: mido.Message | mido.MetaMessage) -> bytes:
     return bytes(msg.bytes())
 
 
-def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
+def melody_chunk(clip: MidiClip, notes: Iterable[Note], tag: bytes | None = None) -> bytes:
     """The melody track's MTrk chunk with the melody channel's note events replaced by notes.
 
     Every other event keeps its absolute tick and its order. At one tick, new note-offs come first, then the kept
@@ -388,7 +563,9 @@ def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
 
     Args:
         clip: the clip read from the file.
-        notes: the melody to write, beats from the file start.
+        notes: the melody to write, grid beats (as clip.notes). Notes in the rest that pads a pickup bar (before
+            the file start) are dropped, and a note sounding from there into the file starts at the file start.
+        tag: data of a sequencer-specific meta event to add at the end of the track (see options_tag), or None.
 
     Returns:
         The chunk bytes, header included; the clip is not modified.
@@ -403,9 +580,13 @@ def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
             events.append((now, 1, seq, _file_bytes(msg)))
     seq = len(events) + 1
     note_on, note_off = 0x90 | clip.channel, 0x80 | clip.channel
+    pad = clip.pickup_pad
     for n in notes:
-        start = n.start_beats
+        start = n.start_beats - pad
         on, off = round(start * tpb), round((start + n.dur_beats) * tpb)  # start + dur is n.end_beats
+        if off <= 0:
+            continue  # wholly in the pickup's padding, which the file does not have
+        on = max(on, 0)
         if off <= on:
             off = on + 1  # a note never shrinks to nothing on a coarse file grid
         events.append((on, 2, seq, bytes((note_on, n.pitch, n.velocity))))
@@ -421,15 +602,46 @@ def melody_chunk(clip: MidiClip, notes: Iterable[Note]) -> bytes:
         status = raw[0]
         parts.append(raw[1:] if status == running else raw)
         running = status if status < 0xF0 else None  # meta (FF) and sysex (F0) cancel running status
+    if tag is not None:
+        parts.append(b"\x00\xff\x7f" + _varint(len(tag)) + tag)
     parts.append(_varint(max(end_of_track, last) - last) + b"\xff\x2f\x00")
     data = b"".join(parts)
     return b"MTrk" + struct.pack(">L", len(data)) + data
 
 
-def midi_bytes(clip: MidiClip, notes: Iterable[Note]) -> bytes:
-    """The bytes of the output file: the input's bytes with only the melody track's chunk re-encoded."""
+def midi_bytes(clip: MidiClip, notes: Iterable[Note], tag: bytes | None = None) -> bytes:
+    """The bytes of the output file: the input's bytes with only the melody track's chunk re-encoded (and tagged)."""
     start, end = clip.track_spans[clip.track]
-    return clip.source[:start] + melody_chunk(clip, notes) + clip.source[end:]
+    return clip.source[:start] + melody_chunk(clip, notes, tag) + clip.source[end:]
+
+
+# A sequencer-specific meta event (FF 7F) whose data starts with manufacturer id 7D (non-commercial use) and this
+# marker; DAWs and mido keep and ignore it. It carries the digest of what made an output (batch.options_digest).
+_TAG_MARKER = b"\x7darvae-live options "
+_TAG_DIGITS = 16
+
+
+def options_tag(digest: str) -> bytes:
+    """The data of the meta event that marks an output with the digest of its options (16 hex digits)."""
+    assert len(digest) == _TAG_DIGITS and all(c in "0123456789abcdef" for c in digest), digest
+    return _TAG_MARKER + digest.encode()
+
+
+def read_options_tag(path: str | os.PathLike) -> str | None:
+    """The options digest an output file was tagged with, or None when it has none (or is not a regular file).
+
+    A byte search, not a parse: only our own outputs are read this way, and a file without the marker is simply
+    not ours (or from before tagging).
+    """
+    try:
+        data = read_regular(path, MAX_FILE_BYTES, MidiFileError, "MIDI file")
+    except MidiFileError:
+        return None
+    i = data.rfind(_TAG_MARKER)
+    if i < 0:
+        return None
+    digest = data[i + len(_TAG_MARKER) : i + len(_TAG_MARKER) + _TAG_DIGITS].decode("ascii", "replace")
+    return digest if len(digest) == _TAG_DIGITS else None
 
 
 def write_midi(clip: MidiClip, notes: Iterable[Note], path: str | os.PathLike) -> Path:
@@ -451,10 +663,11 @@ def write_midi(clip: MidiClip, notes: Iterable[Note], path: str | os.PathLike) -
 
 
 def check_output(clip: MidiClip, path: str | os.PathLike) -> Path:
-    """The output path, refused when it is the clip's input file or a link to it (inputs are never overwritten).
+    """The output path, refused when it is the clip's input file or a link to it (inputs are never overwritten), or
+    something other than a regular file (a folder, a FIFO).
 
     Raises:
-        MidiFileError: path is the input file.
+        MidiFileError: path is the input file, or exists and is not a regular file.
     """
     path = Path(path)
     # samefile (device and inode, through links) costs two stats; resolve() on both walked every path component
@@ -464,4 +677,10 @@ def check_output(clip: MidiClip, path: str | os.PathLike) -> Path:
         same = False
     if same:
         raise MidiFileError(f"{path}: refusing to overwrite the input file; choose another output")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path
+    if not stat.S_ISREG(mode):
+        raise MidiFileError(f"{path}: the output path is {file_kind(mode)}; refusing to replace it")
     return path

@@ -5,8 +5,11 @@ every measure of the clip, with the other attributes held at the input's values;
 engine call. Open loop is the paper's traversal (the regularised latent dimension moved to its calibrated value);
 closed loop (the default) also measures the decoded candidates and refines them, as the daemon does.
 
-The picture shows each step's piano roll side by side, and below it the achieved attribute per step against the
-value asked, the curve the paper plots to show that the dimension controls the attribute.
+The picture (`plot_traversal`) has one piano-roll row for the input and one per step, stacked, over the selected
+bars, with note names on the pitch axis; below them the achieved attribute per step against the value asked, the
+curve the paper plots to show that the dimension controls the attribute. Its size is bounded (at most
+MAX_FIGURE_INCHES at 100 dpi) however long the clip: a long piece is drawn narrower per bar, never wider.
+It uses matplotlib's object API (a Figure and an Agg canvas), so no global backend or state changes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ from arvae_live.core.representation import BEATS_PER_MEASURE, Vocabulary, tokens
 log = logging.getLogger(__name__)
 
 
+MAX_FIGURE_INCHES = (20.0, 24.0)  # width, height; at 100 dpi a PNG is at most 2000 x 2400 px
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """Scientific pitch notation of a MIDI pitch: 60 -> "C4", 69 -> "A4"."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 @dataclass(frozen=True)
 class Traversal:
     """The result of traverse.
@@ -35,6 +47,7 @@ class Traversal:
         achieved: float (S, M), the normalised attribute of each decoded measure.
         before: float (M,), the normalised attribute of each input measure.
         engine_ms: engine time for all steps together.
+        source: int64 (M, 24), the input measures.
     """
 
     attribute: str
@@ -43,6 +56,7 @@ class Traversal:
     achieved: np.ndarray
     before: np.ndarray
     engine_ms: float
+    source: np.ndarray
 
 
 def traverse(
@@ -74,60 +88,88 @@ def traverse(
         achieved=res.achieved[attribute][0].reshape(steps, M),
         before=lm.measure_attributes(tokens)[attribute],
         engine_ms=res.engine_ms,
+        source=np.asarray(tokens),
     )
 
 
-def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str) -> Path:
-    """Write a PNG: the piano roll of every step side by side, and the achieved attribute against the asked value.
+def _roll(ax, tokens: np.ndarray, vocab: Vocabulary, color: str) -> list[int]:
+    """Draw one row's notes as rectangles (one PolyCollection); returns their pitches."""
+    from matplotlib.collections import PolyCollection
+
+    notes = tokens_to_notes(tokens, vocab)
+    boxes = [
+        [(n.start_beats, n.pitch - 0.4), (n.start_beats + 0.95 * n.dur_beats, n.pitch - 0.4),
+         (n.start_beats + 0.95 * n.dur_beats, n.pitch + 0.4), (n.start_beats, n.pitch + 0.4)]
+        for n in notes
+    ]  # fmt: skip
+    ax.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none"))
+    return [n.pitch for n in notes]
+
+
+def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str, first_bar: int = 1) -> Path:
+    """Write a PNG: the input's and every step's piano roll, stacked, and the achieved attribute against the asked
+    value (see the module docstring).
 
     Args:
         tr: the traversal.
         vocab: the model's vocabulary (token ids -> pitches).
         path: the PNG to write (atomically).
         title: the figure title.
-    """
-    import matplotlib
+        first_bar: the score's number of the first measure traversed, for the bar axis.
 
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
+    Returns:
+        The path written.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     S, M = tr.achieved.shape
-    span = M * BEATS_PER_MEASURE  # beats per step
-    fig, (roll, curve) = plt.subplots(
-        2, 1, figsize=(max(8.0, 1.2 * S * max(1.0, M**0.5)), 7.0), gridspec_kw={"height_ratios": [3, 2]}
-    )
-    pitches = []
+    span = M * BEATS_PER_MEASURE
+    max_w, max_h = MAX_FIGURE_INCHES
+    width = float(np.clip(6.0 + 0.25 * span, 10.0, max_w))
+    row_h = min(1.2, (max_h - 4.0) / (S + 1))
+    fig = Figure(figsize=(width, 4.0 + row_h * (S + 1)), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(S + 2, 1, height_ratios=[row_h] * (S + 1) + [3.0])
+    rows = [fig.add_subplot(grid[0])]
+    rows += [fig.add_subplot(grid[k], sharex=rows[0], sharey=rows[0]) for k in range(1, S + 1)]
+    pitches = _roll(rows[0], tr.source, vocab, "0.35")
+    rows[0].set_ylabel(f"input\n{float(tr.before.mean()):.2f}", rotation=0, ha="right", va="center", fontsize=8)
     for s in range(S):
-        x0 = s * (span + 1)  # one empty beat between steps
-        for n in tokens_to_notes(tr.tokens[s], vocab):
-            roll.broken_barh([(x0 + n.start_beats, n.dur_beats * 0.95)], (n.pitch - 0.4, 0.8), color=f"C{s % 10}")
-            pitches.append(n.pitch)
+        pitches += _roll(rows[s + 1], tr.tokens[s], vocab, f"C{s % 10}")
+        label = f"step {s + 1}\n{tr.values[s]:.2f} -> {float(tr.achieved[s].mean()):.2f}"
+        rows[s + 1].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    lo, hi = (min(pitches) - 1, max(pitches) + 1) if pitches else (vocab.pitch_low, vocab.pitch_high)
+    names_every = 12 if hi - lo > 14 * row_h else 6  # C only in short rows, C and F# in taller ones
+    ticks = [p for p in range(lo, hi + 1) if p % names_every == 0] or [lo]
+    bar_step = max(1, int(np.ceil(M / 24)))  # at most ~24 bar labels
+    for ax in rows:
+        ax.set_ylim(lo - 0.5, hi + 0.5)
+        ax.set_yticks(ticks, [note_name(p) for p in ticks], fontsize=7)
+        ax.set_xlim(0, span)
         for m in range(1, M):
-            roll.axvline(x0 + m * BEATS_PER_MEASURE, color="0.85", lw=0.5)
-        roll.text(x0 + span / 2, 1.0, f"{tr.values[s]:.2f}", transform=roll.get_xaxis_transform(), ha="center",
-                  va="bottom", fontsize=9)  # fmt: skip
-        if s:
-            roll.axvline(x0 - 0.5, color="0.3", lw=1.0)
-    lo, hi = (min(pitches) - 2, max(pitches) + 2) if pitches else (vocab.pitch_low, vocab.pitch_high)
-    roll.set_ylim(lo, hi)
-    roll.set_xlim(-0.5, S * (span + 1) - 0.5)
-    roll.set_xticks([s * (span + 1) + span / 2 for s in range(S)], [f"step {s + 1}" for s in range(S)])
-    roll.set_ylabel("MIDI pitch")
-    roll.set_title(title, pad=18)
+            ax.axvline(m * BEATS_PER_MEASURE, color="0.85", lw=0.5, zorder=0)
+        ax.tick_params(labelbottom=False)
+    rows[-1].tick_params(labelbottom=True)
+    rows[-1].set_xticks(
+        [m * BEATS_PER_MEASURE for m in range(0, M, bar_step)], [str(first_bar + m) for m in range(0, M, bar_step)]
+    )
+    rows[-1].set_xlabel("bar", fontsize=8)
+    rows[0].set_title(f"{title}\nrows: asked -> achieved {tr.attribute}, mean over bars (normalised 0..1)",
+                      fontsize=9)  # fmt: skip
 
+    curve = fig.add_subplot(grid[S + 1])
     curve.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="asked")
     for m in range(M):
-        curve.plot(tr.values, tr.achieved[:, m], "o", color="0.7", ms=3, label="per measure" if m == 0 else None)
-    curve.plot(tr.values, tr.achieved.mean(axis=1), "o-", color="C3", lw=2, label="achieved, mean over measures")
+        curve.plot(tr.values, tr.achieved[:, m], "o", color="0.7", ms=3, label="per bar" if m == 0 else None)
+    curve.plot(tr.values, tr.achieved.mean(axis=1), "o-", color="C3", lw=2, label="achieved, mean over bars")
     curve.axhline(float(tr.before.mean()), color="C0", lw=1, ls=":", label="input, mean")
     curve.set_xlabel(f"{tr.attribute} asked (normalised 0..1)")
     curve.set_ylabel("achieved")
     curve.set_xlim(-0.03, 1.03)
     curve.set_ylim(-0.03, 1.03)
     curve.grid(alpha=0.3)
-    curve.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
-    fig.tight_layout()
+    curve.legend(loc="upper left", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return write_atomic(path, buf.getvalue())

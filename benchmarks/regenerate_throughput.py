@@ -31,14 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arvae_live import batch
+from arvae_live import batch, batch_run
 from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
 from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
 from arvae_live.core.model import MeasureVAE, ModelConfig
-from arvae_live.core.representation import Vocabulary, notes_to_tokens
+from arvae_live.core.representation import Vocabulary
 from arvae_live.engine import LiveModel
 from arvae_live.errors import MidiFileError
-from arvae_live.midi_files import read_midi
+from arvae_live.midi_files import clip_tokens, read_midi
 
 
 def write_chorales(folder: Path, n_files: int) -> list[Path]:
@@ -110,7 +110,7 @@ def main() -> None:
     options = batch.RegenOptions(targets=targets, overwrite=True)
     batch.check_options(options, lm.attribute_names)
     jobs = batch.collect_jobs(files, work / "out", 1)
-    groups = batch.make_groups(jobs, args.batch_files)
+    groups = batch_run.make_groups(jobs, args.batch_files)
 
     # The engine's input: the same measures in the same groups, read once, untimed.
     group_tokens = []
@@ -118,7 +118,7 @@ def main() -> None:
         windows = []
         for job in group:
             clip = read_midi(job.source)
-            windows.append(notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)[0])
+            windows.append(clip_tokens(clip, lm.vocab)[0])
         group_tokens.append(np.concatenate(windows))
     n_measures = sum(len(t) for t in group_tokens)
 
@@ -127,7 +127,7 @@ def main() -> None:
             lm.regenerate(tokens, targets, seed=0)
 
     def run_pipeline() -> None:
-        outcome = batch.run_groups(groups, options, lm=lm)
+        outcome = batch_run.run_groups(groups, options, lm=lm)
         assert sum(r.n_measures for r in outcome.results) == n_measures, "the pipeline skipped measures"
         assert all(r.status == "ok" for r in outcome.results), "the pipeline failed on a file"
 

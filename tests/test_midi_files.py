@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 
 import mido
 import numpy as np
@@ -25,7 +26,15 @@ from arvae_live.core.representation import (
     notes_to_tokens,
 )
 from arvae_live.errors import MidiFileError
-from arvae_live.midi_files import midi_bytes, parse_bars, read_midi, splice_notes, write_midi
+from arvae_live.midi_files import (
+    MAX_MEASURES,
+    clip_tokens,
+    midi_bytes,
+    parse_bars,
+    read_midi,
+    splice_notes,
+    write_midi,
+)
 
 TPB = 480  # ticks per beat of the hand-written files
 
@@ -191,8 +200,9 @@ def test_type0_file_keeps_the_drum_channel(tmp_path):
 
 def test_splice_keeps_notes_outside_the_selected_bars(song):
     clip = read_midi(song)
-    start, stop = parse_bars("2:2", clip.n_measures)
-    assert (start, stop) == (1, 2)
+    bars = parse_bars("2:2", clip.n_measures)
+    start, stop = bars.start, bars.stop
+    assert (start, stop, bars.clamped) == (1, 2, None)
     new = [Note(60, 4, 2), Note(62, 6, 2)]
     merged = splice_notes(clip.notes, new, start, stop)
     assert merged == [*MELODY_NOTES[:6], *new]
@@ -206,11 +216,24 @@ def test_splice_keeps_notes_outside_the_selected_bars(song):
     [(None, (0, 8)), ("", (0, 8)), ("3:6", (2, 6)), ("3:", (2, 8)), (":2", (0, 2)), ("5", (4, 5)), ("7:20", (6, 8))],
 )
 def test_parse_bars(spec, expected):
-    assert parse_bars(spec, 8) == expected
+    bars = parse_bars(spec, 8)
+    assert (bars.start, bars.stop) == expected
+    # Bars past the end are cut and the cut is said (7:20 on 8 bars); nothing else is.
+    assert (bars.clamped is not None) == (spec == "7:20")
+
+
+def test_parse_bars_says_when_it_clamps_and_counts_a_pickup_as_bar_0():
+    assert parse_bars("8:12", 9).clamped == "--bars 8:12: the melody has bars 1..9; using 8:9"
+    # With a pickup, measure 0 is bar 0 and the first full bar is bar 1, as in the score.
+    bars = parse_bars("1:2", 9, first_bar=0)
+    assert (bars.start, bars.stop, bars.clamped) == (1, 3, None)
+    assert (parse_bars("0", 9, first_bar=0).start, parse_bars(None, 9, first_bar=0).stop) == (0, 9)
+    with pytest.raises(MidiFileError, match=r"only bars 0..8 \(bar 0 is the pickup\)"):
+        parse_bars("9:", 9, first_bar=0)
 
 
 @pytest.mark.parametrize("spec, msg", [("a:b", "expected A:B"), ("4:2", "1 <= A <= B"), ("0:2", "1 <= A"),
-                                       ("9:", "only 8 bar")])  # fmt: skip
+                                       ("9:", r"only bars 1\.\.8")])  # fmt: skip
 def test_parse_bars_refuses(spec, msg):
     with pytest.raises(MidiFileError, match=msg):
         parse_bars(spec, 8)
@@ -296,11 +319,13 @@ def test_attributes_bad_input_is_one_line(tmp_path, song, case):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_attributes_json_values_by_hand(song):
+def test_attributes_json_values_by_hand(song, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))  # no model installed: registry ranges
     result = CliRunner().invoke(main, ["attributes", str(song), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["track"], out["channel"], out["n_measures"]) == (2, 2, 2)
+    assert out["normalised_over"] == "the attribute registry (no model installed)"
     bar1, bar2 = out["measures"]
     # Bar 1 onsets at ticks 0, 6, 9, 12, 14, 16: metrical weights 0.20 + 0.67 + 0.5 + 0.25 + 2 + 2 = 5.62 of 27.79.
     paper = ("rhythmic_complexity", "pitch_range", "note_density", "contour")
@@ -313,13 +338,18 @@ def test_attributes_json_values_by_hand(song):
     assert {k: bar2["raw"][k] for k in paper} == pytest.approx(
         {"rhythmic_complexity": 0.2 / 27.79, "pitch_range": 0, "note_density": 1 / 24, "contour": 0}
     )
+    # Musical units: 6 onsets in bar 1, C5..A5 = 9 semitones, rising 9 semitones; weighted onsets 5.62.
+    assert {k: bar1["units"][k] for k in paper} == pytest.approx(
+        {"rhythmic_complexity": 5.62, "pitch_range": 9, "note_density": 6, "contour": 9}, abs=0.01
+    )
+    assert bar1["units"]["register"] == bar1["raw"]["register"]  # already a MIDI note number
     assert out["warnings"] == []
 
 
 def test_attributes_table_lists_warnings(song):
     result = CliRunner().invoke(main, ["attributes", str(song), "--track", "1"])
     assert result.exit_code == 0, result.output
-    assert "melody = track 1 channel 1 (12 notes)" in result.output
+    assert "melody = track 1 channel 1 (--track 1), 12 notes" in result.output
     assert "bar 1: 2 chord note(s) dropped, keeping the top line" in result.output
 
 
@@ -360,3 +390,207 @@ def test_attributes_normalise_over_the_model_ranges(song, tmp_path, tiny_model, 
     bar1 = out["measures"][0]
     assert bar1["raw"] == pytest.approx({"pitch_range": 9 / 26})
     assert bar1["normalised"] == pytest.approx({"pitch_range": (9 / 26) / 0.5})
+
+
+# ---- which part is the melody -------------------------------------------------------------------------------------
+
+
+def test_full_chorale_soprano_is_the_melody_with_or_without_part_names(tmp_path):
+    music21 = pytest.importorskip("music21")
+    score = music21.corpus.parse("bach/bwv66.6")
+    path = tmp_path / "bwv66.6.mid"
+    score.write("midi", fp=str(path))  # all four parts, one track each (tracks 1..4), tenor with the most notes
+    clip = read_midi(path)
+    assert (clip.track, clip.track_name, clip.reason) == (1, "Soprano", "named like a melody")
+    expected = [n.pitch.midi for n in score.parts[0].stripTies().flatten().notes]
+    assert [n.pitch for n in clip.notes] == expected
+    # Without names the soprano is still the top part.
+    mid = mido.MidiFile(path)
+    for track in mid.tracks:
+        track[:] = [m for m in track if m.type != "track_name"]
+    mid.save(tmp_path / "anonymous.mid")
+    clip = read_midi(tmp_path / "anonymous.mid")
+    assert (clip.track, clip.track_name, clip.reason) == (1, "", "the top part")
+    assert read_midi(path, track=3).reason == "--track 3"  # --track overrides (the tenor)
+
+
+def _piano(path) -> None:
+    """A two-hand piano piece, as notation software exports one: right hand (track 1) a tune doubled in octaves on
+    the strong beats (polyphonic); left hand (track 2) bass on beats 1 and 3, three-note chords on 2 and 4 (more
+    notes, polyphonic). Neither track is named."""
+    right, left = [], []
+    for bar in range(4):
+        t0 = bar * 4 * TPB
+        for beat, pitch in enumerate((76, 79, 84, 79)):
+            on, off = t0 + beat * TPB, t0 + (beat + 1) * TPB
+            right.append((pitch, on, off, 90))
+            if beat % 2 == 0:
+                right.append((pitch - 12, on, off, 80))  # octave doubling
+            if beat % 2 == 0:
+                left.append((36 + bar, on, off, 70))
+            else:
+                left += [(p + bar, on, off, 60) for p in (48, 52, 55)]
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    mid.tracks += [_conductor(), _track(*_notes(0, *right)), _track(*_notes(0, *left))]
+    mid.save(path)
+
+
+def test_two_hand_piano_right_hand_is_the_melody(tmp_path):
+    path = tmp_path / "piano.mid"
+    _piano(path)
+    clip = read_midi(path)
+    # The old rule (no mostly monophonic part: the most notes) took the left hand, whose bass and chords made one line.
+    assert clip.track == 1 and clip.reason.startswith("the top part; no part is mostly monophonic")
+    assert [n.pitch for n in clip.notes[:3]] == [64, 76, 79]  # E4 doubling E5 on the downbeat, then G5
+    tokens, adjustments = clip_tokens(clip, Vocabulary())
+    assert {a.kind for a in adjustments} == {CHORD_REDUCED}  # octave doublings reduce to the top line
+    assert read_midi(path, track=2).track == 2
+
+
+def test_regenerate_prints_and_reports_the_melody_part(tmp_path, tiny_ckpt):
+    path = tmp_path / "piano.mid"
+    _piano(path)
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["regenerate", str(path), "-o", str(tmp_path / "o"), "--model", str(tiny_ckpt),
+                                       "--report", str(report)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"ok      {path}: melody track 1 channel 1 (the top part; no part is mostly monophonic" in result.output
+    (entry,) = json.loads(report.read_text())["files"]
+    assert (entry["track"], entry["channel"], entry["track_name"]) == (1, 1, "")
+    assert entry["melody"].startswith("the top part")
+
+
+# ---- pickups, DAW note-offs, limits and files that are not files ---------------------------------------------------
+
+
+def _pickup_song(path, meters) -> None:
+    """A one-beat pickup (two 8th notes G4 A4), then bar 1: B4 C5 D5 E5 quarters, bar 2: F5 whole note."""
+    spec = [(67, 0, 240, 70), (69, 240, 480, 80)]
+    spec += [(p, 480 * (k + 1), 480 * (k + 2), 90) for k, p in enumerate((71, 72, 74, 76))]
+    spec += [(77, 480 * 5, 480 * 9, 100)]
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    mid.tracks += [_conductor(meters), _track(*_notes(0, *spec))]
+    mid.save(path)
+
+
+@pytest.mark.parametrize(
+    "meters",
+    [((0, 4, 4), (TPB, 4, 4)), ((0, 1, 4), (TPB, 4, 4))],  # the 4/4 restated at beat 1; a 1/4 partial-bar signature
+    ids=["first bar short", "partial-bar signature"],
+)
+def test_a_pickup_keeps_the_score_bar_lines(tmp_path, meters):
+    path = tmp_path / "pickup.mid"
+    _pickup_song(path, meters)
+    clip = read_midi(path)
+    assert (clip.pickup_beats, clip.first_bar, clip.n_measures) == (1.0, 0, 3)
+    tokens, adjustments = clip_tokens(clip, Vocabulary())
+    assert adjustments == []
+    # Measure 0 is the pickup, right-aligned: rest, then G4 (token 14) at beat 3 and A4 (16) half a beat later.
+    assert tokens[0, 0] == REST and tokens[0, 18] == 14 and tokens[0, 21] == 16
+    # Bar 1 starts on its downbeat: B4 C5 D5 E5 on ticks 0, 6, 12, 18 (undisplaced quarters); bar 2 is F5.
+    assert tokens[1, [0, 6, 12, 18]].tolist() == [18, 19, 21, 23] and tokens[2, 0] == 24
+    # Written back unchanged, the file holds the same notes at the same ticks (the padding is not written).
+    same = read_midi(write_midi(clip, clip.notes, tmp_path / "same.mid"))
+    assert same.notes == clip.notes and same.pickup_beats == 1.0
+    # --bars 1:1 is the score's first full bar; regenerated notes land in its beats, the pickup is kept.
+    bars = parse_bars("1:1", clip.n_measures, clip.first_bar)
+    assert (bars.start, bars.stop) == (1, 2)
+    new = [Note(60, 4.0, 4.0)]  # grid beats of measure 1
+    out = tmp_path / "out.mid"
+    write_midi(clip, splice_notes(clip.notes, new, bars.start, bars.stop), out)
+    back = read_midi(out)
+    assert [(n.pitch, n.start_beats - back.pickup_pad) for n in back.notes] == [(67, 0), (69, 0.5), (60, 1), (77, 5)]
+
+
+def test_a_regenerated_pickup_bar_never_writes_before_the_file_start(tmp_path):
+    path = tmp_path / "pickup.mid"
+    _pickup_song(path, ((0, 4, 4), (TPB, 4, 4)))
+    clip = read_midi(path)
+    # A measure 0 filled with notes from its downbeat: only what falls in the pickup beat reaches the file.
+    new = [Note(60, 0.0, 2.5), Note(62, 2.5, 1.0), Note(64, 3.5, 0.5)]
+    write_midi(clip, splice_notes(clip.notes, new, 0, 1), tmp_path / "out.mid")
+    back = mido.MidiFile(tmp_path / "out.mid")
+    now, ons = 0, []
+    for m in back.tracks[1]:
+        now += m.time
+        if m.type == "note_on" and m.velocity:
+            ons.append((now, m.note))
+    assert ons[:2] == [(0, 62), (240, 64)]  # C4 ended before the file starts; D4 is cut to start at tick 0
+
+
+def test_daw_note_offs_one_tick_early_do_not_warn(tmp_path):
+    mid = mido.MidiFile(type=0, ticks_per_beat=TPB)
+    spec = [(60 + k, k * 240, k * 240 + 239, 90) for k in range(16)]  # 8th notes, each released a tick early
+    mid.tracks.append(_track(*_notes(0, *spec)))
+    path = tmp_path / "daw.mid"
+    mid.save(path)
+    clip = read_midi(path)
+    tokens, adjustments = clip_tokens(clip, Vocabulary())
+    assert adjustments == []  # before: "bar N: 8 off-grid note(s) snapped" on every bar
+    assert tokens[0, [0, 3, 6, 9]].tolist() == [7, 8, 9, 10]
+    assert clip.notes[0].dur_beats == 239 / TPB  # the notes themselves stay exact, for bars written back as they were
+    # A note-off a 16th early is a rhythm, and still reported.
+    mid.tracks[0] = _track(*_notes(0, (60, 0, 360, 90), (62, 480, 960, 90)))
+    mid.save(path)
+    assert [a.kind for a in clip_tokens(read_midi(path), Vocabulary())[1]] == []  # 3/4 beat is on the grid
+    mid.tracks[0] = _track(*_notes(0, (60, 0, 470, 90), (62, 480, 960, 90)))  # 10 ticks early: > 1/100 beat
+    mid.save(path)
+    assert [a.kind for a in clip_tokens(read_midi(path), Vocabulary())[1]] == ["snapped"]
+
+
+def _huge_delta_file(path, tpb: int) -> None:
+    """30 bytes: one note_on, then a note_off after the largest delta time a MIDI file can hold (0x0FFFFFFF)."""
+    track = b"\x00\x90\x3c\x40" + b"\xff\xff\xff\x7f\x80\x3c\x00" + b"\x00\xff\x2f\x00"
+    path.write_bytes(b"MThd" + struct.pack(">LHHH", 6, 0, 1, tpb) + b"MTrk" + struct.pack(">L", len(track)) + track)
+
+
+@pytest.mark.parametrize("tpb, bars", [(480, "139,811"), (1, "67,108,864")])
+def test_a_huge_delta_time_is_refused_before_allocating(tmp_path, tpb, bars):
+    path = tmp_path / "huge.mid"
+    _huge_delta_file(path, tpb)
+    with pytest.raises(MidiFileError, match=f"the melody is {bars} bars long .*at most {MAX_MEASURES} bars"):
+        read_midi(path)
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    with pytest.raises(MidiFileError, match=r"is a FIFO \(named pipe\), not a MIDI file; not opened"):
+        read_midi(fifo)
+    for args in (["attributes", str(fifo)], ["traverse", str(fifo), "--attr", "contour", "-o", str(tmp_path / "t")]):
+        result = CliRunner().invoke(main, args)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1 and "is a FIFO" in lines[0], result.output
+
+
+def test_attributes_of_a_file_without_a_tempo_event(tmp_path):
+    mid = mido.MidiFile(type=0, ticks_per_beat=TPB)
+    mid.tracks.append(_track(*_notes(0, *MELODY)))  # no set_tempo, no time signature: 120 bpm, 4/4
+    path = tmp_path / "plain.mid"
+    mid.save(path)
+    result = CliRunner().invoke(main, ["attributes", str(path)])
+    assert result.exit_code == 0, result.output  # was IndexError
+    assert "120 bpm (no tempo event)" in result.output
+
+
+def test_attributes_default_scale_is_the_default_models(song):
+    # One meaning of "normalised": without --model, the default model's ranges, as regenerate --set uses them.
+    from arvae_live.model_store import available_models
+
+    if "bach-arvae" not in available_models():
+        pytest.skip("bach-arvae is not bundled")
+    plain = json.loads(CliRunner().invoke(main, ["attributes", str(song), "--json"]).stdout)
+    named = json.loads(CliRunner().invoke(main, ["attributes", str(song), "--json", "--model", "bach-arvae"]).stdout)
+    assert plain["normalised_over"] == "model bach-arvae" and plain["measures"] == named["measures"]
+    # bach-arvae's note_density dial spans 0..8 onsets per bar: bar 1's 6 onsets are 0.75.
+    assert plain["scale"]["note_density"]["unit_high"] == pytest.approx(8)
+    assert plain["measures"][0]["normalised"]["note_density"] == pytest.approx(0.75)
+
+
+def test_meters_have_one_source():
+    from arvae_live.core import meters
+    from arvae_live.midi_files import is_supported
+    from training import corpora, data
+
+    assert corpora.KEPT_METERS is meters.SUPPORTED_METERS and data._BARS_PER_MEASURE is meters.BARS_PER_MEASURE
+    assert is_supported is meters.is_supported

@@ -103,8 +103,40 @@ def test_regenerate_folder_end_to_end(corpus_dir, tiny_ckpt, tmp_path):
     assert dst.tracks[0] == src.tracks[0] and dst.tracks[2] == src.tracks[2]
     assert [m for m in dst.tracks[1] if not m.type.startswith("note")][:2] == list(src.tracks[1][:2])
 
-    rerun = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.6", "--variations", "2")
-    assert rerun.exit_code == 0 and "0 file(s) regenerated" in rerun.output and "3 skipped" in rerun.output
+    # Per file, one line names the melody part it took.
+    assert (
+        "ok      " + str(corpus_dir / "song.mid") + ": melody track 1 channel 1 (the top part), bar 2" in result.output
+    )
+
+
+def test_outputs_remember_their_options(corpus_dir, tiny_ckpt, tmp_path):
+    out, song = tmp_path / "out", corpus_dir / "song.mid"
+    first = _invoke(song, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.2")
+    assert first.exit_code == 0, first.output
+    made = (out / "song.v1.mid").read_bytes()
+    # The same options: skipped, as a resumed run.
+    same = _invoke(song, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.2")
+    assert same.exit_code == 0 and "0 file(s) regenerated" in same.output and "1 skipped" in same.output
+    # Other options: refused in one line that names the output, and the output is unchanged.
+    other = _invoke(song, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.9")
+    assert other.exit_code == 1 and "0 file(s) regenerated" in other.output and "1 failed" in other.output
+    lines = [line for line in other.output.splitlines() if "FAILED" in line]
+    assert len(lines) == 1 and f"{out / 'song.v1.mid'} exists and was made with other options" in lines[0]
+    assert "--overwrite" in lines[0] and (out / "song.v1.mid").read_bytes() == made
+    # A file this tool did not make is not ours to replace either.
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "song.v1.mid").write_bytes(song.read_bytes())
+    foreign = _invoke(song, "-o", tmp_path / "foreign", "--model", tiny_ckpt, "--set", "note_density=0.2")
+    assert foreign.exit_code == 1 and "made with other options" in foreign.output
+    # With --overwrite: regenerated with the new options, and then a rerun of those skips.
+    forced = _invoke(song, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.9", "--overwrite")
+    assert forced.exit_code == 0 and "1 file(s) regenerated" in forced.output
+    assert (out / "song.v1.mid").read_bytes() != made
+    again = _invoke(song, "-o", out, "--model", tiny_ckpt, "--set", "note_density=0.9")
+    assert again.exit_code == 0 and "1 skipped" in again.output
+    # The mark is a sequencer-specific meta event that mido reads and a DAW ignores.
+    melody = mido.MidiFile(out / "song.v1.mid").tracks[1]
+    assert [m.type for m in melody].count("sequencer_specific") == 1
 
 
 def test_shift_is_relative_to_each_bar_and_csv_report(corpus_dir, tiny_ckpt, tmp_path):
@@ -196,17 +228,19 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(corpus_dir, tiny_ckpt, tmp_pat
     real = batch.regenerate_group
     seen = []
 
-    def interrupted_on_second(lm, group, options):
+    def interrupted_on_second(lm, group, options, on_result=None):
         seen.append(group)
         if len(seen) == 2:
             raise KeyboardInterrupt
-        return real(lm, group, options)
+        return real(lm, group, options, on_result)
 
     monkeypatch.setattr(batch, "regenerate_group", interrupted_on_second)
-    out = tmp_path / "out"
-    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--batch-files", "1")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt, "--batch-files", "1", "--report", report)
     assert result.exit_code == 130 and "interrupted after 1 of 3 file(s)" in result.output
     assert len([p for p in out.rglob("*") if p.is_file()]) == 1
+    doc = json.loads(report.read_text())  # the report is written on Ctrl-C too, with what was done
+    assert doc["interrupted"] is True and [f["status"] for f in doc["files"]] == ["ok"]
     monkeypatch.setattr(batch, "regenerate_group", real)
     result = _invoke(corpus_dir, "-o", out, "--model", tiny_ckpt)
     assert result.exit_code == 0 and "2 file(s) regenerated" in result.output and "1 skipped" in result.output
@@ -229,6 +263,10 @@ def test_jobs_and_torchrun_give_the_same_outputs_as_one_process(corpus_dir, tiny
     # --jobs 2: two worker processes.
     two = _invoke(*args, "-o", tmp_path / "jobs", "--jobs", "2", "--report", tmp_path / "jobs.json")
     assert two.exit_code == 0, two.output
+    # Worker processes send each file's result as it is written: one line per file, each printed once.
+    assert sorted(line.split()[1].rstrip(":") for line in two.output.splitlines() if line.startswith("ok ")) == sorted(
+        str(p) for p in corpus_dir.rglob("*.mid")
+    )
     got = _outputs_and_report(tmp_path / "jobs", tmp_path / "jobs.json")
     assert got[0] == want[0] and [{**f, "outputs": None} for f in got[1]] == [{**f, "outputs": None} for f in want[1]]
     # torchrun with 2 ranks on CPU (gloo): rank 0 lists and reports, each rank regenerates its share.

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from arvae_live.core.meters import SUPPORTED_METERS as KEPT_METERS  # as "num/den", after normalising ABC's C, C|
 from arvae_live.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,6 @@ HELD_OUT_FOLDERS = ("airdsAirs",)
 # Datasets that are only ever tested on (every piece in the test split).
 TEST_ONLY_DATASETS = ("airds",)
 
-# Meters we keep, as "num/den" after normalising ABC's C and C|. 4/4 and 2/2 bars are 4 quarter notes long and fill
-# one 24-tick measure; two 2/4 bars are paired into one.
-KEPT_METERS = ("4/4", "2/2", "2/4")
 
 # Skip reasons found while listing, before any parsing (the other reasons are in training/data.py).
 SKIP_METER = "meter not 4/4, 2/2 or 2/4"

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from arvae_live.core.atomic import atomic_open, write_atomic
+from arvae_live.core.meters import BARS_PER_MEASURE as _BARS_PER_MEASURE
+from arvae_live.core.meters import BEATS_PER_MEASURE as MEASURE_BEATS
 from arvae_live.core.representation import (
     CHORD_REDUCED,
     FIRST_PITCH_TOKEN,
@@ -65,7 +67,6 @@ SPLITS = ("train", "val", "test")  # split codes 0, 1, 2 in MeasureDataset.split
 SPLIT_FRACTIONS = (0.7, 0.2, 0.1)  # of pieces, as in the paper
 SPLIT_SEED = 0
 
-MEASURE_BEATS = 4  # one 24-tick measure is 4 quarter notes
 _EPS_BEATS = 1e-6
 # All MIDI pitches: tokenising with it folds nothing, so transposition is a shift of the token ids.
 _WIDE = Vocabulary(0, 127)
@@ -88,9 +89,6 @@ SKIP_UNEXPECTED = "unexpected error"  # a bug or a music21 surprise: reported wi
 # occur in train removed.
 ONE_TRANSPOSITION = ("general", "airds")
 DEDUPLICATED = ("general",)
-
-# Bars per measure by meter.
-_BARS_PER_MEASURE = {"4/4": 1, "2/2": 1, "2/4": 2}
 
 
 class PieceSkipped(Exception):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from arvae_live.cli_base import bars_option, device_option, model_option, seed_option, track_option
+from arvae_live.commands.file_options import pickup_option
+
+_NORMALISED = (
+    "normalised 0..1 over the model's range for the attribute (e.g. note_density 1.0 is 8 onsets per bar on "
+    "bach-arvae, 16 on folk-arvae; `arvae-live attributes FILE --model ID` shows each model's scale)"
+)
 
 
 @click.command("regenerate")
@@ -28,16 +31,18 @@ from arvae_live.cli_base import bars_option, device_option, model_option, seed_o
     "set_",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Aim attribute NAME at normalised VALUE (0..1) in every selected bar. Repeatable.",
+    help=f"Aim attribute NAME at VALUE in every selected bar, {_NORMALISED}. Repeatable.",
 )
 @click.option(
     "--shift",
     multiple=True,
     metavar="NAME=DELTA",
-    help="Move attribute NAME by DELTA (-1..1) from each bar's own normalised value, clipped to 0..1. Repeatable.",
+    help="Move attribute NAME by DELTA (-1..1, same normalised scale) from each bar's own value, clipped to 0..1. "
+    "Repeatable.",
 )
 @bars_option("Regenerate")
 @track_option
+@pickup_option
 @click.option("--variations", type=click.IntRange(1, 64), default=1, show_default=True, help="Output files per input.")
 @click.option(
     "--temperature",
@@ -60,15 +65,16 @@ from arvae_live.cli_base import bars_option, device_option, model_option, seed_o
 @device_option(indexed=True, note="Under torchrun, auto uses cuda:LOCAL_RANK.")
 @click.option(
     "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write a report: JSON, or CSV when FILE ends in .csv (per file, bar and attribute: before, "
-    "asked, achieved, warnings).",
+    help="Write a report: JSON, or CSV when FILE ends in .csv (per file: the melody part; per bar and attribute: "
+    "before, asked, achieved, normalised and in musical units; warnings). Written also after Ctrl-C.",
 )
 @click.option(
     "--overwrite",
     is_flag=True,
-    help="Regenerate files whose outputs exist (default: skip them, so an interrupted run resumes).",
+    help="Regenerate files whose outputs exist. Without it, outputs made with the same options and model are "
+    "skipped (an interrupted run resumes) and a file whose outputs were made otherwise is refused.",
 )
 def regenerate_cmd(
     inputs: tuple[Path, ...],
@@ -78,6 +84,7 @@ def regenerate_cmd(
     shift: tuple[str, ...],
     bars: str | None,
     track: int | None,
+    pickup: float | None,
     variations: int,
     temperature: float,
     seed: int,
@@ -90,115 +97,99 @@ def regenerate_cmd(
     """Regenerate the melody of each MIDI file in INPUTS (files, or folders searched for *.mid and *.midi).
 
     Tempo, meter, the other tracks and every non-note event are kept; only the melody's notes in the selected bars
-    change. Under torchrun, ranks share the files.
-    """
-    from tqdm import tqdm
+    change. The melody is the top part, or a part named like one ("Soprano", "Melody", "Lead", ...); each file's
+    line says which part it took. Under torchrun, ranks share the files.
 
-    from arvae_live.batch import (
-        RegenOptions,
-        broadcast_jobs,
-        check_options,
-        collect_jobs,
-        distributed_world,
-        gather_results,
-        make_groups,
-        parse_assignments,
-        run_groups,
-        summary,
-        write_report,
-    )
+    \b
+    Examples:
+      arvae-live regenerate songs/ -o out/ --set note_density=0.7 --report report.csv
+      arvae-live regenerate bwv66.6.mid -o out/ --pickup 1 --bars 1:4 --shift contour=0.2 --variations 4
+    """
+    from arvae_live.batch import RegenOptions, check_options, parse_assignments
+    from arvae_live.batch_run import BatchRun, distributed_world, run_batch
     from arvae_live.core.checkpoint import read_header
-    from arvae_live.errors import ConfigError
+    from arvae_live.errors import CheckpointError
     from arvae_live.model_store import resolve_model
+    from arvae_live.paths import check_regular
 
     options = RegenOptions(
         targets=parse_assignments(set_, "--set", 0.0, 1.0),
         shifts=parse_assignments(shift, "--shift", -1.0, 1.0),
         bars=bars,
         track=track,
+        pickup=pickup,
         variations=variations,
         temperature=temperature,
         seed=seed,
         overwrite=overwrite,
     )
-    model_path = resolve_model(model)
+    model_path = check_regular(resolve_model(model), CheckpointError, "checkpoint")
     check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])
-    if report is not None and report.exists() and report.is_dir():
-        raise ConfigError(f"--report {report}: is a folder")
-
-    rank, world = distributed_world()
-    if world > 1:
-        import torch
-        import torch.distributed as dist
-
-        # gloo carries the file list and the results (Python objects) on CPU and GPU machines alike.
-        dist.init_process_group("gloo")
-        if device == "auto" and torch.cuda.is_available():
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+    progress = _Progress(enabled=distributed_world()[0] == 0)
+    run = BatchRun(inputs, out_dir, options, model_path, jobs, batch_files, device, report)
     try:
-        all_jobs = collect_jobs(inputs, out_dir, variations) if rank == 0 else None
-        if world > 1:
-            all_jobs = broadcast_jobs(all_jobs, rank)
-        if not all_jobs:
-            raise ConfigError("no MIDI files (*.mid, *.midi) among the inputs")
-        my_groups = make_groups(all_jobs, batch_files)[rank::world]  # the same groups for any --jobs and ranks
-
-        quiet = None if rank == 0 else True  # None: bars on a terminal only; ranks other than 0 stay quiet
-        files_bar = tqdm(total=sum(map(len, my_groups)), unit="file", desc="files", disable=quiet)
-        measures_bar = tqdm(unit="measure", desc="measures", position=1, disable=files_bar.disable)
-
-        def on_result(r) -> None:
-            files_bar.update(1)
-            measures_bar.update(r.n_measures)
-            if r.status == "failed" and not files_bar.disable:  # on a terminal, as they happen; all in the summary
-                files_bar.write(f"FAILED {r.error}")
-
-        lm = None
-        if jobs == 1:  # load before the clock starts, so the summary's measures/s is the files' own
-            from arvae_live.engine import LiveModel
-
-            lm = LiveModel.from_checkpoint(model_path, device=device)
-        t0 = time.perf_counter()
-        outcome = run_groups(
-            my_groups, options, lm=lm, model_path=model_path, device=device, n_jobs=jobs, on_result=on_result
-        )
-        files_bar.close()
-        measures_bar.close()
-        if world > 1:
-            outcome = gather_results(outcome.results, outcome.interrupted, rank, world)
-        seconds = time.perf_counter() - t0
+        outcome = run_batch(run, on_result=progress.file_done, on_start=progress.start)
     finally:
-        if world > 1:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        progress.close()
     if outcome is None:  # not rank 0: rank 0 reports
         return
-
-    stats = summary(outcome.results, seconds)
-    if report is not None:
-        header = {
-            "model": model_path.stem,
-            "model_path": str(model_path),
-            "options": asdict(options),
-            "world_size": world,
-            "jobs": jobs,
-            "batch_files": batch_files,
-            "interrupted": outcome.interrupted,
-            "summary": stats,
-        }
-        write_report(report, header, outcome.results)
+    for r in outcome.results:  # other ranks' files
+        progress.file_done(r)
+    stats = outcome.summary
+    if outcome.swept:
+        click.echo(f"removed {outcome.swept} temporary file(s) left by an interrupted run")
     click.echo(
         f"{stats['ok']} file(s) regenerated ({stats['measures']} measures, {stats['seconds']:.1f} s, "
-        f"{stats['measures_per_s'] or 0:.0f} measures/s), {stats['skipped']} skipped (outputs exist), "
-        f"{stats['failed']} failed" + (f"; report: {report}" if report else "")
+        f"{stats['measures_per_s'] or 0:.0f} measures/s), {stats['skipped']} skipped (outputs exist, same options), "
+        f"{stats['failed']} failed" + (f"; report: {report}" if report and not outcome.report_error else "")
     )
-    for r in outcome.results:
-        if r.status == "failed":
-            click.echo(f"  failed: {r.error}")
+    if outcome.report_error:
+        click.echo(f"Error: {outcome.report_error}", err=True)
     if outcome.interrupted:
         done = len(outcome.results)
-        click.echo(f"interrupted after {done} of {len(all_jobs)} file(s); run the same command again to continue")
+        click.echo(f"interrupted after {done} of {outcome.n_jobs} file(s); run the same command again to continue")
         sys.exit(130)
-    if stats["failed"]:
+    if stats["failed"] or outcome.report_error:
         sys.exit(1)
+
+
+class _Progress:
+    """A files bar and a measures bar on a terminal (tqdm), and one line per file, printed once."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.printed: set[str] = set()
+        self.files = self.measures = None
+
+    def start(self, n_files: int) -> None:
+        from tqdm import tqdm
+
+        quiet = None if self.enabled else True  # None: bars on a terminal only
+        self.files = tqdm(total=n_files, unit="file", desc="files", disable=quiet)
+        self.measures = tqdm(unit="measure", desc="measures", position=1, disable=self.files.disable)
+
+    def file_done(self, r) -> None:
+        if not self.enabled or r.source in self.printed:
+            return
+        self.printed.add(r.source)
+        if self.files is not None:
+            self.files.update(1)
+            self.measures.update(r.n_measures)
+        if r.status == "ok":
+            name = f' "{r.track_name}"' if r.track_name else ""
+            bars = f"bars {r.bars[0]}-{r.bars[1]}" if r.bars[0] != r.bars[1] else f"bar {r.bars[0]}"
+            line = f"ok      {r.source}: melody track {r.track}{name} channel {r.channel} ({r.melody}), {bars}"
+            line += "".join(f"; {w['message']}" for w in r.warnings if w["kind"] == "bars_clamped")
+        elif r.status == "skipped":
+            line = f"skipped {r.source}: outputs exist, made with the same options"
+        else:
+            line = f"FAILED  {r.error}"
+        if self.files is not None and not self.files.disable:
+            self.files.write(line)
+        else:
+            click.echo(line)
+
+    def close(self) -> None:
+        for bar in (self.files, self.measures):
+            if bar is not None:
+                bar.close()

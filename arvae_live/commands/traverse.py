@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from arvae_live.cli_base import bars_option, device_option, model_option, seed_option, track_option
+from arvae_live.commands.file_options import pickup_option
 
 
 @click.command("traverse")
@@ -17,7 +19,7 @@ from arvae_live.cli_base import bars_option, device_option, model_option, seed_o
     type=click.IntRange(2, 33),
     default=7,
     show_default=True,
-    help="Values asked, evenly spaced over 0..1 inclusive.",
+    help="Values asked, evenly spaced over 0..1 (normalised over the model's range) inclusive.",
 )
 @click.option(
     "-o",
@@ -28,12 +30,14 @@ from arvae_live.cli_base import bars_option, device_option, model_option, seed_o
 )
 @model_option(without="the bundled default model (bach-arvae when present)")
 @track_option
+@pickup_option
 @bars_option("Traverse")
 @click.option(
     "--open-loop",
     is_flag=True,
     help="The paper's traversal: move the latent dimension only, without measuring and refining.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (steps, per-bar values, files) instead.")
 @seed_option("passed to the engine")
 @device_option(indexed=True)
 def traverse_cmd(
@@ -43,39 +47,88 @@ def traverse_cmd(
     out_dir: Path,
     model: str | None,
     track: int | None,
+    pickup: float | None,
     bars: str | None,
     open_loop: bool,
+    as_json: bool,
     seed: int,
     device: str,
 ) -> None:  # fmt: skip
     """Decode the melody of MIDI_FILE (or bars of it) at STEPS values of one attribute, from low to high.
 
-    Writes one MIDI file per step (the input with the selected bars replaced) and a PNG piano roll of all steps
-    with the achieved attribute curve.
+    Writes one MIDI file per step (the input with the selected bars replaced) and a PNG: the input's and each
+    step's piano roll with note names, and the achieved attribute curve.
+
+    \b
+    Examples:
+      arvae-live traverse song.mid --attr pitch_range -o trav/
+      arvae-live traverse bwv66.6.mid --pickup 1 --attr note_density --bars 1:4 --steps 5 -o trav/ --json
     """
     import numpy as np
 
     from arvae_live.batch import melody_with
-    from arvae_live.core.representation import notes_to_tokens
+    from arvae_live.clip_report import attribute_scales, musical_value
     from arvae_live.engine import LiveModel
-    from arvae_live.midi_files import parse_bars, read_midi, write_midi
+    from arvae_live.errors import CheckpointError
+    from arvae_live.midi_files import clip_tokens, parse_bars, read_midi, write_midi
     from arvae_live.model_store import resolve_model
+    from arvae_live.paths import check_regular
     from arvae_live.traversal import plot_traversal, traverse
 
-    clip = read_midi(midi_file, track=track)
-    start, stop = parse_bars(bars, clip.n_measures)
-    lm = LiveModel.from_checkpoint(resolve_model(model), device=device)
-    tokens, _ = notes_to_tokens(clip.notes, clip.n_measures, lm.vocab)
-    tr = traverse(lm, tokens[start:stop], attribute, steps=steps, closed_loop=not open_loop, seed=seed)
+    clip = read_midi(midi_file, track=track, pickup=pickup)
+    sel = parse_bars(bars, clip.n_measures, clip.first_bar)
+    if sel.clamped:
+        click.echo(f"note: {sel.clamped}", err=True)
+    lm = LiveModel.from_checkpoint(check_regular(resolve_model(model), CheckpointError, "checkpoint"), device=device)
+    tokens, _ = clip_tokens(clip, lm.vocab)
+    tr = traverse(lm, tokens[sel.start : sel.stop], attribute, steps=steps, closed_loop=not open_loop, seed=seed)
     stem = f"{midi_file.stem}.{attribute}"
+    outputs = []
     for s in range(steps):
-        notes = melody_with(clip, tr.tokens[s], lm.vocab, start, stop)
-        write_midi(clip, notes, out_dir / f"{stem}.s{s + 1}{midi_file.suffix or '.mid'}")
-    bar_text = f"bar {start + 1}" if stop - start == 1 else f"bars {start + 1}-{stop}"
-    png = plot_traversal(
-        tr, lm.vocab, out_dir / f"{stem}.png", f"{midi_file.name}, {bar_text}: {attribute} ({lm.model_id})"
-    )
+        notes = melody_with(clip, tr.tokens[s], lm.vocab, sel.start, sel.stop)
+        outputs.append(write_midi(clip, notes, out_dir / f"{stem}.s{s + 1}{midi_file.suffix or '.mid'}"))
+    first, last = clip.first_bar + sel.start, clip.first_bar + sel.stop - 1
+    bar_text = f"bar {first}" if first == last else f"bars {first}-{last}"
+    title = f"{midi_file.name}, {bar_text}: {attribute} ({lm.model_id}); melody {clip.describe_part()}"
+    png = plot_traversal(tr, lm.vocab, out_dir / f"{stem}.png", title, first_bar=first)
+    scale = attribute_scales([lm.spec(attribute)])[attribute]
+    if as_json:
+        doc = _json_doc(clip, tr, lm.model_id, (first, last), sel.clamped, scale, outputs, png)
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{midi_file}: melody {clip.describe_part()}, {bar_text}")
     click.echo(f"{steps} MIDI files and {png} written to {out_dir} ({tr.engine_ms:.0f} ms in the engine)")
-    click.echo("step  asked  achieved (mean over measures)")
+    click.echo(f"step  asked  achieved (mean over bars; {attribute} 0..1 = "
+               f"{scale['unit_low']:.3g}..{scale['unit_high']:.3g} {scale['unit']})")  # fmt: skip
     for s in range(steps):
-        click.echo(f"{s + 1:>4}  {tr.values[s]:.3f}  {float(np.mean(tr.achieved[s])):.3f}")
+        mean = float(np.mean(tr.achieved[s]))
+        click.echo(
+            f"{s + 1:>4}  {tr.values[s]:.3f}  {mean:.3f}  ({float(musical_value(scale, mean)):.3g} {scale['unit']})"
+        )
+
+
+def _json_doc(clip, tr, model_id: str, bars, clamped, scale, outputs, png) -> dict:
+    """The --json object: the melody part, the bars, the scale, and per step asked, achieved and the file."""
+    return {
+        "file": str(clip.path),
+        "attribute": tr.attribute,
+        "model": model_id,
+        "melody": {"track": clip.track, "channel": clip.channel + 1, "name": clip.track_name, "why": clip.reason},
+        "pickup_beats": clip.pickup_beats,
+        "bars": list(bars),
+        "bars_clamped": clamped,
+        "scale": scale,
+        "before": [float(v) for v in tr.before],
+        "steps": [
+            {
+                "step": s + 1,
+                "asked": float(tr.values[s]),
+                "achieved": [float(v) for v in tr.achieved[s]],
+                "achieved_mean": float(tr.achieved[s].mean()),
+                "output": str(outputs[s]),
+            }
+            for s in range(len(tr.values))
+        ],
+        "png": str(png),
+        "engine_ms": tr.engine_ms,
+    }

@@ -1,0 +1,451 @@
+"""A `regenerate` run: files in groups over worker processes and torch.distributed ranks, progress, the report.
+
+`run_batch` is the whole run behind `arvae-live regenerate`: under torchrun it sets up the process group (gloo, for
+the file list and the results, on CPU and GPU machines alike; each rank's model on cuda:LOCAL_RANK when asked for
+auto on a GPU machine), rank 0 lists the inputs, sweeps temporary files a killed run left, and broadcasts the job
+list; each rank takes every world_size-th group of `batch_files` files (the same groups for any --jobs and ranks)
+and runs them in this process or in `--jobs` worker processes (each loads the model); rank 0 gathers the results
+and writes the report. Progress comes per file (`on_result`), from worker processes through a queue.
+
+The report is written whatever happens once files were tried: at the end, on Ctrl-C (the run stops cleanly and
+says so) and when an unforeseen error stops the run (the error is re-raised after the report is written).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import queue as queue_module
+import signal
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from arvae_live import batch
+from arvae_live.batch import FileResult, Job, RegenOptions, collect_jobs, file_sha256, sweep_temp_files
+from arvae_live.clip_report import attribute_scales, musical_value
+from arvae_live.core.atomic import write_atomic
+from arvae_live.errors import ConfigError
+from arvae_live.paths import file_kind
+
+log = logging.getLogger(__name__)
+
+OnResult = Callable[[FileResult], None]
+
+
+@dataclass
+class RunOutcome:
+    """What a run did.
+
+    Attributes:
+        results: one per file tried, in job order (files not reached are missing).
+        n_jobs: the files listed (on this rank's side: all of them on rank 0).
+        interrupted: Ctrl-C cut the run short.
+        summary: counts and throughput (see `summary`), filled at the end of the run.
+        report_error: the one-line reason the report could not be written, or None.
+        swept: temporary files of a killed run removed before starting.
+    """
+
+    results: list[FileResult]
+    n_jobs: int = 0
+    interrupted: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)
+    report_error: str | None = None
+    swept: int = 0
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """The settings of a run (the command's options).
+
+    Attributes:
+        inputs: files and folders.
+        out_dir: the output folder.
+        options: what to do with each file.
+        model_path: the checkpoint.
+        jobs: worker processes, >= 1 (1: this process).
+        batch_files: files per engine call, >= 1.
+        device: torch device ("auto", "cpu", "cuda", "cuda:N").
+        report: the report file (JSON, or CSV by its suffix), or None.
+    """
+
+    inputs: tuple[Path, ...]
+    out_dir: Path
+    options: RegenOptions
+    model_path: Path
+    jobs: int = 1
+    batch_files: int = 32
+    device: str = "auto"
+    report: Path | None = None
+
+
+# ---- groups in this process or in worker processes -----------------------------------------------------------------
+
+
+_worker_model = None  # the LiveModel of a --jobs worker process, loaded once by _init_worker
+_worker_queue = None  # where a worker puts each file's result as it comes, for the parent's progress
+
+
+def _init_worker(model_path: str, device: str, threads: int, results_queue) -> None:
+    import torch
+
+    from arvae_live.engine import LiveModel
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; workers finish their group
+    torch.set_num_threads(threads)
+    global _worker_model, _worker_queue
+    _worker_model = LiveModel.from_checkpoint(model_path, device=device)
+    _worker_queue = results_queue
+
+
+def _work(group: Sequence[Job], options: RegenOptions) -> list[FileResult]:
+    return batch.regenerate_group(_worker_model, group, options, on_result=_worker_queue.put)
+
+
+def make_groups(jobs: Sequence[Job], batch_files: int) -> list[list[Job]]:
+    """Consecutive runs of batch_files jobs: the units of work, each one engine call."""
+    return [list(jobs[i : i + batch_files]) for i in range(0, len(jobs), batch_files)]
+
+
+def run_groups(
+    groups: Sequence[Sequence[Job]],
+    options: RegenOptions,
+    lm=None,
+    model_path: Path | None = None,
+    device: str = "cpu",
+    n_jobs: int = 1,
+    on_result: OnResult | None = None,
+    collected: dict[str, FileResult] | None = None,
+) -> RunOutcome:
+    """Regenerate every group, in this process (n_jobs == 1) or in n_jobs worker processes (each loads the model).
+
+    Ctrl-C stops cleanly: no new group starts, and groups already in worker processes finish (their outputs are
+    whole); in this process the group in progress stops, and outputs already written stay whole. A worker process
+    that dies fails the files of its group that had no result yet; the others go on.
+
+    Args:
+        groups: the files, in groups of one engine call each (make_groups).
+        options: what to do with each file.
+        lm: the loaded LiveModel for n_jobs == 1 (else loaded from model_path).
+        model_path: the checkpoint the workers load.
+        device: torch device of the model.
+        n_jobs: worker processes, >= 1.
+        on_result: called with each file's result as it comes (progress), in this thread.
+        collected: {source: result}, filled as results come, so that a caller keeps them if the run raises.
+
+    Returns:
+        The results in job order (files not reached are missing) and whether Ctrl-C stopped the run.
+    """
+    order = {str(job.source): k for k, job in enumerate(j for group in groups for j in group)}
+    collected = {} if collected is None else collected
+
+    def take(r: FileResult) -> None:
+        if r.source in collected:
+            return
+        collected[r.source] = r
+        if on_result is not None:
+            on_result(r)
+
+    interrupted = False
+    if n_jobs <= 1 or len(groups) <= 1:
+        if lm is None:
+            from arvae_live.engine import LiveModel
+
+            lm = LiveModel.from_checkpoint(model_path, device=device)
+        try:
+            for group in groups:
+                batch.regenerate_group(lm, group, options, on_result=take)
+        except KeyboardInterrupt:
+            interrupted = True
+    else:
+        interrupted = _run_pool(groups, options, model_path, device, n_jobs, take)
+    return RunOutcome(sorted(collected.values(), key=lambda r: order.get(r.source, -1)), len(order), interrupted)
+
+
+def _run_pool(groups, options, model_path, device, n_jobs, take: OnResult) -> bool:
+    """run_groups over worker processes; per-file results come through a queue. Returns True on Ctrl-C."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
+    results_queue = ctx.Queue()
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    pool = ProcessPoolExecutor(
+        max_workers=n_jobs, mp_context=ctx, initializer=_init_worker,
+        initargs=(str(model_path), device, threads, results_queue),
+    )  # fmt: skip
+
+    def drain(wait_s: float) -> None:
+        try:
+            while True:
+                take(results_queue.get(timeout=wait_s))
+        except queue_module.Empty:
+            pass
+
+    pending = {pool.submit(_work, group, options): g for g, group in enumerate(groups)}
+    interrupted = False
+    try:
+        while pending:
+            drain(0.05)
+            for fut in [f for f in pending if f.done()]:
+                g = pending.pop(fut)
+                try:
+                    group_results = fut.result()
+                except Exception as err:  # the worker died (killed, out of memory): its group's files fail
+                    group_results = [batch._failed(job, f"{job.source}: worker process failed ({err})")
+                                     for job in groups[g]]  # fmt: skip
+                drain(0.0)
+                for r in group_results:
+                    take(r)
+    except KeyboardInterrupt:
+        interrupted = True
+        for fut in pending:
+            fut.cancel()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        drain(0.0)
+    return interrupted
+
+
+# ---- torch.distributed ---------------------------------------------------------------------------------------------
+
+
+def distributed_world() -> tuple[int, int]:
+    """(rank, world_size) from torchrun's environment; (0, 1) outside torchrun."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+@contextlib.contextmanager
+def process_group(world: int, device: str) -> Iterator[str]:
+    """The torch.distributed process group for a run of world ranks (nothing when world == 1); yields the device
+    this rank uses: cuda:LOCAL_RANK for auto on a GPU machine under torchrun, else device."""
+    if world <= 1:
+        yield device
+        return
+    import torch
+    import torch.distributed as dist
+
+    # gloo carries the file list and the results (Python objects) on CPU and GPU machines alike.
+    dist.init_process_group("gloo")
+    if device == "auto" and torch.cuda.is_available():
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+    try:
+        yield device
+    finally:
+        dist.destroy_process_group()
+
+
+def broadcast_jobs(jobs: list[Job] | str | None, rank: int) -> list[Job]:
+    """Rank 0's job list on every rank (each then takes every world_size-th group from its rank).
+
+    Requires an initialised process group. Only rank 0 lists the inputs, so all ranks agree on one list even when
+    they see the file system at different moments. Rank 0 passes a string instead when its listing failed: every
+    rank then raises ConfigError with it (no rank waits for a list that never comes).
+    """
+    import torch.distributed as dist
+
+    box = [jobs if rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)
+    if isinstance(box[0], str):
+        raise ConfigError(box[0])
+    return box[0]
+
+
+def gather_results(results: list[FileResult], interrupted: bool, rank: int, world_size: int) -> RunOutcome | None:
+    """Every rank's results on rank 0 (None on the other ranks). Requires an initialised process group."""
+    import torch.distributed as dist
+
+    box = [None] * world_size if rank == 0 else None
+    dist.gather_object((results, interrupted), box, dst=0)
+    if rank != 0:
+        return None
+    merged = [r for part, _ in box for r in part]
+    return RunOutcome(sorted(merged, key=lambda r: r.source), interrupted=any(flag for _, flag in box))
+
+
+# ---- the whole run -------------------------------------------------------------------------------------------------
+
+
+def check_report_path(report: Path | None, jobs: Sequence[Job]) -> None:
+    """Refuse, before any work, a report path that is an input, is not a regular file, or cannot be written.
+
+    Raises:
+        ConfigError: naming the path and the reason.
+    """
+    if report is None:
+        return
+    real = os.path.realpath(report)
+    if any(os.path.realpath(job.source) == real for job in jobs):
+        raise ConfigError(f"--report {report}: is one of the inputs; refusing to overwrite an input")
+    try:
+        mode = os.stat(report).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise ConfigError(f"--report {report}: {err.strerror or err}") from err
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ConfigError(f"--report {report}: is {file_kind(mode)}; give a file name")
+    parent = report.parent if str(report.parent) else Path(".")
+    if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--report {report}: cannot write in {parent} (permission denied)")
+
+
+def _list_jobs(run: BatchRun) -> list[Job] | str:
+    """Rank 0's job list (temporary files of a killed run swept), or the one-line reason there is none."""
+    try:
+        jobs = collect_jobs(run.inputs, run.out_dir, run.options.variations)
+        if not jobs:
+            raise ConfigError("no MIDI files (*.mid, *.midi) among the inputs")
+        check_report_path(run.report, jobs)
+    except ConfigError as err:
+        return str(err)
+    return jobs
+
+
+def run_batch(
+    run: BatchRun, on_result: OnResult | None = None, on_start: Callable[[int], None] | None = None
+) -> RunOutcome | None:
+    """The whole `regenerate` run (see the module docstring).
+
+    Args:
+        run: the settings.
+        on_result: called with each file's result on this rank as it comes (progress).
+        on_start: called with the number of files this rank will try, before the first.
+
+    Returns:
+        The outcome on rank 0 (summary filled, report written unless report_error says why not); None on other
+        ranks.
+
+    Raises:
+        ConfigError: no MIDI files, an input that does not exist, a bad report path (before any work).
+    """
+    rank, world = distributed_world()
+    options = replace(run.options, model=file_sha256(run.model_path))
+    with process_group(world, run.device) as device:
+        listed = _list_jobs(run) if rank == 0 else None
+        all_jobs = broadcast_jobs(listed, rank) if world > 1 else listed
+        if isinstance(all_jobs, str):
+            raise ConfigError(all_jobs)
+        swept = sweep_temp_files(all_jobs, [run.report] if run.report else []) if rank == 0 else 0
+        my_groups = make_groups(all_jobs, run.batch_files)[rank::world]  # the same groups for any --jobs and ranks
+        if on_start is not None:
+            on_start(sum(map(len, my_groups)))
+        lm = None
+        if run.jobs == 1:  # load before the clock starts, so the summary's measures/s is the files' own
+            from arvae_live.engine import LiveModel
+
+            lm = LiveModel.from_checkpoint(run.model_path, device=device)
+        collected: dict[str, FileResult] = {}
+        t0 = time.perf_counter()
+        try:
+            outcome = run_groups(my_groups, options, lm, run.model_path, device, run.jobs, on_result, collected)
+        except BaseException:
+            if world == 1:  # the report still says what was done before the error
+                partial = RunOutcome(list(collected.values()), len(all_jobs), interrupted=True)
+                _finish(run, options, partial, time.perf_counter() - t0, world)
+            raise
+        if world > 1:
+            outcome = gather_results(outcome.results, outcome.interrupted, rank, world)
+        seconds = time.perf_counter() - t0
+    if outcome is None:  # not rank 0: rank 0 reports
+        return None
+    outcome.n_jobs, outcome.swept = len(all_jobs), swept
+    return _finish(run, options, outcome, seconds, world)
+
+
+def _finish(run: BatchRun, options: RegenOptions, outcome: RunOutcome, seconds: float, world: int) -> RunOutcome:
+    """Fill the summary and write the report (an OSError becomes outcome.report_error)."""
+    outcome.summary = summary(outcome.results, seconds)
+    if run.report is None:
+        return outcome
+    from arvae_live.core.checkpoint import read_header
+
+    header = {
+        "model": run.model_path.stem,
+        "model_path": str(run.model_path),
+        "options": asdict(options),
+        "scale": attribute_scales(read_header(run.model_path)["attributes"]),
+        "world_size": world,
+        "jobs": run.jobs,
+        "batch_files": run.batch_files,
+        "interrupted": outcome.interrupted,
+        "summary": outcome.summary,
+    }
+    try:
+        write_report(run.report, header, outcome.results)
+    except OSError as err:
+        outcome.report_error = f"--report {run.report}: cannot write it: {err.strerror or err}"
+    return outcome
+
+
+# ---- the report ----------------------------------------------------------------------------------------------------
+
+
+def summary(results: Sequence[FileResult], seconds: float) -> dict[str, Any]:
+    """Counts and throughput: files by status, measures regenerated, measures per second."""
+    n_measures = sum(r.n_measures for r in results)
+    return {
+        "files": len(results),
+        "ok": sum(r.status == "ok" for r in results),
+        "skipped": sum(r.status == "skipped" for r in results),
+        "failed": sum(r.status == "failed" for r in results),
+        "measures": n_measures,
+        "seconds": round(seconds, 3),
+        "measures_per_s": round(n_measures / seconds, 1) if seconds > 0 else None,
+    }
+
+
+CSV_COLUMNS = ("source", "status", "error", "melody", "output", "variation", "bar", "attribute", "before", "asked",
+               "achieved", "unit", "before_units", "asked_units", "achieved_units", "warnings")  # fmt: skip
+
+
+def report_bytes(path: Path, header: dict[str, Any], results: Sequence[FileResult]) -> bytes:
+    """The report as JSON, or as CSV when path ends in .csv (one row per file, variation, bar and attribute).
+
+    Values are normalised 0..1 over the model's ranges; the CSV adds each in musical units (onsets per bar,
+    semitones: header["scale"]) beside it.
+    """
+    if path.suffix.lower() != ".csv":
+        doc = {**header, "files": [asdict(r) for r in results]}
+        return (json.dumps(doc, indent=2) + "\n").encode()
+    scale = header.get("scale", {})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in results:
+        if r.status != "ok":
+            w.writerow({"source": r.source, "status": r.status, "error": r.error or ""})
+            continue
+        by_bar: dict[int, list[str]] = {}
+        for warn in r.warnings:
+            by_bar.setdefault(warn["bar"], []).append(warn["message"])
+        melody = f"track {r.track} channel {r.channel} ({r.melody})"
+        for m in r.measures:
+            for v, achieved in enumerate(m["achieved"]):
+                for name, value in achieved.items():
+                    s = scale.get(name)
+                    row = {
+                        "source": r.source, "status": r.status, "melody": melody, "output": r.outputs[v],
+                        "variation": v + 1, "bar": m["bar"], "attribute": name,
+                        "before": f"{m['before'][name]:.6g}", "asked": f"{m['asked'][name]:.6g}",
+                        "achieved": f"{value:.6g}", "warnings": "; ".join(by_bar.get(m["bar"], [])),
+                    }  # fmt: skip
+                    if s is not None:
+                        row["unit"] = s["unit"]
+                        for col, val in (("before", m["before"][name]), ("asked", m["asked"][name]),
+                                         ("achieved", value)):  # fmt: skip
+                            row[f"{col}_units"] = f"{musical_value(s, val):.4g}"
+                    w.writerow(row)
+    return buf.getvalue().encode()
+
+
+def write_report(path: Path, header: dict[str, Any], results: Sequence[FileResult]) -> Path:
+    """Write the report atomically; JSON or CSV by the path's extension."""
+    return write_atomic(path, report_bytes(path, header, results))
