@@ -61,6 +61,7 @@ var RESULT_TIMEOUT_MS = 30000; // request -> its final reply (a 64-bar, 8-variat
 // A result stream that has been quiet this long has ended or lost its tail: ask again for what is missing. The daemon
 // computes every variation before it streams the first, so a pause inside a stream is a loss, not work.
 var STALL_MS = 1500;
+var RECEIVE_QUEUE = 8192; // udpreceive's maxqueuesize (messages); the default 2,048 holds 3 of 8 64-bar variations
 var RESEND_TRIES = 3; // /arvae/resend per variation before giving up
 var AUTO_DEBOUNCE_MS = 400; // "Auto": regenerate this long after the performer's last dial move
 var VALUE_TOLERANCE = 0.001; // dial output vs the parameter's own value: more apart means modulation
@@ -161,6 +162,8 @@ function init() {
     }
     state.started = true;
     state.dialParams = findDialParameters();
+    // A larger receive queue than Max's default 2,048 for a burst of results; what is lost anyway is asked for again.
+    boxMessage("reply_in", ["maxqueuesize", RECEIVE_QUEUE]);
     showConnection();
     showBusy();
     claimNextPort();
@@ -1344,10 +1347,10 @@ function writeArrangement(job) {
         if (into.length > 0) {
             var cut = [];
             for (var k = 0; k < into.length; k++) {
-                cut.push({note_id: into[k].note_id, duration: from - Number(into[k].start_time)});
+                cut.push(withDuration(into[k], from - Number(into[k].start_time)));
             }
             undo.push({what: "restore the shortened notes", run: function () {
-                clip.call("apply_note_modifications", {notes: noteIdDurations(into)});
+                clip.call("apply_note_modifications", {notes: into});
             }});
             attempt("shorten the notes that sound into the region", function () {
                 clip.call("apply_note_modifications", {notes: cut});
@@ -1376,9 +1379,12 @@ function writeArrangement(job) {
     return {text: "Replaced the notes of Arrangement clip \"" + a.name + "\" with the result"};
 }
 
-function noteIdDurations(notes) {
-    var out = [];
-    for (var i = 0; i < notes.length; i++) out.push({note_id: notes[i].note_id, duration: Number(notes[i].duration)});
+// A copy of a note dictionary from get_notes_extended (note_id kept) with another duration, as
+// apply_note_modifications takes it.
+function withDuration(note, duration) {
+    var out = {};
+    for (var k in note) if (note.hasOwnProperty(k)) out[k] = note[k];
+    out.duration = duration;
     return out;
 }
 
@@ -1455,7 +1461,7 @@ function saveState() {
     if (!state.started || state.restored !== null) return; // not before the saved state has been applied
     var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel];
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) if (state.touched[i]) atoms.push(state.attrs[i].name);
-    boxMessage("state_store", ["set"].concat(atoms));
+    boxMessage("state_store", atoms);
 }
 
 // Once the daemon's model list is in: switch to the saved model if it is not the current one.

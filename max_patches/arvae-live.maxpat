@@ -208,7 +208,7 @@
         "box": {
           "id": "obj-10",
           "maxclass": "newobj",
-          "numinlets": 2,
+          "numinlets": 1,
           "numoutlets": 3,
           "outlettype": [
             "",
@@ -218,10 +218,10 @@
           "patching_rect": [
             420.0,
             20.0,
-            120.0,
+            240.0,
             22.0
           ],
-          "text": "pattr arvae_state",
+          "text": "pattr arvae_state @autorestore 1 @thru 0",
           "varname": "state_store",
           "parameter_enable": 1,
           "saved_attribute_attributes": {
@@ -1799,7 +1799,7 @@
           "saved_attribute_attributes": {
             "valueof": {
               "parameter_longname": "Free dials",
-              "parameter_shortname": "Free dia",
+              "parameter_shortname": "Free dials",
               "parameter_type": 2,
               "parameter_enum": [
                 "off",
@@ -2039,7 +2039,7 @@
           "saved_attribute_attributes": {
             "valueof": {
               "parameter_longname": "Overwrite",
-              "parameter_shortname": "Overwrit",
+              "parameter_shortname": "Overwrite",
               "parameter_type": 2,
               "parameter_enum": [
                 "off",
@@ -3137,7 +3137,7 @@
       ],
       "obj-68": [
         "Free dials",
-        "Free dia",
+        "Free dials",
         0
       ],
       "obj-70": [
@@ -3157,7 +3157,7 @@
       ],
       "obj-76": [
         "Overwrite",
-        "Overwrit",
+        "Overwrite",
         0
       ]
     },

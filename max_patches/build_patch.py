@@ -9,7 +9,7 @@ readable place and the JSON stays consistent (box ids, inlet/outlet counts, para
     python max_patches/build_patch.py --check    # exit 1 if either committed file differs from what this writes
 
 Only stock Max objects are used. Inlet/outlet counts are those Max saves for each object (routepass with n selectors
-has n+1 inlets and n+1 outlets; live.dial, live.numbox and live.text have 2 outlets; live.menu has 3; pattr 2 and 3).
+has n+1 inlets and n+1 outlets; live.dial, live.numbox and live.text have 2 outlets; live.menu and pattr have 3).
 
 The .amxd container. Live's device files are a sequence of chunks, each a 4-byte ASCII tag, a little-endian uint32
 length and that many bytes: `ampf` (4 bytes: the device type, `mmmm` for a MIDI effect), `meta` (4 bytes, a
@@ -138,80 +138,32 @@ def _param(longname: str, shortname: str, ptype: int, **extra) -> dict:
     return {"valueof": valueof}
 
 
-def _button(
-    p: Patch,
-    varname: str,
-    message: str,
-    longname: str,
-    text: str,
-    present: list[float],
-    y: float,
-    js: str,
-    *,
-    toggle: bool = False,
+def _control(
+    p: Patch, maxclass: str, varname: str, message: str, param: dict, present: list[float], y: float, js: str, **attrs
 ) -> None:
-    """A live.text (button, or toggle) whose output reaches the script as `message 0/1`."""
-    param = _param(
-        longname, longname[:8] if len(longname) > 8 else longname, 2, parameter_enum=["off", "on"], parameter_mmax=1
-    )
-    ui = p.add(
-        "live.text",
-        1,
-        2,
-        [20, y, 80, 20],
-        outlettype=["", ""],
-        present=present,
-        parameter_enable=1,
-        varname=varname,
-        saved_attribute_attributes=param,
-        mode=1 if toggle else 0,
-        text=text,
-        texton=text,
-    )
+    """A Live parameter UI object whose output reaches the script as `message value`."""
+    outlettype = ["", "float"] if maxclass == "live.numbox" else ["", ""]
+    ui = p.add(maxclass, 1, 2, [20, y, 80, 20], outlettype=outlettype, present=present, parameter_enable=1,
+               varname=varname, saved_attribute_attributes=param, **attrs)  # fmt: skip
     prep = p.obj(f"prepend {message}", 1, 1, 20, y + 28)
     p.line(ui, 0, prep, 0)
     p.line(prep, 0, js, 0)
 
 
-def _numbox(
-    p: Patch,
-    varname: str,
-    message: str,
-    longname: str,
-    shortname: str,
-    ptype: int,
-    lo: float,
-    hi: float,
-    initial: float,
-    present: list[float],
-    y: float,
-    js: str,
-) -> None:
-    """A live.numbox parameter whose value reaches the script as `message v`."""
-    param = _param(
-        longname,
-        shortname,
-        ptype,
-        parameter_mmin=float(lo),
-        parameter_mmax=float(hi),
-        parameter_initial=[initial],
-        parameter_initial_enable=1,
-        parameter_unitstyle=0 if ptype else 1,
-    )
-    ui = p.add(
-        "live.numbox",
-        1,
-        2,
-        [20, y, 80, 20],
-        outlettype=["", "float"],
-        present=present,
-        parameter_enable=1,
-        varname=varname,
-        saved_attribute_attributes=param,
-    )
-    prep = p.obj(f"prepend {message}", 1, 1, 20, y + 28)
-    p.line(ui, 0, prep, 0)
-    p.line(prep, 0, js, 0)
+def _button(p: Patch, varname: str, message: str, longname: str, text: str, present: list[float], y: float, js: str,
+            *, toggle: bool = False) -> None:  # fmt: skip
+    """A live.text: a button (sends 1 on press, 0 on release) or, with toggle, an on/off switch."""
+    param = _param(longname, longname, 2, parameter_enum=["off", "on"], parameter_mmax=1)
+    _control(p, "live.text", varname, message, param, present, y, js, mode=1 if toggle else 0, text=text, texton=text)
+
+
+def _numbox(p: Patch, varname: str, message: str, longname: str, shortname: str, ptype: int, lo: float, hi: float,
+            initial: float, present: list[float], y: float, js: str) -> None:  # fmt: skip
+    """A live.numbox: ptype 1 (int) or 0 (float), range lo..hi."""
+    unitstyle = 0 if ptype else 1
+    param = _param(longname, shortname, ptype, parameter_mmin=float(lo), parameter_mmax=float(hi),
+                   parameter_initial=[initial], parameter_initial_enable=1, parameter_unitstyle=unitstyle)  # fmt: skip
+    _control(p, "live.numbox", varname, message, param, present, y, js)
 
 
 def _label(p: Patch, text: str, present: list[float], y: float) -> None:
@@ -247,14 +199,15 @@ def build() -> dict:
     p.line(route, n_routes, unknown, 0)
 
     # -- saved state (which dials are set, the model) in the Live Set: a pattr in parameter mode (type blob, stored
-    # only, not automatable); it outputs the saved value when the Set loads.
+    # only, not automatable). It outputs the saved value when the Set loads (autorestore) and keeps what the script
+    # sends it without passing it on (thru 0).
     store = p.add(
         "newobj",
-        2,
+        1,
         3,
-        [420, 20, 120, 22],
+        [420, 20, 240, 22],
         outlettype=["", "", ""],
-        text="pattr arvae_state",
+        text="pattr arvae_state @autorestore 1 @thru 0",
         varname="state_store",
         parameter_enable=1,
         saved_attribute_attributes=_param("arvae state", "state", 3, parameter_invisible=1),

@@ -62,7 +62,7 @@ STOCK_COUNTS = {
     "live.text": (1, 2),
     "live.menu": (1, 3),
     "comment": (1, 0),
-    "pattr": (2, 3),
+    "pattr": (1, 3),
 }
 
 ADDRESS_RE = re.compile(r"/arvae(?:/[a-z_]+)+")

@@ -63,7 +63,7 @@ test("init proves its reply port, says hello with it, echoes the nonce, then ask
   assert.deepEqual(addrs.slice(3), ["/arvae/models/list", "/arvae/attrs/list", "/arvae/status"]);
   const rids = dev.sent.map((m) => m[1]);
   assert.equal(new Set(rids).size, rids.length, "every request has its own rid");
-  assert.deepEqual(dev.patcher.boxes.get("reply_in").messages, [["port", 9555]]);
+  assert.deepEqual(dev.patcher.boxes.get("reply_in").messages, [["maxqueuesize", 8192], ["port", 9555]]);
   assert.match(dev.text("status_conn"), /online/);
 });
 

@@ -136,6 +136,23 @@ function readyDevice(dev) {
   return waitFor(() => /online/.test(dev.text("status_conn")) && dev.text("attr_label_0") !== "", 20000);
 }
 
+// A wired device that has loaded (bang) and has the daemon's lists.
+async function startedDevice(set, daemonPort, basePort, opts) {
+  const dev = await wiredDevice(set, daemonPort, basePort, opts || {});
+  dev.msg("bang");
+  await readyDevice(dev);
+  return dev;
+}
+
+// Sends the controls' messages ([selector, value] pairs), presses Go, waits for the outcome.
+async function press(dev, controls) {
+  for (const [selector, ...args] of controls) dev.msg(selector, ...args);
+  dev.patcher.boxes.get("status_msg").text = "";
+  dev.msg("go", 1);
+  await waitFor(() => FINISHED.test(dev.text("status_msg")), 60000);
+  return dev.text("status_msg");
+}
+
 function report(dev, track) {
   const t = dev.set.tracks[track];
   return {
@@ -160,15 +177,8 @@ const SCENARIOS = {
   async regen(daemonPort, basePort, set) {
     set.addTrack(4);
     set.detailClip = set.putClip(0, 0, {name: "theme", length: 8, notes: MELODY});
-    const dev = await wiredDevice(set, daemonPort, basePort, {});
-    dev.msg("bang");
-    await readyDevice(dev);
-    dev.msg("variations", 2);
-    dev.msg("seed", 11);
-    dev.msg("temperature", 0.5);
-    dev.msg("target", 2, 0.9);
-    dev.msg("go", 1);
-    await waitFor(() => FINISHED.test(dev.text("status_msg")), 60000);
+    const dev = await startedDevice(set, daemonPort, basePort);
+    await press(dev, [["variations", 2], ["seed", 11], ["temperature", 0.5], ["target", 2, 0.9]]);
     return [report(dev, 0)];
   },
 
@@ -191,23 +201,12 @@ const SCENARIOS = {
     const clipA = set.putClip(0, 0, {name: "one", length: 8, notes: MELODY});
     const clipB = set.putClip(1, 0, {name: "two", length: 8,
       notes: MELODY.map((n) => Object.assign({}, n, {pitch: n.pitch + 5}))});
-    const a = await wiredDevice(set, daemonPort, basePort, {});
-    const b = await wiredDevice(set, daemonPort, basePort, {});
-    a.msg("bang");
-    b.msg("bang");
-    await readyDevice(a);
-    await readyDevice(b);
-    a.msg("variations", 2);
-    a.msg("seed", 3);
-    a.msg("target", 0, 0.2);
-    b.msg("variations", 3);
-    b.msg("seed", 4);
-    b.msg("target", 2, 0.8);
+    const [a, b] = await Promise.all([startedDevice(set, daemonPort, basePort),
+      startedDevice(set, daemonPort, basePort)]);
     set.detailClip = clipA;
-    a.msg("go", 1);
-    set.detailClip = clipB;
-    b.msg("go", 1);
-    await waitFor(() => FINISHED.test(a.text("status_msg")) && FINISHED.test(b.text("status_msg")), 60000);
+    const first = press(a, [["variations", 2], ["seed", 3], ["target", 0, 0.2]]);
+    set.detailClip = clipB; // read at the press, before either result arrives
+    await Promise.all([first, press(b, [["variations", 3], ["seed", 4], ["target", 2, 0.8]])]);
     return [report(a, 0), report(b, 1)];
   },
 
@@ -217,25 +216,13 @@ const SCENARIOS = {
     const clipB = set.putClip(0, 6, {name: "B", length: 8,
       notes: MELODY.map((n) => Object.assign({}, n, {pitch: n.pitch + 7}))});
     set.highlightedSlot = set.tracks[0].slots[3];
-    const dev = await wiredDevice(set, daemonPort, basePort, {});
-    dev.msg("bang");
-    await readyDevice(dev);
-    dev.msg("mode", 1);
-    dev.msg("bars", 2);
-    dev.msg("variations", 2);
-    dev.msg("seed", 9);
-    dev.msg("target", 1, 0.4);
-    dev.msg("go", 1);
-    await waitFor(() => FINISHED.test(dev.text("status_msg")), 60000);
-    const sampled = dev.text("status_msg");
+    const dev = await startedDevice(set, daemonPort, basePort);
+    const sampled = await press(dev, [["mode", 1], ["bars", 2], ["variations", 2], ["seed", 9], ["target", 1, 0.4]]);
     dev.msg("mode", 2);
     set.detailClip = clipB;
     dev.msg("setb", 1);
     set.detailClip = clipA;
-    dev.msg("variations", 3);
-    dev.patcher.boxes.get("status_msg").text = "";
-    dev.msg("go", 1);
-    await waitFor(() => FINISHED.test(dev.text("status_msg")), 60000);
+    await press(dev, [["variations", 3]]);
     return [Object.assign(report(dev, 0), {sampled: sampled})];
   },
 
@@ -245,12 +232,8 @@ const SCENARIOS = {
     // the first stream's note idx 1 of variation 0 is lost on the way
     const drop = (address, args, dropped) => dropped === 0 && address === "/arvae/result/note" && args[1] === 0 &&
       args[2] === 1;
-    const dev = await wiredDevice(set, daemonPort, basePort, {drop: drop});
-    dev.msg("bang");
-    await readyDevice(dev);
-    dev.msg("seed", 5);
-    dev.msg("go", 1);
-    await waitFor(() => FINISHED.test(dev.text("status_msg")), 60000);
+    const dev = await startedDevice(set, daemonPort, basePort, {drop: drop});
+    await press(dev, [["seed", 5]]);
     return [report(dev, 0)];
   },
 };

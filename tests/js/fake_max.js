@@ -565,6 +565,7 @@ function loadDevice(opts) {
   };
   const behaviours = {
     reply_in(selector, args) {
+      if (selector === "maxqueuesize") dev.queueAsked = Number(args[0]);
       if (selector !== "port") return;
       if (io.bindReply(Number(args[0]), dev)) dev.replyPort = Number(args[0]);
       else logs.push("udpreceive: port " + args[0] + " is in use");
@@ -574,7 +575,7 @@ function loadDevice(opts) {
       io.probe(box.port, [selector].concat(args));
     },
     state_store(selector, args) {
-      if (selector === "set") dev.saved = args.slice();
+      dev.saved = [selector].concat(args); // pattr @thru 0: kept, not passed on
     },
   };
   for (let i = 0; i < 8; i++) {
