@@ -126,6 +126,7 @@ function newState() {
         targets: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
         touched: [false, false, false, false, false, false, false, false],
         dialParams: [], // LOM ids of the dials' DeviceParameters (0: not found)
+        dialNames: DIAL_PARAMETER_NAMES.slice(), // the dials' parameter names now
         variations: 1,
         temperature: 1.0,
         seed: 0,
@@ -1525,14 +1526,8 @@ function applyAttrs(items) {
         if (!restored && (!visible || (old[i] !== undefined && old[i].name !== items[i].name))) {
             state.touched[i] = false;
         }
-        var name = visible ? items[i].name : DIAL_PARAMETER_NAMES[i];
         var dial = named("attr_dial_" + i);
-        if (dial !== null) {
-            dial.hidden = visible ? 0 : 1;
-            // The parameter (and its automation lane) carries the attribute's name.
-            dial.message("_parameter_longname", name);
-            dial.message("_parameter_shortname", name);
-        }
+        if (dial !== null) dial.hidden = visible ? 0 : 1;
         var label = named("attr_label_" + i);
         if (label !== null) {
             label.hidden = visible ? 0 : 1;
@@ -1541,11 +1536,37 @@ function applyAttrs(items) {
         showAttrResult(i, visible ? (state.touched[i] ? "asked " + fmt(state.targets[i]) :
             "free (keeps the clip's value)") : "");
     }
+    nameDialParameters(items);
     if (items.length > MAX_DIALS) {
         showMessage("the model has " + items.length + " attributes; the device shows the first " + MAX_DIALS);
     }
     saveState();
     log("attributes: " + items.length);
+}
+
+// The dials' parameters (and so their automation lanes) carry the attribute names; unused dials "Attr N". Names must
+// stay unique in the device at every moment, so a dial that changes name first steps aside to its placeholder.
+function nameDialParameters(items) {
+    var want = [];
+    for (var i = 0; i < MAX_DIALS; i++) want.push(i < items.length ? items[i].name : placeholderName(i));
+    for (var a = 0; a < MAX_DIALS; a++) {
+        if (state.dialNames[a] !== want[a] && state.dialNames[a] !== placeholderName(a)) {
+            renameDial(a, placeholderName(a));
+        }
+    }
+    for (var b = 0; b < MAX_DIALS; b++) if (state.dialNames[b] !== want[b]) renameDial(b, want[b]);
+}
+
+function placeholderName(i) {
+    return "Attr " + (i + 1);
+}
+
+function renameDial(i, name) {
+    var dial = named("attr_dial_" + i);
+    if (dial === null) return;
+    dial.message("_parameter_longname", name);
+    dial.message("_parameter_shortname", name);
+    state.dialNames[i] = name;
 }
 
 // Under each dial: "asked 0.80, got 0.78" for a moved dial, "clip 0.40, got 0.42" for a free one (the value the

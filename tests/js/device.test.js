@@ -83,8 +83,10 @@ test("replies bring the device online, fill the model menu, name dials and param
   for (let i = 0; i < 8; i++) assert.equal(dev.patcher.boxes.get("attr_dial_" + i).hidden, i < 3 ? 0 : 1);
   // full names, readable, and the automation lanes (parameter names) follow the attributes
   assert.equal(dev.text("attr_label_2"), "rhythmic complexity");
-  assert.equal(set.parameterOf("attr_dial_0").name, "note_density");
-  assert.equal(set.parameterOf("attr_dial_2").name, "rhythmic_complexity");
+  const names = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => set.parameterOf("attr_dial_" + i).name);
+  assert.deepEqual(names, ["note_density", "contour", "rhythmic_complexity", "Attr 4", "Attr 5", "Attr 6",
+    "Attr 7", "Attr 8"]);
+  assert.deepEqual(set.console, [], "never two parameters with one name");
   assert.deepEqual(dev.patcher.misses, []);
 });
 
@@ -148,7 +150,8 @@ test("a full regeneration writes each variation into a new slot below, read back
   assert.equal(clips[2].name, "melody arvae 2/2");
   assert.equal(clips[1].length, 4);
   assert.notEqual(clips[1].color_index, clips[2].color_index);
-  assert.match(dev.text("status_msg"), /^Wrote 2 variation\(s\) into slot\(s\) 2, 3 of track 1 \(daemon 43 ms, seed 7\)/);
+  assert.match(dev.text("status_msg"),
+    /^Wrote 2 variation\(s\) into slot\(s\) 2, 3 of track 1 \(daemon 43 ms, seed 7\)/);
   assert.equal(dev.text("status_busy"), "");
   assert.equal(dev.text("attr_result_2"), "asked 0.80, got 0.80");
   assert.equal(dev.text("attr_result_0"), "clip 0.10, got 0.30");
@@ -413,7 +416,8 @@ test("an Arrangement clip is overwritten only with Replace on and after Overwrit
   dev.msg("go", 1);
   net.flush();
   assert.equal(dev.sentTo("/arvae/regen")[0][3], 1);
-  assert.match(dev.text("status_msg"), /^Ready: press Overwrite to replace the notes of Arrangement clip "verse" \(beats 8-12\)/);
+  assert.match(dev.text("status_msg"),
+    /^Ready: press Overwrite to replace the notes of Arrangement clip "verse" \(beats 8-12\)/);
   assert.equal(dev.text("status_busy"), "waiting: Overwrite or Cancel");
   assert.deepEqual(set.changes, [], "nothing before the confirm");
   dev.msg("overwrite", 1);
@@ -453,7 +457,7 @@ for (const mode of ["throw", "log"]) {
 
 // ---- several instances --------------------------------------------------------------------------------------------
 
-test("two devices claim their own reply ports (skipping one another program holds) and never take each other's replies", () => {
+test("two devices claim their own reply ports (skipping one held by another program), replies never cross", () => {
   const set = new FakeSet();
   set.addTrack(4);
   set.addTrack(4);
@@ -509,7 +513,8 @@ test("saved dial values, set dials and model are applied once the daemon's lists
   net.flush();
   assert.deepEqual(dev.sentTo("/arvae/model/load").map((m) => m[2]), ["folk-arvae"]);
   assert.equal(daemon.opts.current, "folk-arvae");
-  assert.match(dev.text("status_msg"), /restored from the Set: model folk-arvae, dials rhythmic_complexity 0\.25, note_density 0\.90/);
+  assert.match(dev.text("status_msg"),
+    /restored from the Set: model folk-arvae, dials rhythmic_complexity 0\.25, note_density 0\.90/);
   assert.equal(dev.text("attr_result_3"), "free (keeps the clip's value)");
   dev.msg("go", 1);
   net.flush();
@@ -544,7 +549,8 @@ test("a source clip or track deleted while the daemon works: a clear message, no
     remove(set);
     const before = snapshot(set);
     net.flush();
-    assert.match(dev.text("status_msg"), /Nothing written: the source clip "melody" was moved or deleted while the daemon worked/);
+    assert.match(dev.text("status_msg"),
+      /Nothing written: the source clip "melody" was moved or deleted while the daemon worked/);
     assert.equal(snapshot(set), before);
   }
 });
@@ -697,7 +703,16 @@ test("the script is ES5: no let/const, arrows, template strings, classes, spread
 test("every table entry of lom_api.js names its documentation page", () => {
   const {CLASSES, LIVEAPI, ROOTS} = require("./lom_api.js");
   assert.match(LIVEAPI.page, /^https:\/\/docs\.cycling74\.com\//);
-  for (const [name, cls] of Object.entries(CLASSES)) assert.match(cls.page, /^https:\/\/docs\.cycling74\.com\/apiref\/lom\//, name);
+  for (const [name, cls] of Object.entries(CLASSES)) {
+    assert.match(cls.page, /^https:\/\/docs\.cycling74\.com\/apiref\/lom\//, name);
+  }
   for (const root of Object.values(ROOTS)) assert.match(root.page, /^https:\/\/docs\.cycling74\.com\//);
-  assert.ok(ATTRS.length === 4);
+  // and lists nothing the script does not use (the fake enforces the other direction)
+  const src = fs.readFileSync(DEVICE_JS, "utf8");
+  for (const [name, cls] of Object.entries(CLASSES)) {
+    for (const member of [...Object.keys(cls.children), ...Object.keys(cls.properties), ...Object.keys(cls.functions)]) {
+      assert.match(src, new RegExp("\\b" + member + "\\b"), name + "." + member + " is listed but not used");
+    }
+  }
+  assert.equal(ATTRS.length, 4);
 });

@@ -580,7 +580,14 @@ function loadDevice(opts) {
   };
   for (let i = 0; i < 8; i++) {
     behaviours["attr_dial_" + i] = (selector, args) => {
-      if (selector === "_parameter_longname") set.parameterOf("attr_dial_" + i).name = String(args[0]);
+      if (selector !== "_parameter_longname") return;
+      const name = String(args[0]);
+      // Max keeps parameter names unique in a device: a clash is an error the test must see.
+      if (set.device.parameters.some((p) => p.name === name && p.varname !== "attr_dial_" + i)) {
+        set.console.push("parameter name " + name + " is already in use");
+        return;
+      }
+      set.parameterOf("attr_dial_" + i).name = name;
     };
   }
   const patcher = makePatcher(behaviours);
