@@ -1036,8 +1036,11 @@ function finishWrite(job) {
         showMessage(out.error);
     } else {
         showAchieved(job);
-        var text = out.text + " (daemon " + fmtMs(job.latencyMs || 0) +
-            (job.kind === "interp" ? "" : ", seed " + job.seed) + ")";
+        // The daemon's time is in its final reply, which may have been the datagram lost.
+        var facts = [];
+        if (job.done !== null) facts.push("daemon " + fmtMs(job.latencyMs));
+        if (job.kind !== "interp") facts.push("seed " + job.seed);
+        var text = out.text + (facts.length > 0 ? " (" + facts.join(", ") + ")" : "");
         if (job.warnings.length > 0) text += ". Note: " + job.warnings.join("; ");
         showMessage(text);
     }

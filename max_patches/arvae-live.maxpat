@@ -3165,6 +3165,7 @@
       {
         "name": "arvae-live.js",
         "bootpath": ".",
+        "patcherrelativepath": ".",
         "type": "TEXT",
         "implicit": 1
       }

@@ -363,7 +363,10 @@ def build() -> dict:
             "boxes": p.boxes,
             "lines": p.lines,
             "parameters": parameters,
-            "dependency_cache": [{"name": JS_FILE, "bootpath": ".", "type": "TEXT", "implicit": 1}],
+            # the script sits beside the patch / device: Max looks for it relative to the patcher's folder
+            "dependency_cache": [
+                {"name": JS_FILE, "bootpath": ".", "patcherrelativepath": ".", "type": "TEXT", "implicit": 1}
+            ],
             "autosave": 0,
         }
     }

@@ -274,6 +274,22 @@ test("a lost note is asked for again with /arvae/resend and the variation is wri
   assert.deepEqual(simpleNotes(set.tracks[0].slots[1].clip), [[67, 0, 1, 90], [69, 1, 1, 90]]);
 });
 
+test("a lost final reply: once the stream goes quiet the whole variations are written, without a resend", () => {
+  const set = setWithScale();
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]], [[69, 0, 1, 90]]]});
+  dev.msg("variations", 2);
+  dev.msg("seed", 4);
+  dev.msg("go", 1);
+  net.flush(1); // the upload's acknowledgement: the request goes out, its replies queue up
+  const queue = net.bound.get(9128).queue;
+  assert.equal(queue.pop()[0], "/arvae/regen"); // the final reply is lost
+  net.flush();
+  assert.deepEqual(set.changes, []);
+  dev.clock.advance(1600);
+  assert.deepEqual(dev.sentTo("/arvae/resend"), []);
+  assert.equal(dev.text("status_msg"), "Wrote 2 variation(s) into slot(s) 2, 3 of track 1 (seed 4)");
+});
+
 test("a daemon that cannot resend: the loss is named and nothing is written", () => {
   const set = setWithScale();
   const {dev, net} = ready(set, {results: [[[67, 0, 1, 90], [69, 1, 1, 90]]], resend: false,
