@@ -494,9 +494,9 @@
           "presentation": 1,
           "presentation_rect": [
             6.0,
-            35.0,
-            40.0,
-            40.0
+            36.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_0",
@@ -603,9 +603,9 @@
           "presentation": 1,
           "presentation_rect": [
             124.0,
-            35.0,
-            40.0,
-            40.0
+            36.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_1",
@@ -712,9 +712,9 @@
           "presentation": 1,
           "presentation_rect": [
             242.0,
-            35.0,
-            40.0,
-            40.0
+            36.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_2",
@@ -821,9 +821,9 @@
           "presentation": 1,
           "presentation_rect": [
             360.0,
-            35.0,
-            40.0,
-            40.0
+            36.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_3",
@@ -930,9 +930,9 @@
           "presentation": 1,
           "presentation_rect": [
             6.0,
-            91.0,
-            40.0,
-            40.0
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_4",
@@ -1039,9 +1039,9 @@
           "presentation": 1,
           "presentation_rect": [
             124.0,
-            91.0,
-            40.0,
-            40.0
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_5",
@@ -1148,9 +1148,9 @@
           "presentation": 1,
           "presentation_rect": [
             242.0,
-            91.0,
-            40.0,
-            40.0
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_6",
@@ -1257,9 +1257,9 @@
           "presentation": 1,
           "presentation_rect": [
             360.0,
-            91.0,
-            40.0,
-            40.0
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_7",

@@ -272,7 +272,7 @@ def build() -> dict:
             2,
             [x, 455, 44, 48],
             outlettype=["", "float"],
-            present=[px, py + 13, 40, 40],
+            present=[px, py + 14, 38, 38],
             parameter_enable=1,
             varname=f"attr_dial_{i}",
             showname=0,

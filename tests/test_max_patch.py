@@ -242,6 +242,23 @@ def test_dial_parameters_are_named_after_attributes(boxes: dict[str, dict]) -> N
         assert labels[f"attr_label_{i}"]["presentation_rect"][2] >= 5.5 * len(name)
 
 
+LIVE_DEVICE_HEIGHT = 169.0  # the height of every device in Live's device view, in pixels
+
+
+def test_the_panel_fits_the_device_and_nothing_covers_anything(patcher: dict) -> None:
+    shown = [b["box"] for b in patcher["boxes"] if b["box"].get("presentation") == 1]
+    assert len(shown) > 30
+    for box in shown:
+        x, y, w, h = box["presentation_rect"]
+        assert x >= 0 and y >= 0 and x + w <= patcher["devicewidth"] and y + h <= LIVE_DEVICE_HEIGHT, box["id"]
+    for i, a in enumerate(shown):
+        ax, ay, aw, ah = a["presentation_rect"]
+        for b in shown[i + 1 :]:
+            bx, by, bw, bh = b["presentation_rect"]
+            overlap = ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+            assert not overlap, (a.get("varname", a.get("text")), b.get("varname", b.get("text")))
+
+
 def test_the_device_saves_its_state_in_the_set(patcher: dict, boxes: dict[str, dict]) -> None:
     (store,) = _by_text(boxes, "pattr")
     assert store["varname"] == "state_store"
@@ -514,34 +531,56 @@ def test_sample_and_interpolate_through_the_real_daemon(daemon) -> None:
     assert dev["clips"][6]["name"] == "B"
 
 
-def _daemon_answers(port: int, address: str, args: list) -> str:
-    """The first reply's address to one request from a fresh client (replies come to the default reply port)."""
+def _osc(address: str, *args) -> bytes:
     from pythonosc.osc_message_builder import OscMessageBuilder
 
     builder = OscMessageBuilder(address)
     for a in args:
         builder.add_arg(a)
+    return builder.build().dgram
+
+
+def _ask_daemon(port: int, address: str, *args) -> tuple[list, tuple[str, list]]:
+    """From a fresh client: say hello, then send one request. Returns (the hello reply's args, (address, args) of
+    the request's first reply)."""
+    from pythonosc.osc_message import OscMessage
+
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         s.settimeout(5)
-        hello = OscMessageBuilder("/arvae/hello")
-        for a in (1, "probe", s.getsockname()[1], 1):
-            hello.add_arg(a)
-        s.sendto(hello.build().dgram, ("127.0.0.1", port))
-        s.recvfrom(65535)
-        s.sendto(builder.build().dgram, ("127.0.0.1", port))
-        data, _ = s.recvfrom(65535)
-    from pythonosc.osc_message import OscMessage
+        s.sendto(_osc("/arvae/hello", 1, "probe", s.getsockname()[1], 1), ("127.0.0.1", port))
+        hello = OscMessage(s.recvfrom(65535)[0])
+        s.sendto(_osc(address, 2, *args), ("127.0.0.1", port))
+        reply = OscMessage(s.recvfrom(65535)[0])
+    return list(hello.params), (reply.address, list(reply.params))
 
-    msg = OscMessage(data)
-    return msg.params[1] if msg.address == "/arvae/error" else msg.address
+
+@pytest.mark.slow
+@node_only
+def test_the_device_echoes_the_daemons_nonce_before_it_uploads(daemon) -> None:
+    port, _ = daemon
+    hello, _ = _ask_daemon(port, "/arvae/ping")
+    if len(hello) < 5:
+        pytest.skip("this daemon's hello carries no nonce yet (it comes with the daemon side of the contract)")
+    out = _run_harness(*daemon, "regen")
+    assert out["error"] is None, out
+    (dev,) = out["devices"]
+    received = _decode(dev["received"])
+    (nonce,) = {args[4] for address, args in received if address == "/arvae/hello"}
+    verify = [m for m in dev["sent"] if m[0] == "/arvae/verify"]
+    assert [m[2] for m in verify] == [nonce]
+    assert ("/arvae/verify", [verify[0][1], 1]) in received
+    sent = [m[0] for m in dev["sent"]]
+    assert sent.index("/arvae/verify") < sent.index("/arvae/clip/begin")
+    assert dev["status_msg"].startswith("Wrote 2 variation(s)"), dev["status_msg"]
 
 
 @pytest.mark.slow
 @node_only
 def test_a_lost_datagram_is_asked_for_again_with_resend(daemon) -> None:
     port, _ = daemon
-    if _daemon_answers(port, "/arvae/resend", [2, 1, 0]) == "unknown_address":
+    _, (address, args) = _ask_daemon(port, "/arvae/resend", 1, 0)
+    if address == "/arvae/error" and args[1] == "unknown_address":
         pytest.skip("this daemon does not know /arvae/resend yet (it comes with the daemon side of the contract)")
     out = _run_harness(*daemon, "resend")
     assert out["error"] is None, out
