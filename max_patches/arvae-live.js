@@ -135,7 +135,9 @@ function newState() {
         replace: false,
         auto: false,
         modelLoadRid: 0,
+        menuLoadRid: 0,
         restored: null, // {model, names} from the Live Set, applied once the daemon's lists arrive
+        savedOnce: false, // the device has written its state to the Set (a restore after that would be stale)
         partner: null, // Interpolate's clip B: {id, name}
         job: null,
         pendingWrite: null, // a finished job waiting for Overwrite
@@ -241,6 +243,7 @@ function model(index) {
     var i = Math.floor(Number(index));
     if (!(i >= 0 && i < state.models.length)) return;
     loadModel(state.models[i].id);
+    state.menuLoadRid = state.modelLoadRid; // the performer's choice: saved once loaded
 }
 
 // The main button (live.text in button mode sends 1 on press; a 0 is ignored).
@@ -300,16 +303,16 @@ function setb(v) {
     showMessage("B is \"" + clip.name + "\": select clip A and press Interpolate");
 }
 
-// The saved state from the Live Set (pattr `state_store`): `v1 <model or -> <names of the dials that were set>...`.
+// The saved state from the Live Set (pattr `state_store`, when the Set loads): `v1 <model or -> <names of the dials
+// that were set>...`. Applied once the daemon's lists are in; taken as late as the device has saved nothing itself.
 function restore() {
-    if (state.started) return; // an echo of our own save
+    if (state.savedOnce) return;
     var atoms = Array.prototype.slice.call(arguments);
     if (atoms.length < 2 || String(atoms[0]) !== STATE_VERSION) return;
-    state.restored = {model: String(atoms[1]) === "-" ? "" : String(atoms[1]), names: {}, count: 0};
-    for (var i = 2; i < atoms.length; i++) {
-        state.restored.names[String(atoms[i])] = true;
-        state.restored.count++;
-    }
+    state.restored = {model: String(atoms[1]) === "-" ? "" : String(atoms[1]), names: {}};
+    for (var i = 2; i < atoms.length; i++) state.restored.names[String(atoms[i])] = true;
+    if (state.models.length > 0) applyRestoredModel();
+    if (state.attrs.length > 0) applyAttrs(state.attrs);
 }
 
 function ping() {
@@ -608,7 +611,7 @@ function onModelLoaded(address, args) {
     if (Number(args[0]) === state.modelLoadRid) showMessage("model " + state.currentModel + " loaded");
     selectModelInMenu();
     showConnection();
-    saveState();
+    if (state.savedOnce || Number(args[0]) === state.menuLoadRid) saveState();
     send(["/arvae/attrs/list", rid()]);
 }
 
@@ -1461,11 +1464,15 @@ function isPerformerMove(i, v) {
 
 // ---- saved state: which dials are set and the model, kept in the Live Set by the pattr `state_store` ---------------
 
+// Written after the performer's own changes (a dial, Free, the model menu) and, once one has been, after what follows
+// from them; never before the saved state has been applied, nor from the daemon's lists alone (a restore may still
+// come).
 function saveState() {
-    if (!state.started || state.restored !== null) return; // not before the saved state has been applied
+    if (!state.started || state.restored !== null) return;
     var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel];
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) if (state.touched[i]) atoms.push(state.attrs[i].name);
     boxMessage("state_store", atoms);
+    state.savedOnce = true;
 }
 
 // Once the daemon's model list is in: switch to the saved model if it is not the current one.
@@ -1543,7 +1550,7 @@ function applyAttrs(items) {
     if (items.length > MAX_DIALS) {
         showMessage("the model has " + items.length + " attributes; the device shows the first " + MAX_DIALS);
     }
-    saveState();
+    if (state.savedOnce) saveState();
     log("attributes: " + items.length);
 }
 

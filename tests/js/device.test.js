@@ -535,7 +535,28 @@ test("saved dial values, set dials and model are applied once the daemon's lists
   dev.msg("go", 1);
   net.flush();
   assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), ["rhythmic_complexity", 0.25, "note_density", 0.9]);
-  assert.deepEqual(dev.saved, ["v1", "folk-arvae", "rhythmic_complexity", "note_density"]);
+  assert.equal(dev.saved, null, "what the Set holds is not written back until the performer changes something");
+  dev.msg("target", 1, 0.6);
+  assert.deepEqual(dev.saved, ["v1", "folk-arvae", "rhythmic_complexity", "pitch_range", "note_density"]);
+});
+
+test("a saved state that arrives after the daemon's lists is still applied", () => {
+  const set = setWithScale();
+  const net = new FakeNet();
+  daemonStub(net, {results: [[[67, 0, 1, 90]]]});
+  const dev = loadDevice({set, net, globals: new Map()});
+  dev.msg("target", 3, 0.3);
+  dev.msg("bang");
+  net.flush();
+  dev.msg("restore", "v1", "folk-4attr-small", "contour");
+  assert.equal(dev.text("attr_result_3"), "asked 0.30");
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), ["contour", 0.3]);
+  dev.msg("target", 0, 0.5); // the performer's move is saved; a restore after it would be stale and is ignored
+  dev.msg("restore", "v1", "-", "pitch_range");
+  assert.doesNotMatch(dev.text("attr_result_1"), /^asked/);
+  assert.deepEqual(dev.saved, ["v1", "folk-4attr-small", "rhythmic_complexity", "contour"]);
 });
 
 // ---- writes by id --------------------------------------------------------------------------------------------------
