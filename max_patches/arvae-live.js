@@ -696,7 +696,7 @@ function onJobError(job, r, code, words, detail) {
 // ---- requests: one job at a time (busy), with Cancel --------------------------------------------------------------
 
 function modeHint() {
-    if (state.mode === 1) return "Sample: click an empty slot of a MIDI track, set Bars, press Sample";
+    if (state.mode === 1) return "Sample: click an empty slot of a MIDI track, set Sample bars, press Sample";
     if (state.mode === 2) return "Interpolate: show clip B and press Set B, then show clip A and press Interpolate";
     return "select a MIDI clip and press Regenerate";
 }
