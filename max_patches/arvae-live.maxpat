@@ -12,7 +12,7 @@
     "rect": [
       100.0,
       100.0,
-      1200.0,
+      1400.0,
       1100.0
     ],
     "openinpresentation": 1,
@@ -22,8 +22,8 @@
       8.0,
       8.0
     ],
-    "devicewidth": 640.0,
-    "description": "arvae-live: regenerate a MIDI clip's melody by musical attributes (AR-VAE) with the arvae-live daemon",
+    "devicewidth": 760.0,
+    "description": "arvae-live: regenerate, sample and interpolate MIDI melodies by musical attributes (AR-VAE) with the arvae-live daemon",
     "boxes": [
       {
         "box": {
@@ -109,12 +109,29 @@
             117.0,
             22.0
           ],
-          "text": "udpreceive 9128"
+          "text": "udpreceive 9128",
+          "varname": "reply_in"
         }
       },
       {
         "box": {
           "id": "obj-6",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            420.0,
+            380.0,
+            166.0,
+            22.0
+          ],
+          "text": "udpsend 127.0.0.1 9128",
+          "varname": "probe_out"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-7",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -132,11 +149,17 @@
       },
       {
         "box": {
-          "id": "obj-7",
+          "id": "obj-8",
           "maxclass": "newobj",
-          "numinlets": 19,
-          "numoutlets": 19,
+          "numinlets": 25,
+          "numoutlets": 25,
           "outlettype": [
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
             "",
             "",
             "",
@@ -160,20 +183,20 @@
           "patching_rect": [
             20.0,
             120.0,
-            1000.0,
+            1200.0,
             22.0
           ],
-          "text": "routepass /arvae/hello /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/asked /arvae/result/end /arvae/regen /arvae/warning /arvae/error"
+          "text": "routepass /arvae/device/probe /arvae/hello /arvae/verify /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/asked /arvae/result/end /arvae/regen /arvae/sample /arvae/interp /arvae/resend /arvae/cancel /arvae/warning /arvae/error"
         }
       },
       {
         "box": {
-          "id": "obj-8",
+          "id": "obj-9",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            1040.0,
+            1240.0,
             160.0,
             187.0,
             22.0
@@ -183,7 +206,59 @@
       },
       {
         "box": {
-          "id": "obj-9",
+          "id": "obj-10",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 3,
+          "outlettype": [
+            "",
+            "",
+            ""
+          ],
+          "patching_rect": [
+            420.0,
+            20.0,
+            240.0,
+            22.0
+          ],
+          "text": "pattr arvae_state @autorestore 1 @thru 0",
+          "varname": "state_store",
+          "parameter_enable": 1,
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "arvae state",
+              "parameter_shortname": "state",
+              "parameter_type": 3,
+              "parameter_invisible": 1
+            }
+          },
+          "saved_object_attributes": {
+            "parameter_enable": 1,
+            "parameter_mappable": 0
+          }
+        }
+      },
+      {
+        "box": {
+          "id": "obj-11",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            420.0,
+            50.0,
+            117.0,
+            22.0
+          ],
+          "text": "prepend restore"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-12",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -201,7 +276,7 @@
       },
       {
         "box": {
-          "id": "obj-10",
+          "id": "obj-13",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 0,
@@ -216,7 +291,7 @@
       },
       {
         "box": {
-          "id": "obj-11",
+          "id": "obj-14",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -230,7 +305,7 @@
           "presentation_rect": [
             6.0,
             2.0,
-            70.0,
+            64.0,
             18.0
           ],
           "text": "arvae-live",
@@ -239,7 +314,7 @@
       },
       {
         "box": {
-          "id": "obj-12",
+          "id": "obj-15",
           "maxclass": "live.menu",
           "numinlets": 1,
           "numoutlets": 3,
@@ -256,7 +331,66 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            74.0,
+            72.0,
+            4.0,
+            96.0,
+            15.0
+          ],
+          "parameter_enable": 1,
+          "varname": "mode_menu",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Mode",
+              "parameter_shortname": "Mode",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "Regenerate",
+                "Sample",
+                "Interpolate"
+              ],
+              "parameter_mmax": 2
+            }
+          }
+        }
+      },
+      {
+        "box": {
+          "id": "obj-16",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            700.0,
+            75.0,
+            96.0,
+            22.0
+          ],
+          "text": "prepend mode"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-17",
+          "maxclass": "live.menu",
+          "numinlets": 1,
+          "numoutlets": 3,
+          "outlettype": [
+            "",
+            "",
+            "float"
+          ],
+          "patching_rect": [
+            830.0,
+            50.0,
+            120.0,
+            15.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            172.0,
             4.0,
             130.0,
             15.0
@@ -278,7 +412,7 @@
       },
       {
         "box": {
-          "id": "obj-13",
+          "id": "obj-18",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -286,7 +420,7 @@
             ""
           ],
           "patching_rect": [
-            700.0,
+            830.0,
             75.0,
             103.0,
             22.0
@@ -296,21 +430,21 @@
       },
       {
         "box": {
-          "id": "obj-14",
+          "id": "obj-19",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            850.0,
+            960.0,
             50.0,
             300.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            210.0,
+            308.0,
             2.0,
-            424.0,
+            446.0,
             18.0
           ],
           "varname": "status_conn",
@@ -319,31 +453,31 @@
       },
       {
         "box": {
-          "id": "obj-15",
+          "id": "obj-20",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
             20.0,
             430.0,
-            66.0,
+            120.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
             6.0,
             22.0,
-            60.0,
+            116.0,
             14.0
           ],
           "varname": "attr_label_0",
-          "text": "",
+          "text": "rhythmic complexity",
           "fontsize": 9.0
         }
       },
       {
         "box": {
-          "id": "obj-16",
+          "id": "obj-21",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -359,18 +493,18 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            14.0,
+            6.0,
             36.0,
-            44.0,
-            44.0
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_0",
           "showname": 0,
           "saved_attribute_attributes": {
             "valueof": {
-              "parameter_longname": "Attr 1",
-              "parameter_shortname": "Attr 1",
+              "parameter_longname": "rhythmic_complexity",
+              "parameter_shortname": "rhythmic_complexity",
               "parameter_type": 0,
               "parameter_mmin": 0.0,
               "parameter_mmax": 1.0,
@@ -381,158 +515,24 @@
               "parameter_unitstyle": 1
             }
           }
-        }
-      },
-      {
-        "box": {
-          "id": "obj-17",
-          "maxclass": "newobj",
-          "numinlets": 1,
-          "numoutlets": 1,
-          "outlettype": [
-            ""
-          ],
-          "patching_rect": [
-            20.0,
-            510.0,
-            66.0,
-            22.0
-          ],
-          "text": "prepend target 0"
-        }
-      },
-      {
-        "box": {
-          "id": "obj-18",
-          "maxclass": "comment",
-          "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            20.0,
-            540.0,
-            66.0,
-            30.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            6.0,
-            82.0,
-            60.0,
-            26.0
-          ],
-          "varname": "attr_result_0",
-          "text": "",
-          "fontsize": 8.0,
-          "linecount": 2
-        }
-      },
-      {
-        "box": {
-          "id": "obj-19",
-          "maxclass": "comment",
-          "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            90.0,
-            430.0,
-            66.0,
-            20.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            66.0,
-            22.0,
-            60.0,
-            14.0
-          ],
-          "varname": "attr_label_1",
-          "text": "",
-          "fontsize": 9.0
-        }
-      },
-      {
-        "box": {
-          "id": "obj-20",
-          "maxclass": "live.dial",
-          "numinlets": 1,
-          "numoutlets": 2,
-          "outlettype": [
-            "",
-            "float"
-          ],
-          "patching_rect": [
-            90.0,
-            455.0,
-            44.0,
-            48.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            74.0,
-            36.0,
-            44.0,
-            44.0
-          ],
-          "parameter_enable": 1,
-          "varname": "attr_dial_1",
-          "showname": 0,
-          "saved_attribute_attributes": {
-            "valueof": {
-              "parameter_longname": "Attr 2",
-              "parameter_shortname": "Attr 2",
-              "parameter_type": 0,
-              "parameter_mmin": 0.0,
-              "parameter_mmax": 1.0,
-              "parameter_initial": [
-                0.5
-              ],
-              "parameter_initial_enable": 1,
-              "parameter_unitstyle": 1
-            }
-          }
-        }
-      },
-      {
-        "box": {
-          "id": "obj-21",
-          "maxclass": "newobj",
-          "numinlets": 1,
-          "numoutlets": 1,
-          "outlettype": [
-            ""
-          ],
-          "patching_rect": [
-            90.0,
-            510.0,
-            66.0,
-            22.0
-          ],
-          "text": "prepend target 1"
         }
       },
       {
         "box": {
           "id": "obj-22",
-          "maxclass": "comment",
+          "maxclass": "newobj",
           "numinlets": 1,
-          "numoutlets": 0,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
           "patching_rect": [
+            20.0,
+            510.0,
             90.0,
-            540.0,
-            66.0,
-            30.0
+            22.0
           ],
-          "presentation": 1,
-          "presentation_rect": [
-            66.0,
-            82.0,
-            60.0,
-            26.0
-          ],
-          "varname": "attr_result_1",
-          "text": "",
-          "fontsize": 8.0,
-          "linecount": 2
+          "text": "prepend target 0"
         }
       },
       {
@@ -542,26 +542,51 @@
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            160.0,
-            430.0,
-            66.0,
-            20.0
+            20.0,
+            540.0,
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            126.0,
-            22.0,
-            60.0,
-            14.0
+            48.0,
+            36.0,
+            74.0,
+            40.0
           ],
-          "varname": "attr_label_2",
+          "varname": "attr_result_0",
           "text": "",
-          "fontsize": 9.0
+          "fontsize": 8.0,
+          "linecount": 3
         }
       },
       {
         "box": {
           "id": "obj-24",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            150.0,
+            430.0,
+            120.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            124.0,
+            22.0,
+            116.0,
+            14.0
+          ],
+          "varname": "attr_label_1",
+          "text": "pitch range",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-25",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -570,25 +595,25 @@
             "float"
           ],
           "patching_rect": [
-            160.0,
+            150.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            134.0,
+            124.0,
             36.0,
-            44.0,
-            44.0
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
-          "varname": "attr_dial_2",
+          "varname": "attr_dial_1",
           "showname": 0,
           "saved_attribute_attributes": {
             "valueof": {
-              "parameter_longname": "Attr 3",
-              "parameter_shortname": "Attr 3",
+              "parameter_longname": "pitch_range",
+              "parameter_shortname": "pitch_range",
               "parameter_type": 0,
               "parameter_mmin": 0.0,
               "parameter_mmax": 1.0,
@@ -603,7 +628,7 @@
       },
       {
         "box": {
-          "id": "obj-25",
+          "id": "obj-26",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -611,37 +636,12 @@
             ""
           ],
           "patching_rect": [
-            160.0,
+            150.0,
             510.0,
-            66.0,
+            90.0,
             22.0
           ],
-          "text": "prepend target 2"
-        }
-      },
-      {
-        "box": {
-          "id": "obj-26",
-          "maxclass": "comment",
-          "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            160.0,
-            540.0,
-            66.0,
-            30.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            126.0,
-            82.0,
-            60.0,
-            26.0
-          ],
-          "varname": "attr_result_2",
-          "text": "",
-          "fontsize": 8.0,
-          "linecount": 2
+          "text": "prepend target 1"
         }
       },
       {
@@ -651,26 +651,51 @@
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            230.0,
-            430.0,
-            66.0,
-            20.0
+            150.0,
+            540.0,
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            186.0,
-            22.0,
-            60.0,
-            14.0
+            166.0,
+            36.0,
+            74.0,
+            40.0
           ],
-          "varname": "attr_label_3",
+          "varname": "attr_result_1",
           "text": "",
-          "fontsize": 9.0
+          "fontsize": 8.0,
+          "linecount": 3
         }
       },
       {
         "box": {
           "id": "obj-28",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            280.0,
+            430.0,
+            120.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            242.0,
+            22.0,
+            116.0,
+            14.0
+          ],
+          "varname": "attr_label_2",
+          "text": "note density",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-29",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -679,25 +704,25 @@
             "float"
           ],
           "patching_rect": [
-            230.0,
+            280.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            194.0,
+            242.0,
             36.0,
-            44.0,
-            44.0
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
-          "varname": "attr_dial_3",
+          "varname": "attr_dial_2",
           "showname": 0,
           "saved_attribute_attributes": {
             "valueof": {
-              "parameter_longname": "Attr 4",
-              "parameter_shortname": "Attr 4",
+              "parameter_longname": "note_density",
+              "parameter_shortname": "note_density",
               "parameter_type": 0,
               "parameter_mmin": 0.0,
               "parameter_mmax": 1.0,
@@ -712,7 +737,7 @@
       },
       {
         "box": {
-          "id": "obj-29",
+          "id": "obj-30",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -720,37 +745,12 @@
             ""
           ],
           "patching_rect": [
-            230.0,
+            280.0,
             510.0,
-            66.0,
+            90.0,
             22.0
           ],
-          "text": "prepend target 3"
-        }
-      },
-      {
-        "box": {
-          "id": "obj-30",
-          "maxclass": "comment",
-          "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            230.0,
-            540.0,
-            66.0,
-            30.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            186.0,
-            82.0,
-            60.0,
-            26.0
-          ],
-          "varname": "attr_result_3",
-          "text": "",
-          "fontsize": 8.0,
-          "linecount": 2
+          "text": "prepend target 2"
         }
       },
       {
@@ -760,16 +760,150 @@
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            300.0,
+            280.0,
+            540.0,
+            120.0,
+            40.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            284.0,
+            36.0,
+            74.0,
+            40.0
+          ],
+          "varname": "attr_result_2",
+          "text": "",
+          "fontsize": 8.0,
+          "linecount": 3
+        }
+      },
+      {
+        "box": {
+          "id": "obj-32",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            410.0,
             430.0,
-            66.0,
+            120.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            246.0,
+            360.0,
             22.0,
-            60.0,
+            116.0,
+            14.0
+          ],
+          "varname": "attr_label_3",
+          "text": "contour",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-33",
+          "maxclass": "live.dial",
+          "numinlets": 1,
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            "float"
+          ],
+          "patching_rect": [
+            410.0,
+            455.0,
+            44.0,
+            48.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            360.0,
+            36.0,
+            38.0,
+            38.0
+          ],
+          "parameter_enable": 1,
+          "varname": "attr_dial_3",
+          "showname": 0,
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "contour",
+              "parameter_shortname": "contour",
+              "parameter_type": 0,
+              "parameter_mmin": 0.0,
+              "parameter_mmax": 1.0,
+              "parameter_initial": [
+                0.5
+              ],
+              "parameter_initial_enable": 1,
+              "parameter_unitstyle": 1
+            }
+          }
+        }
+      },
+      {
+        "box": {
+          "id": "obj-34",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            410.0,
+            510.0,
+            90.0,
+            22.0
+          ],
+          "text": "prepend target 3"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-35",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            410.0,
+            540.0,
+            120.0,
+            40.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            402.0,
+            36.0,
+            74.0,
+            40.0
+          ],
+          "varname": "attr_result_3",
+          "text": "",
+          "fontsize": 8.0,
+          "linecount": 3
+        }
+      },
+      {
+        "box": {
+          "id": "obj-36",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            540.0,
+            430.0,
+            120.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            6.0,
+            78.0,
+            116.0,
             14.0
           ],
           "varname": "attr_label_4",
@@ -779,7 +913,7 @@
       },
       {
         "box": {
-          "id": "obj-32",
+          "id": "obj-37",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -788,17 +922,17 @@
             "float"
           ],
           "patching_rect": [
-            300.0,
+            540.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            254.0,
-            36.0,
-            44.0,
-            44.0
+            6.0,
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_4",
@@ -821,7 +955,7 @@
       },
       {
         "box": {
-          "id": "obj-33",
+          "id": "obj-38",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -829,9 +963,9 @@
             ""
           ],
           "patching_rect": [
-            300.0,
+            540.0,
             510.0,
-            66.0,
+            90.0,
             22.0
           ],
           "text": "prepend target 4"
@@ -839,46 +973,46 @@
       },
       {
         "box": {
-          "id": "obj-34",
+          "id": "obj-39",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            300.0,
             540.0,
-            66.0,
-            30.0
+            540.0,
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            246.0,
-            82.0,
-            60.0,
-            26.0
+            48.0,
+            92.0,
+            74.0,
+            40.0
           ],
           "varname": "attr_result_4",
           "text": "",
           "fontsize": 8.0,
-          "linecount": 2
+          "linecount": 3
         }
       },
       {
         "box": {
-          "id": "obj-35",
+          "id": "obj-40",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            370.0,
+            670.0,
             430.0,
-            66.0,
+            120.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            306.0,
-            22.0,
-            60.0,
+            124.0,
+            78.0,
+            116.0,
             14.0
           ],
           "varname": "attr_label_5",
@@ -888,7 +1022,7 @@
       },
       {
         "box": {
-          "id": "obj-36",
+          "id": "obj-41",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -897,17 +1031,17 @@
             "float"
           ],
           "patching_rect": [
-            370.0,
+            670.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            314.0,
-            36.0,
-            44.0,
-            44.0
+            124.0,
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_5",
@@ -930,7 +1064,7 @@
       },
       {
         "box": {
-          "id": "obj-37",
+          "id": "obj-42",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -938,9 +1072,9 @@
             ""
           ],
           "patching_rect": [
-            370.0,
+            670.0,
             510.0,
-            66.0,
+            90.0,
             22.0
           ],
           "text": "prepend target 5"
@@ -948,46 +1082,46 @@
       },
       {
         "box": {
-          "id": "obj-38",
+          "id": "obj-43",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            370.0,
+            670.0,
             540.0,
-            66.0,
-            30.0
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            306.0,
-            82.0,
-            60.0,
-            26.0
+            166.0,
+            92.0,
+            74.0,
+            40.0
           ],
           "varname": "attr_result_5",
           "text": "",
           "fontsize": 8.0,
-          "linecount": 2
+          "linecount": 3
         }
       },
       {
         "box": {
-          "id": "obj-39",
+          "id": "obj-44",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            440.0,
+            800.0,
             430.0,
-            66.0,
+            120.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            366.0,
-            22.0,
-            60.0,
+            242.0,
+            78.0,
+            116.0,
             14.0
           ],
           "varname": "attr_label_6",
@@ -997,7 +1131,7 @@
       },
       {
         "box": {
-          "id": "obj-40",
+          "id": "obj-45",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1006,17 +1140,17 @@
             "float"
           ],
           "patching_rect": [
-            440.0,
+            800.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            374.0,
-            36.0,
-            44.0,
-            44.0
+            242.0,
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_6",
@@ -1039,7 +1173,7 @@
       },
       {
         "box": {
-          "id": "obj-41",
+          "id": "obj-46",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1047,9 +1181,9 @@
             ""
           ],
           "patching_rect": [
-            440.0,
+            800.0,
             510.0,
-            66.0,
+            90.0,
             22.0
           ],
           "text": "prepend target 6"
@@ -1057,46 +1191,46 @@
       },
       {
         "box": {
-          "id": "obj-42",
+          "id": "obj-47",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            440.0,
+            800.0,
             540.0,
-            66.0,
-            30.0
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            366.0,
-            82.0,
-            60.0,
-            26.0
+            284.0,
+            92.0,
+            74.0,
+            40.0
           ],
           "varname": "attr_result_6",
           "text": "",
           "fontsize": 8.0,
-          "linecount": 2
+          "linecount": 3
         }
       },
       {
         "box": {
-          "id": "obj-43",
+          "id": "obj-48",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            510.0,
+            930.0,
             430.0,
-            66.0,
+            120.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            426.0,
-            22.0,
-            60.0,
+            360.0,
+            78.0,
+            116.0,
             14.0
           ],
           "varname": "attr_label_7",
@@ -1106,7 +1240,7 @@
       },
       {
         "box": {
-          "id": "obj-44",
+          "id": "obj-49",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1115,17 +1249,17 @@
             "float"
           ],
           "patching_rect": [
-            510.0,
+            930.0,
             455.0,
             44.0,
             48.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            434.0,
-            36.0,
-            44.0,
-            44.0
+            360.0,
+            92.0,
+            38.0,
+            38.0
           ],
           "parameter_enable": 1,
           "varname": "attr_dial_7",
@@ -1148,7 +1282,7 @@
       },
       {
         "box": {
-          "id": "obj-45",
+          "id": "obj-50",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1156,9 +1290,9 @@
             ""
           ],
           "patching_rect": [
+            930.0,
             510.0,
-            510.0,
-            66.0,
+            90.0,
             22.0
           ],
           "text": "prepend target 7"
@@ -1166,32 +1300,32 @@
       },
       {
         "box": {
-          "id": "obj-46",
+          "id": "obj-51",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
           "patching_rect": [
-            510.0,
+            930.0,
             540.0,
-            66.0,
-            30.0
+            120.0,
+            40.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            426.0,
-            82.0,
-            60.0,
-            26.0
+            402.0,
+            92.0,
+            74.0,
+            40.0
           ],
           "varname": "attr_result_7",
           "text": "",
           "fontsize": 8.0,
-          "linecount": 2
+          "linecount": 3
         }
       },
       {
         "box": {
-          "id": "obj-47",
+          "id": "obj-52",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1207,7 +1341,7 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            560.0,
+            546.0,
             22.0,
             40.0,
             15.0
@@ -1232,7 +1366,7 @@
       },
       {
         "box": {
-          "id": "obj-48",
+          "id": "obj-53",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1250,7 +1384,7 @@
       },
       {
         "box": {
-          "id": "obj-49",
+          "id": "obj-54",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1266,8 +1400,8 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            560.0,
-            40.0,
+            672.0,
+            22.0,
             40.0,
             15.0
           ],
@@ -1291,7 +1425,7 @@
       },
       {
         "box": {
-          "id": "obj-50",
+          "id": "obj-55",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1309,7 +1443,7 @@
       },
       {
         "box": {
-          "id": "obj-51",
+          "id": "obj-56",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1325,9 +1459,9 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            560.0,
-            58.0,
-            70.0,
+            546.0,
+            40.0,
+            60.0,
             15.0
           ],
           "parameter_enable": 1,
@@ -1350,7 +1484,7 @@
       },
       {
         "box": {
-          "id": "obj-52",
+          "id": "obj-57",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1368,13 +1502,13 @@
       },
       {
         "box": {
-          "id": "obj-53",
-          "maxclass": "live.text",
+          "id": "obj-58",
+          "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
           "outlettype": [
             "",
-            ""
+            "float"
           ],
           "patching_rect": [
             20.0,
@@ -1384,9 +1518,160 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            490.0,
-            78.0,
-            68.0,
+            672.0,
+            40.0,
+            40.0,
+            15.0
+          ],
+          "parameter_enable": 1,
+          "varname": "bars_box",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Bars",
+              "parameter_shortname": "Bars",
+              "parameter_type": 1,
+              "parameter_mmin": 1.0,
+              "parameter_mmax": 64.0,
+              "parameter_initial": [
+                4
+              ],
+              "parameter_initial_enable": 1,
+              "parameter_unitstyle": 0
+            }
+          }
+        }
+      },
+      {
+        "box": {
+          "id": "obj-59",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            828.0,
+            96.0,
+            22.0
+          ],
+          "text": "prepend bars"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-60",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            130.0,
+            620.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            20.0,
+            64.0,
+            18.0
+          ],
+          "text": "Variations/steps",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-61",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            130.0,
+            620.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            608.0,
+            20.0,
+            64.0,
+            18.0
+          ],
+          "text": "Temperature",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-62",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            130.0,
+            620.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            38.0,
+            64.0,
+            18.0
+          ],
+          "text": "Seed",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-63",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            130.0,
+            620.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            608.0,
+            38.0,
+            64.0,
+            18.0
+          ],
+          "text": "Sample bars",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-64",
+          "maxclass": "live.text",
+          "numinlets": 1,
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            860.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            60.0,
+            62.0,
             16.0
           ],
           "parameter_enable": 1,
@@ -1410,7 +1695,7 @@
       },
       {
         "box": {
-          "id": "obj-54",
+          "id": "obj-65",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1419,7 +1704,7 @@
           ],
           "patching_rect": [
             20.0,
-            828.0,
+            888.0,
             117.0,
             22.0
           ],
@@ -1428,7 +1713,7 @@
       },
       {
         "box": {
-          "id": "obj-55",
+          "id": "obj-66",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1438,15 +1723,15 @@
           ],
           "patching_rect": [
             20.0,
-            860.0,
+            920.0,
             80.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            562.0,
-            78.0,
-            68.0,
+            548.0,
+            60.0,
+            62.0,
             16.0
           ],
           "parameter_enable": 1,
@@ -1470,67 +1755,7 @@
       },
       {
         "box": {
-          "id": "obj-56",
-          "maxclass": "newobj",
-          "numinlets": 1,
-          "numoutlets": 1,
-          "outlettype": [
-            ""
-          ],
-          "patching_rect": [
-            20.0,
-            888.0,
-            96.0,
-            22.0
-          ],
-          "text": "prepend auto"
-        }
-      },
-      {
-        "box": {
-          "id": "obj-57",
-          "maxclass": "live.text",
-          "numinlets": 1,
-          "numoutlets": 2,
-          "outlettype": [
-            "",
-            ""
-          ],
-          "patching_rect": [
-            20.0,
-            920.0,
-            80.0,
-            20.0
-          ],
-          "presentation": 1,
-          "presentation_rect": [
-            490.0,
-            98.0,
-            140.0,
-            16.0
-          ],
-          "parameter_enable": 1,
-          "varname": "free_button",
-          "saved_attribute_attributes": {
-            "valueof": {
-              "parameter_longname": "Free dials",
-              "parameter_shortname": "Free",
-              "parameter_type": 2,
-              "parameter_enum": [
-                "off",
-                "on"
-              ],
-              "parameter_mmax": 1
-            }
-          },
-          "mode": 0,
-          "text": "Free dials",
-          "texton": "Free dials"
-        }
-      },
-      {
-        "box": {
-          "id": "obj-58",
+          "id": "obj-67",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1543,12 +1768,12 @@
             96.0,
             22.0
           ],
-          "text": "prepend free"
+          "text": "prepend auto"
         }
       },
       {
         "box": {
-          "id": "obj-59",
+          "id": "obj-68",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1564,17 +1789,17 @@
           ],
           "presentation": 1,
           "presentation_rect": [
-            490.0,
-            118.0,
-            140.0,
-            26.0
+            614.0,
+            60.0,
+            70.0,
+            16.0
           ],
           "parameter_enable": 1,
-          "varname": "regen_button",
+          "varname": "free_button",
           "saved_attribute_attributes": {
             "valueof": {
-              "parameter_longname": "Regenerate",
-              "parameter_shortname": "Regen",
+              "parameter_longname": "Free dials",
+              "parameter_shortname": "Free dials",
               "parameter_type": 2,
               "parameter_enum": [
                 "off",
@@ -1584,13 +1809,13 @@
             }
           },
           "mode": 0,
-          "text": "Regenerate",
-          "texton": "Regenerate"
+          "text": "Free dials",
+          "texton": "Free dials"
         }
       },
       {
         "box": {
-          "id": "obj-60",
+          "id": "obj-69",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1600,84 +1825,255 @@
           "patching_rect": [
             20.0,
             1008.0,
-            103.0,
+            96.0,
             22.0
           ],
-          "text": "prepend regen"
+          "text": "prepend free"
         }
       },
       {
         "box": {
-          "id": "obj-61",
-          "maxclass": "comment",
+          "id": "obj-70",
+          "maxclass": "live.text",
           "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            130.0,
-            620.0,
-            80.0,
-            20.0
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            ""
           ],
-          "presentation": 1,
-          "presentation_rect": [
-            490.0,
+          "patching_rect": [
             20.0,
-            70.0,
-            18.0
-          ],
-          "text": "Variations",
-          "fontsize": 9.0
-        }
-      },
-      {
-        "box": {
-          "id": "obj-62",
-          "maxclass": "comment",
-          "numinlets": 1,
-          "numoutlets": 0,
-          "patching_rect": [
-            130.0,
-            620.0,
+            1040.0,
             80.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            490.0,
-            38.0,
-            70.0,
-            18.0
+            688.0,
+            60.0,
+            62.0,
+            16.0
           ],
-          "text": "Temperature",
-          "fontsize": 9.0
+          "parameter_enable": 1,
+          "varname": "setb_button",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Set B",
+              "parameter_shortname": "Set B",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "off",
+                "on"
+              ],
+              "parameter_mmax": 1
+            }
+          },
+          "mode": 0,
+          "text": "Set B",
+          "texton": "Set B"
         }
       },
       {
         "box": {
-          "id": "obj-63",
-          "maxclass": "comment",
+          "id": "obj-71",
+          "maxclass": "newobj",
           "numinlets": 1,
-          "numoutlets": 0,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
           "patching_rect": [
-            130.0,
-            620.0,
+            20.0,
+            1068.0,
+            96.0,
+            22.0
+          ],
+          "text": "prepend setb"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-72",
+          "maxclass": "live.text",
+          "numinlets": 1,
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1100.0,
             80.0,
             20.0
           ],
           "presentation": 1,
           "presentation_rect": [
-            490.0,
-            56.0,
-            70.0,
-            18.0
+            482.0,
+            80.0,
+            130.0,
+            24.0
           ],
-          "text": "Seed",
-          "fontsize": 9.0
+          "parameter_enable": 1,
+          "varname": "go_button",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Go",
+              "parameter_shortname": "Go",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "off",
+                "on"
+              ],
+              "parameter_mmax": 1
+            }
+          },
+          "mode": 0,
+          "text": "Go",
+          "texton": "Go"
         }
       },
       {
         "box": {
-          "id": "obj-64",
+          "id": "obj-73",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1128.0,
+            82.0,
+            22.0
+          ],
+          "text": "prepend go"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-74",
+          "maxclass": "live.text",
+          "numinlets": 1,
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1160.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            616.0,
+            80.0,
+            64.0,
+            24.0
+          ],
+          "parameter_enable": 1,
+          "varname": "cancel_button",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Cancel",
+              "parameter_shortname": "Cancel",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "off",
+                "on"
+              ],
+              "parameter_mmax": 1
+            }
+          },
+          "mode": 0,
+          "text": "Cancel",
+          "texton": "Cancel"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-75",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1188.0,
+            110.0,
+            22.0
+          ],
+          "text": "prepend cancel"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-76",
+          "maxclass": "live.text",
+          "numinlets": 1,
+          "numoutlets": 2,
+          "outlettype": [
+            "",
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1220.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            684.0,
+            80.0,
+            66.0,
+            24.0
+          ],
+          "parameter_enable": 1,
+          "varname": "overwrite_button",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Overwrite",
+              "parameter_shortname": "Overwrite",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "off",
+                "on"
+              ],
+              "parameter_mmax": 1
+            }
+          },
+          "mode": 0,
+          "text": "Overwrite",
+          "texton": "Overwrite"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-77",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            20.0,
+            1248.0,
+            131.0,
+            22.0
+          ],
+          "text": "prepend overwrite"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-78",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1685,18 +2081,68 @@
             850.0,
             80.0,
             300.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            108.0,
+            272.0,
+            14.0
+          ],
+          "varname": "status_busy",
+          "linecount": 1,
+          "text": "",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-79",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            850.0,
+            100.0,
+            300.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            124.0,
+            272.0,
+            14.0
+          ],
+          "varname": "partner_label",
+          "linecount": 1,
+          "text": "B: none",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-80",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            850.0,
+            120.0,
+            300.0,
             40.0
           ],
           "presentation": 1,
           "presentation_rect": [
             6.0,
-            110.0,
-            478.0,
-            44.0
+            136.0,
+            474.0,
+            32.0
           ],
           "varname": "status_msg",
-          "linecount": 3,
-          "text": "press Regenerate with a MIDI clip selected",
+          "linecount": 2,
+          "text": "select a MIDI clip and press Go",
           "fontsize": 9.0
         }
       }
@@ -1745,7 +2191,7 @@
             0
           ],
           "destination": [
-            "obj-6",
+            "obj-7",
             0
           ]
         }
@@ -1753,11 +2199,11 @@
       {
         "patchline": {
           "source": [
-            "obj-6",
+            "obj-7",
             0
           ],
           "destination": [
-            "obj-7",
+            "obj-8",
             0
           ]
         }
@@ -1765,7 +2211,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             0
           ],
           "destination": [
@@ -1777,7 +2223,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             1
           ],
           "destination": [
@@ -1789,7 +2235,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             2
           ],
           "destination": [
@@ -1801,7 +2247,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             3
           ],
           "destination": [
@@ -1813,7 +2259,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             4
           ],
           "destination": [
@@ -1825,7 +2271,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             5
           ],
           "destination": [
@@ -1837,7 +2283,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             6
           ],
           "destination": [
@@ -1849,7 +2295,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             7
           ],
           "destination": [
@@ -1861,7 +2307,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             8
           ],
           "destination": [
@@ -1873,7 +2319,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             9
           ],
           "destination": [
@@ -1885,7 +2331,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             10
           ],
           "destination": [
@@ -1897,7 +2343,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             11
           ],
           "destination": [
@@ -1909,7 +2355,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             12
           ],
           "destination": [
@@ -1921,7 +2367,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             13
           ],
           "destination": [
@@ -1933,7 +2379,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             14
           ],
           "destination": [
@@ -1945,7 +2391,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             15
           ],
           "destination": [
@@ -1957,7 +2403,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             16
           ],
           "destination": [
@@ -1969,7 +2415,7 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             17
           ],
           "destination": [
@@ -1981,11 +2427,11 @@
       {
         "patchline": {
           "source": [
-            "obj-7",
+            "obj-8",
             18
           ],
           "destination": [
-            "obj-8",
+            "obj-2",
             0
           ]
         }
@@ -1993,11 +2439,95 @@
       {
         "patchline": {
           "source": [
+            "obj-8",
+            19
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            20
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            21
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            22
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            23
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            24
+          ],
+          "destination": [
             "obj-9",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-10",
             0
           ],
           "destination": [
-            "obj-10",
+            "obj-11",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-11",
+            0
+          ],
+          "destination": [
+            "obj-2",
             0
           ]
         }
@@ -2017,11 +2547,11 @@
       {
         "patchline": {
           "source": [
-            "obj-13",
+            "obj-15",
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-16",
             0
           ]
         }
@@ -2033,31 +2563,31 @@
             0
           ],
           "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
             "obj-17",
             0
+          ],
+          "destination": [
+            "obj-18",
+            0
           ]
         }
       },
       {
         "patchline": {
           "source": [
-            "obj-17",
+            "obj-18",
             0
           ],
           "destination": [
             "obj-2",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-20",
-            0
-          ],
-          "destination": [
-            "obj-21",
             0
           ]
         }
@@ -2069,6 +2599,18 @@
             0
           ],
           "destination": [
+            "obj-22",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-22",
+            0
+          ],
+          "destination": [
             "obj-2",
             0
           ]
@@ -2077,35 +2619,23 @@
       {
         "patchline": {
           "source": [
-            "obj-24",
-            0
-          ],
-          "destination": [
             "obj-25",
             0
+          ],
+          "destination": [
+            "obj-26",
+            0
           ]
         }
       },
       {
         "patchline": {
           "source": [
-            "obj-25",
+            "obj-26",
             0
           ],
           "destination": [
             "obj-2",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-28",
-            0
-          ],
-          "destination": [
-            "obj-29",
             0
           ]
         }
@@ -2117,6 +2647,18 @@
             0
           ],
           "destination": [
+            "obj-30",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-30",
+            0
+          ],
+          "destination": [
             "obj-2",
             0
           ]
@@ -2125,35 +2667,23 @@
       {
         "patchline": {
           "source": [
-            "obj-32",
-            0
-          ],
-          "destination": [
             "obj-33",
             0
+          ],
+          "destination": [
+            "obj-34",
+            0
           ]
         }
       },
       {
         "patchline": {
           "source": [
-            "obj-33",
+            "obj-34",
             0
           ],
           "destination": [
             "obj-2",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-36",
-            0
-          ],
-          "destination": [
-            "obj-37",
             0
           ]
         }
@@ -2165,6 +2695,18 @@
             0
           ],
           "destination": [
+            "obj-38",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-38",
+            0
+          ],
+          "destination": [
             "obj-2",
             0
           ]
@@ -2173,19 +2715,19 @@
       {
         "patchline": {
           "source": [
-            "obj-40",
-            0
-          ],
-          "destination": [
             "obj-41",
             0
+          ],
+          "destination": [
+            "obj-42",
+            0
           ]
         }
       },
       {
         "patchline": {
           "source": [
-            "obj-41",
+            "obj-42",
             0
           ],
           "destination": [
@@ -2197,23 +2739,11 @@
       {
         "patchline": {
           "source": [
-            "obj-44",
-            0
-          ],
-          "destination": [
-            "obj-45",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
             "obj-45",
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-46",
             0
           ]
         }
@@ -2221,19 +2751,7 @@
       {
         "patchline": {
           "source": [
-            "obj-47",
-            0
-          ],
-          "destination": [
-            "obj-48",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-48",
+            "obj-46",
             0
           ],
           "destination": [
@@ -2269,23 +2787,11 @@
       {
         "patchline": {
           "source": [
-            "obj-51",
-            0
-          ],
-          "destination": [
-            "obj-52",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
             "obj-52",
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-53",
             0
           ]
         }
@@ -2297,7 +2803,7 @@
             0
           ],
           "destination": [
-            "obj-54",
+            "obj-2",
             0
           ]
         }
@@ -2309,7 +2815,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-55",
             0
           ]
         }
@@ -2321,7 +2827,7 @@
             0
           ],
           "destination": [
-            "obj-56",
+            "obj-2",
             0
           ]
         }
@@ -2333,7 +2839,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-57",
             0
           ]
         }
@@ -2345,7 +2851,7 @@
             0
           ],
           "destination": [
-            "obj-58",
+            "obj-2",
             0
           ]
         }
@@ -2357,7 +2863,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-59",
             0
           ]
         }
@@ -2369,7 +2875,7 @@
             0
           ],
           "destination": [
-            "obj-60",
+            "obj-2",
             0
           ]
         }
@@ -2377,7 +2883,163 @@
       {
         "patchline": {
           "source": [
-            "obj-60",
+            "obj-64",
+            0
+          ],
+          "destination": [
+            "obj-65",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-65",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-66",
+            0
+          ],
+          "destination": [
+            "obj-67",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-67",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-68",
+            0
+          ],
+          "destination": [
+            "obj-69",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-69",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-70",
+            0
+          ],
+          "destination": [
+            "obj-71",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-71",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-72",
+            0
+          ],
+          "destination": [
+            "obj-73",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-73",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-74",
+            0
+          ],
+          "destination": [
+            "obj-75",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-75",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-76",
+            0
+          ],
+          "destination": [
+            "obj-77",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-77",
             0
           ],
           "destination": [
@@ -2388,84 +3050,114 @@
       }
     ],
     "parameters": {
-      "obj-12": [
+      "obj-10": [
+        "arvae state",
+        "state",
+        0
+      ],
+      "obj-15": [
+        "Mode",
+        "Mode",
+        0
+      ],
+      "obj-17": [
         "Model",
         "Model",
         0
       ],
-      "obj-16": [
-        "Attr 1",
-        "Attr 1",
+      "obj-21": [
+        "rhythmic_complexity",
+        "rhythmic_complexity",
         0
       ],
-      "obj-20": [
-        "Attr 2",
-        "Attr 2",
+      "obj-25": [
+        "pitch_range",
+        "pitch_range",
         0
       ],
-      "obj-24": [
-        "Attr 3",
-        "Attr 3",
+      "obj-29": [
+        "note_density",
+        "note_density",
         0
       ],
-      "obj-28": [
-        "Attr 4",
-        "Attr 4",
+      "obj-33": [
+        "contour",
+        "contour",
         0
       ],
-      "obj-32": [
+      "obj-37": [
         "Attr 5",
         "Attr 5",
         0
       ],
-      "obj-36": [
+      "obj-41": [
         "Attr 6",
         "Attr 6",
         0
       ],
-      "obj-40": [
+      "obj-45": [
         "Attr 7",
         "Attr 7",
-        0
-      ],
-      "obj-44": [
-        "Attr 8",
-        "Attr 8",
-        0
-      ],
-      "obj-47": [
-        "Variations",
-        "Variations",
         0
       ],
       "obj-49": [
+        "Attr 8",
+        "Attr 8",
+        0
+      ],
+      "obj-52": [
+        "Variations",
+        "Variations",
+        0
+      ],
+      "obj-54": [
         "Temperature",
         "Temp",
         0
       ],
-      "obj-51": [
+      "obj-56": [
         "Seed",
         "Seed",
         0
       ],
-      "obj-53": [
+      "obj-58": [
+        "Bars",
+        "Bars",
+        0
+      ],
+      "obj-64": [
         "Replace",
         "Replace",
         0
       ],
-      "obj-55": [
+      "obj-66": [
         "Auto",
         "Auto",
         0
       ],
-      "obj-57": [
+      "obj-68": [
         "Free dials",
-        "Free",
+        "Free dials",
         0
       ],
-      "obj-59": [
-        "Regenerate",
-        "Regen",
+      "obj-70": [
+        "Set B",
+        "Set B",
+        0
+      ],
+      "obj-72": [
+        "Go",
+        "Go",
+        0
+      ],
+      "obj-74": [
+        "Cancel",
+        "Cancel",
+        0
+      ],
+      "obj-76": [
+        "Overwrite",
+        "Overwrite",
         0
       ]
     },
@@ -2473,6 +3165,7 @@
       {
         "name": "arvae-live.js",
         "bootpath": ".",
+        "patcherrelativepath": ".",
         "type": "TEXT",
         "implicit": 1
       }

@@ -1,0 +1,112 @@
+// A daemon stand-in for the Node tests: it answers what devices send over a FakeNet, per protocol v1 and this
+// wave's additions (/arvae/hello's nonce, /arvae/verify, /arvae/resend), into each client's registered reply port.
+// Replies are queued on the network (UDP is asynchronous; Max never re-enters the script from inside an outlet
+// call) and delivered by net.flush().
+//
+// opts.results(kind, request) -> [[[pitch, start, dur, vel], ...] per variation] decides the notes; opts.drop(v, i,
+// pass) drops note i of variation v on a pass (0: the first stream, 1..: resends).
+"use strict";
+
+const ATTRS = [
+  ["rhythmic_complexity", 0, 1],
+  ["pitch_range", 0, 29 / 26],
+  ["note_density", 0, 1],
+  ["contour", -29 / 26, 29 / 26],
+];
+
+function daemonStub(net, opts) {
+  const o = Object.assign({
+    online: true, models: ["folk-4attr-small"], current: null, attrs: ATTRS, results: null, asked: [],
+    achieved: [], drop: () => false, nonce: 777001, verify: true, resend: true, defaultReplyPort: 9128,
+    answerRequests: true, lengthBeats: null,
+  }, opts);
+  o.current = o.current || o.models[0];
+  const clients = new Map(); // device -> {replyPort, uploads: {slot: {n, length, notes}}, done: Map(rid -> streams)}
+  const requests = []; // [device, message] of every request
+  function client(dev) {
+    if (!clients.has(dev)) clients.set(dev, {replyPort: o.defaultReplyPort, uploads: {}, done: new Map()});
+    return clients.get(dev);
+  }
+
+  function stream(reply, rid, v, res, pass) {
+    reply("/arvae/result/begin", rid, v, res.notes.length, res.length);
+    res.notes.forEach((n, i) => {
+      if (!o.drop(v, i, pass)) reply("/arvae/result/note", rid, v, i, n[0], n[1], n[2], n[3]);
+    });
+    if (res.asked) reply("/arvae/result/asked", rid, v, ...res.asked);
+    reply("/arvae/result/end", rid, v, res.notes.length, ...(res.achieved || []));
+  }
+
+  net.toDaemon = (dev, m) => {
+    requests.push([dev, m]);
+    if (!o.online) return;
+    const c = client(dev);
+    const reply = (...msg) => net.send(c.replyPort, msg);
+    const [addr, rid] = m;
+    switch (addr) {
+      case "/arvae/hello":
+        c.replyPort = m[3];
+        reply("/arvae/hello", rid, "arvae-live 0.1.0", 1, "cpu", ...(o.verify ? [o.nonce] : []));
+        break;
+      case "/arvae/verify":
+        if (!o.verify) reply("/arvae/error", rid, "unknown_address", "unknown address /arvae/verify", addr);
+        else if (m[2] === o.nonce) reply("/arvae/verify", rid, 1);
+        else reply("/arvae/error", rid, "bad_args", "wrong nonce", addr);
+        break;
+      case "/arvae/ping": reply("/arvae/ping", rid, 123.0); break;
+      case "/arvae/status": reply("/arvae/status", rid, "ready", o.current, "cpu", 0, 1.0, 2.0, 0, 0); break;
+      case "/arvae/models/list":
+        reply("/arvae/models/begin", rid, o.models.length);
+        o.models.forEach((id, i) => reply("/arvae/models/item", rid, i, id, o.attrs.length));
+        reply("/arvae/models/end", rid, o.models.length);
+        break;
+      case "/arvae/attrs/list":
+        reply("/arvae/attrs/begin", rid, o.attrs.length);
+        o.attrs.forEach((a, i) => reply("/arvae/attrs/item", rid, i, a[0], a[1], a[2]));
+        reply("/arvae/attrs/end", rid, o.attrs.length);
+        break;
+      case "/arvae/model/load":
+        o.current = m[2];
+        reply("/arvae/model/load", rid, m[2]);
+        break;
+      case "/arvae/clip/begin": c.uploads[m[2]] = {n: m[3], length: m[4], notes: []}; break;
+      case "/arvae/clip/note": c.uploads[m[2]].notes[m[3]] = m.slice(4); break;
+      case "/arvae/clip/end": reply("/arvae/clip/end", rid, m[2], c.uploads[m[2]].notes.length); break;
+      case "/arvae/regen":
+      case "/arvae/sample":
+      case "/arvae/interp": {
+        if (!o.answerRequests || o.results === null) break;
+        const kind = addr.split("/")[2];
+        const length = o.lengthBeats !== null ? o.lengthBeats : (kind === "sample" ? m[5] * 4 :
+          c.uploads[0].length);
+        const notes = typeof o.results === "function" ? o.results(kind, m, c) : o.results;
+        const streams = notes.map((ns, v) => ({notes: ns, length: length, asked: o.asked[v],
+          achieved: o.achieved[v]}));
+        streams.forEach((res, v) => stream(reply, rid, v, res, 0));
+        c.done.set(rid, {streams: streams, passes: 0});
+        reply(addr, rid, streams.length, 42.5);
+        break;
+      }
+      case "/arvae/resend": {
+        if (!o.resend) {
+          reply("/arvae/error", rid, "unknown_address", "unknown address /arvae/resend", addr);
+          break;
+        }
+        const done = c.done.get(m[2]);
+        if (done === undefined || done.streams[m[3]] === undefined) {
+          reply("/arvae/error", rid, "no_result", "no result " + m[2] + " variation " + m[3], addr);
+          break;
+        }
+        done.passes += 1;
+        stream(reply, m[2], m[3], done.streams[m[3]], done.passes);
+        reply("/arvae/resend", rid, m[2], m[3]);
+        break;
+      }
+      case "/arvae/cancel": reply("/arvae/cancel", rid, m[2]); break;
+      default: reply("/arvae/error", rid, "unknown_address", "unknown address " + addr, addr);
+    }
+  };
+  return {opts: o, clients, requests, client};
+}
+
+module.exports = {daemonStub, ATTRS};
