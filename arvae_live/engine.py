@@ -42,7 +42,16 @@ from arvae_live.core.predictor import AttributePredictor
 from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary, tokens_to_note_arrays
 from arvae_live.errors import RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
-from arvae_live.steering import MAX_ROUNDS, Budget, Candidates, ClosedLoop, Request, first_last_onsets, measure
+from arvae_live.steering import (
+    MAX_ROUNDS,
+    Budget,
+    Candidates,
+    ClosedLoop,
+    Request,
+    first_last_onsets,
+    join_bars,
+    measure,
+)
 
 # regenerate's scale: "auto" (the input's key), "off" or None (chromatic), or pitch classes 0..11.
 ScaleArg = str | Sequence[int] | frozenset[int] | None
@@ -310,6 +319,7 @@ class LiveModel:
             if temperature == 0:  # variation 0 may come back as the input where nothing was asked of a bar
                 req.input_rows = np.arange(V * M) < M
             best, rounds = self.steering.steer(z, req, closed_loop, max_rounds)
+            join_bars(best, req, M, self.vocab.size, self.attributes)
         result = self._result(
             best, rounds, req, (V, M), {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes)}
         )

@@ -580,6 +580,55 @@ class ClosedLoop:
         )
 
 
+def join_bars(best: Candidates, req: Request, bars: int, vocab_size: int, attributes: Sequence[AttributeSpec]) -> int:
+    """Undo new leaps over an octave at the bar lines between consecutive output measures, by moving a measure an
+    octave towards the note before it, where that keeps it in range, joins both its bar lines no worse, and changes
+    none of its attributes but register (an octave keeps every interval and rhythm). Left to right, per variation;
+    updates best in place.
+
+    Args:
+        best: the steered candidates, rows variation-major (V * bars).
+        req: the request (its ref, the input measures, says which leaps the input had itself).
+        bars: measures per variation.
+        vocab_size: tokens in the vocabulary (the highest pitch token is vocab_size - 1).
+
+    Returns:
+        The number of measures moved.
+    """
+    if req.ref is None:
+        return 0
+    moved = 0
+    register = any(a.name == "register" for a in attributes)
+    if "register" in req.targeted:
+        return 0  # an octave would undo the register asked for
+    for v in range(len(best) // bars):
+        rows = np.arange(v * bars, (v + 1) * bars)
+        for m in range(1, bars):
+            r = rows[m]
+            first, last = first_last_onsets(best.tokens[rows[m - 1 : m + 2]])  # bars m-1, m and m+1 (if any)
+            before = last[0]
+            if np.isnan(before) or np.isnan(first[1]) or abs(first[1] - before) <= LEAP_SEMITONES:
+                continue
+            ref_first, ref_last = first_last_onsets(req.ref[rows[m - 1 : m + 1]])
+            if abs(ref_first[1] - ref_last[0]) > LEAP_SEMITONES:  # the input leaps here too
+                continue
+            shift = -12 if first[1] > before else 12
+            tokens = best.tokens[r].copy()
+            pitched = tokens >= FIRST_PITCH_TOKEN
+            tokens[pitched] += shift
+            if tokens[pitched].min() < FIRST_PITCH_TOKEN or tokens[pitched].max() >= vocab_size:
+                continue
+            after = first[2] if len(first) > 2 else np.nan
+            _, new_last = first_last_onsets(tokens[None])
+            if not np.isnan(after) and abs(after - new_last[0]) > LEAP_SEMITONES >= abs(after - last[1]):
+                continue  # it would only move the leap to the next bar line
+            best.tokens[r] = tokens
+            if register:
+                best.attributes[r] = measure(attributes, tokens[None])[0]
+            moved += 1
+    return moved
+
+
 def _rows_of(req: Request, rows: np.ndarray) -> Request:
     """req restricted to rows (integer array): the same targets, scale and budget for a subset of its rows."""
 

@@ -103,3 +103,20 @@ def test_new_bar_line_leaps_are_counted_against_the_input():
     b, a = neighbour_notes(tokens)
     np.testing.assert_array_equal(np.isnan(b), [True, False, False, False])
     assert (b[1], b[2], b[3], a[0], a[1], a[2]) == (12, 12, 12, 30, 12, 12)
+
+
+def test_join_bars_moves_a_leaping_bar_an_octave_towards_the_note_before(lm):
+    H = HOLD
+    ref = np.array([[10] + [H] * 23, [12] + [H] * 23])  # the input steps by 2 across its bar line
+    out = np.array([[10] + [H] * 23, [26, H, H, H, H, H, 27] + [H] * 17])  # the output leaps 16 up, then steps
+    att = steering.measure(lm.attributes, out)
+    best = steering.Candidates(np.zeros((2, lm.latent_dim)), out.copy(), att, np.zeros(2))
+    req = Request(np.full_like(att, np.nan), frozenset(), ref, 0.0, None, Budget(lm.steering.cost, None, 0.0))
+    assert steering.join_bars(best, req, 2, lm.vocab.size, lm.attributes) == 1
+    np.testing.assert_array_equal(best.tokens[1], out[1] - np.where(out[1] >= FIRST_PITCH_TOKEN, 12, 0))
+    np.testing.assert_array_equal(best.attributes, att)  # an octave changes none of the paper's attributes
+    leapt = ref.copy()
+    leapt[1, 0] = 26  # where the input leaps itself, the output may too
+    req.ref = leapt
+    best.tokens[:] = out
+    assert steering.join_bars(best, req, 2, lm.vocab.size, lm.attributes) == 0
