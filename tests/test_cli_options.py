@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from arvae_live.bench import BenchSettings, own_daemon
 from arvae_live.cli import COMMANDS as LIVE_COMMANDS
 from arvae_live.cli import main as live_cli
-from arvae_live.cli_base import DeviceType
+from arvae_live.cli_base import ArvaeGroup, DeviceType, group_options
 from arvae_live.errors import DaemonUnreachableError
 from training.cli import COMMANDS as TRAIN_COMMANDS
 from training.cli import main as train_cli
@@ -139,3 +139,19 @@ def test_a_daemon_bench_starts_that_fails_is_one_line_with_its_reason(tmp_path):
         with own_daemon(BenchSettings(model=bad), timeout_sec=120):
             pytest.fail("must not get here")
     assert "\n" not in str(err.value)
+
+
+def test_an_os_error_is_one_line_and_its_traceback_only_with_verbose():
+    @click.group(cls=ArvaeGroup)
+    @group_options
+    def group(log_level, verbose):
+        pass
+
+    @group.command()
+    def write():
+        raise PermissionError(13, "Permission denied", "/read-only/out.json")
+
+    result = CliRunner().invoke(group, ["write"])
+    assert result.exit_code == 1 and result.output == "Error: /read-only/out.json: Permission denied\n"
+    result = CliRunner().invoke(group, ["--verbose", "write"])
+    assert isinstance(result.exception, PermissionError)

@@ -390,8 +390,11 @@ def _why_unreadable(path: Path, err: Exception) -> str:
     torch's own messages run over several lines and advise loading with weights_only=False, which would run any
     code the file carries; arvae-live never does that, so the advice is not passed on.
     """
-    with open(path, "rb") as f:
-        head = f.read(4)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as os_err:  # e.g. no permission to read it
+        return f"it cannot be read ({os_err.strerror or type(os_err).__name__})"
     text = " ".join(str(err).split())
     if not head:
         return "the file is empty"
@@ -407,7 +410,7 @@ def _why_unreadable(path: Path, err: Exception) -> str:
         return "a zip archive that torch cannot read as a checkpoint (corrupted, or not a PyTorch file)"
     if head.startswith(_PICKLE_MAGIC):
         if isinstance(err, EOFError):
-            return "the file is truncated"
+            return "the file is truncated; copy or export it again"
         return "a Python pickle that is not a PyTorch checkpoint"
     return "not a PyTorch checkpoint at all (neither a zip archive nor a pickle)"
 
