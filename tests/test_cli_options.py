@@ -79,6 +79,7 @@ ARGUMENT_ERRORS = [
     ["bench", "--open-loop"],
     ["bench", "--model", "no-such-model"],
     ["bench", "--requests", "0"],
+    ["bench", "--out", "no-such-folder/bench.json"],
     ["serve", "--midi-in", "Bus 1"],
     ["serve", "--tempo", "96"],
     ["serve", "--midi-optional"],

@@ -37,6 +37,9 @@ def bench_cmd(model: str | None, out: Path | None, **options) -> None:
     from arvae_live.bench import BenchSettings, run_bench
     from arvae_live.model_store import resolve_model
 
+    if out is not None and not out.parent.is_dir():  # found now, not after minutes of measuring
+        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+
     settings = BenchSettings(model=resolve_model(model), **options)
     settings.check()  # before torch is imported: an impossible combination fails at once
     results = run_bench(settings, report=click.echo)
