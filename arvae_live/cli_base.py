@@ -1,8 +1,9 @@
 """What both command-line groups share: lazy subcommands, logging set-up, and one-line errors.
 
 `arvae-live` and `arvae-train` are `ArvaeGroup`s. Subcommands are named as "module:attribute" and imported only
-when run (or when --help lists them), so `arvae-live --help` does not pay for importing torch. An `ArvaeError`
-raised anywhere below becomes one line on stderr and exit code 1; `--verbose` shows the traceback instead.
+when run (or when --help lists them), so `arvae-live --help` does not pay for importing torch. An `ArvaeError` (or
+an OSError: a file that cannot be written, a port in use) raised anywhere below becomes one line on stderr and exit
+code 1; `--verbose` shows the traceback instead.
 
 The options that several subcommands take (--device, --model, --track, --bars, --seed, --threads, --budget-ms,
 --data-cache, --no-progress) are defined once here as decorators, so each has one spelling, one type and one help
@@ -42,10 +43,19 @@ class ArvaeGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ArvaeError as err:
+        except (ArvaeError, OSError) as err:
             if ctx.params.get("verbose"):
                 raise
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(_one_line(err)) from err
+
+
+def _one_line(err: Exception) -> str:
+    """The error as one line. An OSError the command did not expect (a file it cannot write, a port in use) reads
+    as the system says it, with the file it concerns, not as a traceback."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename is not None else ""
+        return f"{where}{err.strerror}"
+    return str(err)
 
 
 def group_options(f):

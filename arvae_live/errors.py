@@ -34,3 +34,7 @@ class MidiFileError(ArvaeError):
 
 class MidiPortError(ArvaeError):
     """A MIDI port that cannot be opened; the message lists the ports that exist."""
+
+
+class DaemonUnreachableError(ArvaeError):
+    """No `arvae-live serve` answers where one was expected, or one could not be started (the message says which)."""

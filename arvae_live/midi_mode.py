@@ -1,9 +1,10 @@
 """MIDI-port mode: call and response on two MIDI ports, on its own thread, beside (or without) the OSC daemon.
 
-`serve --midi-in NAME --midi-out NAME` builds a `CallResponse` machine from the `midi_options` below, starts the OSC
-daemon, then opens the ports with `MidiMode.open`; when that fails (no MIDI system, no such port) it prints the
-one-line error listing the ports and the OSC side keeps serving. `run_midi_mode` is the same without OSC, for
-scripts.
+`serve --midi-in NAME --midi-out NAME` (its options are defined in commands/serve.py) builds a `CallResponse`
+machine with `build_machine`, opens the ports with `MidiMode.open` before the OSC daemon starts, and starts the MIDI
+thread once the daemon runs. When the ports cannot be opened (no MIDI system, no such port) serve exits with the
+one-line error listing the ports, or, with --midi-optional, says so and serves OSC only. `run_midi_mode` is the same
+without OSC, for scripts.
 
 The MIDI thread calls the engine directly, not through the daemon's job queue, so that a queue of OSC requests
 never holds up the clock. A LiveModel serves one caller at a time, so both threads take the daemon's engine lock
@@ -18,10 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import click
-
-# This module is imported by `serve` for its options; the MIDI and engine modules load only when MIDI mode runs, so
-# `arvae-live --help` stays fast.
+# The MIDI and engine modules load only when MIDI mode runs, so importing this module is cheap.
 if TYPE_CHECKING:
     from arvae_live.call_response import CallResponse, Regenerator
 
@@ -147,9 +145,17 @@ def build_machine(
     midi_out_channel: int = 1,
     max_bars: int = 8,
     end_silence: float = 2.0,
-    **_ignored: Any,
 ) -> CallResponse:
-    """The CallResponse machine for the `midi_options` values (channels 1..16 as a performer counts them).
+    """The CallResponse machine for MIDI-port mode, with the values of serve's options of the same names.
+
+    Args:
+        engine: a LiveModel or SharedEngine.
+        tempo: a fixed tempo in bpm (20..400), None to follow incoming MIDI clock.
+        midi_cc: "NAME=NUMBER" or "NAME=off" CC overrides.
+        midi_channel: the channel (1..16, as a performer counts) to read notes and CCs on, None for any.
+        midi_out_channel: the channel (1..16) the response is played on.
+        max_bars: the longest call, in bars (1..64).
+        end_silence: beats with no key held that end a call.
 
     Raises:
         ConfigError: a bad --midi-cc override or setting.
@@ -167,57 +173,6 @@ def build_machine(
         in_channel=in_channel,
         out_channel=midi_out_channel - 1,
     )
-
-
-def midi_options(f: Callable) -> Callable:
-    """The click options of MIDI-port mode, for `serve`; the command receives them as keyword arguments."""
-    options = [
-        click.option(
-            "--midi-in", metavar="NAME", help="MIDI input to record calls from (a unique part of the name will do; "
-            "`arvae-live ports` lists them). Turns MIDI-port mode on, with --midi-out."
-        ),
-        click.option("--midi-out", metavar="NAME", help="MIDI output to play responses on."),
-        click.option(
-            "--midi-virtual", is_flag=True, help="Create virtual ports named --midi-in/--midi-out instead of opening "
-            "existing ones (macOS, Linux)."
-        ),
-        click.option(
-            "--tempo", type=click.FloatRange(20, 400), default=None, metavar="BPM",
-            help="Follow this fixed tempo, a call's first note being its downbeat, instead of incoming MIDI clock.  "
-            "[default: follow MIDI clock]",
-        ),
-        click.option(
-            "--midi-cc", multiple=True, metavar="NAME=CC",
-            help="Map a control to a CC number 0..119 or 'off'; repeatable. Defaults: rhythmic_complexity=21 "
-            "pitch_range=22 note_density=23 contour=24 temperature=25 regenerate=26 reset=27.",
-        ),
-        click.option(
-            "--midi-channel", type=click.IntRange(1, 16), default=None,
-            help="Read notes and CCs on this channel only.  [default: any]",
-        ),
-        click.option(
-            "--midi-out-channel", type=click.IntRange(1, 16), default=1, show_default=True,
-            help="Channel the response is played on.",
-        ),
-        click.option(
-            "--max-bars", type=click.IntRange(1, 64), default=8, show_default=True,
-            help="Longest call, in bars; a call reaching it ends on that bar line.",
-        ),
-        click.option(
-            "--end-silence", type=click.FloatRange(0.25, 64), default=2.0, show_default=True, metavar="BEATS",
-            help="Beats with no key held that end a call.",
-        ),
-    ]  # fmt: skip
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def check_midi_options(midi_in: str | None, midi_out: str | None) -> bool:
-    """True when MIDI-port mode is asked for; a UsageError when only one of --midi-in/--midi-out is given."""
-    if (midi_in is None) != (midi_out is None):
-        raise click.UsageError("--midi-in and --midi-out go together")
-    return midi_in is not None
 
 
 def run_midi_mode(
@@ -238,8 +193,8 @@ def run_midi_mode(
         virtual: create virtual ports with these names instead.
         stop_event: set it from another thread to stop; None runs until KeyboardInterrupt.
         backend: a mido Backend; mido's default when None.
-        **options: the `midi_options` values (tempo, midi_cc, midi_channel, midi_out_channel, max_bars,
-            end_silence).
+        **options: `build_machine`'s keywords (tempo, midi_cc, midi_channel, midi_out_channel, max_bars,
+            end_silence); any other is a TypeError.
 
     Raises:
         MidiPortError: ports cannot be opened (the message lists the ports).

@@ -12,6 +12,8 @@ names carry client:port numbers that change between boots ("loopback:in 20:0"), 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,11 +26,28 @@ log = logging.getLogger(__name__)
 _ROUTING_HINT = "route MIDI through a virtual port (macOS: IAC Driver, Windows: loopMIDI, Linux: ALSA virtual ports)"
 
 
+_NO_MIDI_SYSTEM = (
+    "on Linux the ALSA sequencer (/dev/snd/seq, module snd-seq) must be present, elsewhere install python-rtmidi; "
+    "the OSC interface works without MIDI"
+)
+_ALSA_SEQUENCER = "/dev/snd/seq"
+
+
 def _default_backend() -> Any:
-    """mido's default backend (python-rtmidi unless MIDO_BACKEND says otherwise), imported on first use."""
+    """mido's default backend (python-rtmidi unless MIDO_BACKEND says otherwise), imported on first use.
+
+    Raises:
+        MidiPortError: it would use the ALSA sequencer of a Linux machine that has none. rtmidi would fail too, but
+            the ALSA C library first prints its own line on stderr, so the failure would show twice. (JACK without
+            ALSA: set MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK.)
+    """
     import mido
 
-    return mido.backend
+    backend = mido.backend
+    alsa = backend.name == "mido.backends.rtmidi" and backend.api in (None, "LINUX_ALSA")
+    if alsa and sys.platform.startswith("linux") and not os.path.exists(_ALSA_SEQUENCER):
+        raise MidiPortError(f"no MIDI system available ({_ALSA_SEQUENCER} does not exist); {_NO_MIDI_SYSTEM}")
+    return backend
 
 
 def _backend_errors() -> tuple[type[BaseException], ...]:
@@ -59,10 +78,7 @@ def port_names(backend: Any = None) -> tuple[list[str], list[str]]:
     try:
         return list(backend.get_input_names()), list(backend.get_output_names())
     except _backend_errors() as err:
-        raise MidiPortError(
-            f"no MIDI system available ({_one_line(err)}); on Linux the ALSA sequencer (/dev/snd/seq, module "
-            f"snd-seq) must be present, elsewhere install python-rtmidi; the OSC interface works without MIDI"
-        ) from err
+        raise MidiPortError(f"no MIDI system available ({_one_line(err)}); {_NO_MIDI_SYSTEM}") from err
 
 
 def resolve_port_name(name: str, available: list[str], kind: str) -> str:

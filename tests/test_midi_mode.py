@@ -1,5 +1,6 @@
 """MIDI-port mode beside the daemon: the shared engine and its lock, the MIDI thread, and `serve --midi-in/--midi-out`
-when the ports cannot be opened (one line listing the ports, OSC still served, checked over a real UDP socket)."""
+when the ports cannot be opened (exit 1 with one line; with --midi-optional, one line and OSC still served, checked
+over a real UDP socket)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,14 @@ def test_build_machine_counts_channels_from_one_and_refuses_bad_ccs(lm):
     assert machine.cc_map.temperature == 70 and machine.tempo_bpm == 90.0
     with pytest.raises(ConfigError, match="unknown control"):
         build_machine(lm, midi_cc=("loudness=3",))
+    with pytest.raises(TypeError, match="midi_in"):  # a misspelt or misplaced option is not swallowed
+        build_machine(lm, midi_in="Bus 1")
+
+
+def test_the_library_module_defines_no_click_options():
+    code = "import sys, arvae_live.midi_mode; print('click' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "False"], out.stderr
 
 
 def test_midi_mode_thread_answers_a_call_with_the_engines_regeneration_and_closes_its_ports(lm):
@@ -127,10 +136,29 @@ def test_midi_mode_thread_answers_a_call_with_the_engines_regeneration_and_close
     assert lock.entered == 1 and inport.closed and outport.closed
 
 
-def test_serve_with_unopenable_midi_ports_says_so_in_one_line_and_still_serves_osc(tiny_ckpt):
-    cmd = [sys.executable, "-m", "arvae_live", "serve", "--model", str(tiny_ckpt), "--port", "0", "--device", "cpu"]
-    cmd += ["--midi-in", "arvae-no-such-port", "--midi-out", "arvae-no-such-port"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _serve(tiny_ckpt, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "arvae_live", "--log-level", "WARNING", "serve", "--model", str(tiny_ckpt)]
+    cmd += ["--port", "0", "--device", "cpu", "--midi-in", "arvae-no-such-port", "--midi-out", "arvae-no-such-port"]
+    return subprocess.Popen([*cmd, *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _says_why(line: str) -> bool:
+    # Without a MIDI system the line says so; with one, it names the missing port and lists those that exist.
+    return "no MIDI system available" in line or "no MIDI input port named 'arvae-no-such-port'" in line
+
+
+def test_serve_with_unopenable_midi_ports_fails_in_one_line_before_serving(tiny_ckpt):
+    proc = _serve(tiny_ckpt)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    assert out == ""  # never said it was listening: a performer who asked for MIDI is not left with OSC only
+    (line,) = err.splitlines()
+    assert line.startswith("Error: ") and _says_why(line), line
+    assert line.endswith("add --midi-optional or leave out --midi-in/--midi-out"), line
+
+
+def test_serve_midi_optional_says_so_in_one_line_and_still_serves_osc(tiny_ckpt):
+    proc = _serve(tiny_ckpt, "--midi-optional")
     try:
         port = None
         lines = []
@@ -148,7 +176,5 @@ def test_serve_with_unopenable_midi_ports_says_so_in_one_line_and_still_serves_o
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert "Traceback" not in err
-    (midi_line,) = [x for x in err.splitlines() if x.startswith("MIDI mode not started")]
-    # Without a MIDI system the line says so; with one, it names the missing port and lists those that exist.
-    assert "no MIDI system available" in midi_line or "no MIDI input port named 'arvae-no-such-port'" in midi_line
+    (midi_line,) = err.splitlines()
+    assert midi_line.startswith("MIDI mode not started, serving OSC only: ") and _says_why(midi_line), midi_line

@@ -1,26 +1,39 @@
-"""`arvae-live inspect CKPT`: print a checkpoint's header without building the model."""
+"""`arvae-live inspect [ID|PATH]`: check a checkpoint as `serve` would, then print its header."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+EXAMPLES = """\b
+Examples:
+  arvae-live inspect                       # the default model (bach-arvae)
+  arvae-live inspect folk-arvae            # a model id, as --model takes it elsewhere
+  arvae-live inspect runs/x/model.pt --json
+"""
 
-@click.command("inspect")
-@click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path))
+
+@click.command("inspect", epilog=EXAMPLES)
+@click.argument("model", metavar="[ID|PATH]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole header as JSON.")
-def inspect_cmd(ckpt: Path, as_json: bool) -> None:
-    """Print the header of checkpoint CKPT: model config, attributes, metrics, provenance."""
-    from arvae_live.core.checkpoint import read_header
+def inspect_cmd(model: str | None, as_json: bool) -> None:
+    """Check checkpoint ID|PATH the way `serve` does when it loads it (sizes, latent dims, weight shapes, finite
+    weights), then print its header: model config, attributes, metrics, provenance. A model id is a checkpoint's
+    file stem in checkpoints/ or $ARVAE_CHECKPOINTS; without one, the default model. Exits 1 with one line saying
+    what is wrong when `serve` would refuse the file."""
+    from arvae_live.model_store import resolve_model
 
-    header = read_header(ckpt)
+    path = resolve_model(model)  # an unknown id or a missing file fails here, before torch is imported
+
+    from arvae_live.core.checkpoint import load_checkpoint
+
+    header = load_checkpoint(path).info()  # the same checks LiveModel.from_checkpoint makes
     if as_json:
         click.echo(json.dumps(header, indent=2))
         return
     cfg = header["model_config"]
-    click.echo(f"{ckpt}: {header['format']} v{header['format_version']}, {header['kind']} checkpoint")
+    click.echo(f"{path}: {header['format']} v{header['format_version']}, {header['kind']} checkpoint, loads in serve")
     click.echo("model: " + ", ".join(f"{k}={v}" for k, v in cfg.items()))
     voc = header["vocabulary"]
     click.echo(f"vocabulary: {len(voc['tokens'])} tokens, pitches {voc['pitch_low']}..{voc['pitch_high']}")

@@ -6,8 +6,14 @@ import json
 
 import click
 
+EXAMPLES = """\b
+Examples:
+  arvae-live ports          # then: arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2"
+  arvae-live ports --json
+"""
 
-@click.command("ports")
+
+@click.command("ports", epilog=EXAMPLES)
 @click.option("--json", "as_json", is_flag=True, help='Print {"inputs": [...], "outputs": [...]} as JSON.')
 def ports_cmd(as_json: bool) -> None:
     """List the MIDI ports on this machine (exits 1 with one line when there is no MIDI system)."""

@@ -10,13 +10,98 @@ import signal
 import click
 
 from arvae_live.cli_base import budget_option, device_option, model_option, threads_option
-from arvae_live.midi_mode import check_midi_options, midi_options
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 
 log = logging.getLogger(__name__)
 
 
-@click.command("serve")
+# ---- MIDI-port mode options (docs/midi-ports.md) -------------------------------------------------------------------
+
+MIDI_PORT_KEYS = ("midi_in", "midi_out", "midi_virtual", "midi_optional")  # the rest go to midi_mode.build_machine
+
+
+def _cc_override(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Check each --midi-cc's form before any model loads; its name is checked against the model's later."""
+    for item in value:
+        name, sep, number = (part.strip() for part in item.partition("="))
+        if not (sep and name) or not (number.lower() == "off" or (number.isdigit() and int(number) <= 119)):
+            raise click.BadParameter(f"{item!r} must look like NAME=NUMBER (0..119) or NAME=off", ctx, param)
+    return value
+
+
+def midi_options(f):
+    """The options of MIDI-port mode; the command receives them as keyword arguments."""
+    options = [
+        click.option(
+            "--midi-in", metavar="NAME", help="MIDI input to record calls from (a unique part of the name will do; "
+            "`arvae-live ports` lists them). Turns MIDI-port mode on, with --midi-out."
+        ),
+        click.option("--midi-out", metavar="NAME", help="MIDI output to play responses on."),
+        click.option(
+            "--midi-virtual", is_flag=True, help="Create virtual ports named --midi-in/--midi-out instead of opening "
+            "existing ones (macOS, Linux)."
+        ),
+        click.option(
+            "--midi-optional", is_flag=True, help="When the MIDI ports cannot be opened, say so and serve OSC only "
+            "(without it, serve exits with code 1 and says why)."
+        ),
+        click.option(
+            "--tempo", type=click.FloatRange(20, 400), default=None, metavar="BPM",
+            help="Follow this fixed tempo, a call's first note being its downbeat, instead of incoming MIDI clock.  "
+            "[default: follow MIDI clock]",
+        ),
+        click.option(
+            "--midi-cc", multiple=True, metavar="NAME=CC", callback=_cc_override,
+            help="Map a control to a CC number 0..119 or 'off'; repeatable. Defaults: rhythmic_complexity=21 "
+            "pitch_range=22 note_density=23 contour=24 temperature=25 regenerate=26 reset=27.",
+        ),
+        click.option(
+            "--midi-channel", type=click.IntRange(1, 16), default=None,
+            help="Read notes and CCs on this channel only.  [default: any]",
+        ),
+        click.option(
+            "--midi-out-channel", type=click.IntRange(1, 16), default=1, show_default=True,
+            help="Channel the response is played on.",
+        ),
+        click.option(
+            "--max-bars", type=click.IntRange(1, 64), default=8, show_default=True,
+            help="Longest call, in bars; a call reaching it ends on that bar line.",
+        ),
+        click.option(
+            "--end-silence", type=click.FloatRange(0.25, 64), default=2.0, show_default=True, metavar="BEATS",
+            help="Beats with no key held that end a call.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def check_midi_options(ctx: click.Context, midi: dict) -> bool:
+    """True when MIDI-port mode is asked for; a UsageError when only one of --midi-in/--midi-out is given, or another
+    MIDI option without them (it would be ignored)."""
+    if (midi["midi_in"] is None) != (midi["midi_out"] is None):
+        raise click.UsageError("--midi-in and --midi-out go together")
+    if midi["midi_in"] is None:
+        given = [k for k in midi if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise click.UsageError(f"{flag} is an option of MIDI-port mode: give --midi-in and --midi-out too")
+    return midi["midi_in"] is not None
+
+
+# ---- the command ---------------------------------------------------------------------------------------------------
+
+SERVE_EXAMPLES = """\b
+Examples:
+  arvae-live serve                                   # every model in checkpoints/, OSC on 127.0.0.1:9127
+  arvae-live serve --model folk-arvae --budget-ms 4
+  arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --tempo 96
+  arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --midi-optional   # OSC only if the ports are missing
+"""
+
+
+@click.command("serve", epilog=SERVE_EXAMPLES)
 @model_option(without="every model in the model folder, the Bach model current", multiple=True, dest="models")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind; loopback unless you say so.")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="Request port.")
@@ -43,7 +128,7 @@ def serve_cmd(
 ) -> None:
     """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
     played on a MIDI port (docs/midi-ports.md)."""
-    use_midi = check_midi_options(midi["midi_in"], midi["midi_out"])
+    use_midi = check_midi_options(click.get_current_context(), midi)
     # torch.set_num_threads does not bound the OpenMP team of the engine thread (it is not the thread that called
     # it): without this the engine ran 2 threads that fought the receiving thread and the client for 2 cores, and
     # took 5.5 ms at p50 instead of 3.6 ms (`arvae-live bench`). OpenMP reads it when torch loads, so set it first.
@@ -69,11 +154,13 @@ def serve_cmd(
                 except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
                     log.warning("skipped %s", err)
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
-    machine = None
-    if use_midi:  # built before anything starts, so a bad --midi-cc stops here
-        from arvae_live.midi_mode import SharedEngine, build_machine
+    midi_mode = None
+    if use_midi:  # the ports open before the daemon starts: MIDI asked for and impossible stops here, in one line
+        from arvae_live.midi_mode import SharedEngine
 
-        machine = build_machine(SharedEngine(lambda: host_models.current, daemon.engine_lock, daemon.budget_ms), **midi)
+        midi_mode = _open_midi_mode(
+            SharedEngine(lambda: host_models.current, daemon.engine_lock, daemon.budget_ms), midi, threads
+        )
     # Handlers before the startup lines: a client that reads them may signal at once.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.request_shutdown())
@@ -82,7 +169,8 @@ def serve_cmd(
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
     click.echo(f"device {daemon.device}, models: {', '.join(host_models.loaded)} (current: {host_models.current_id})")
-    midi_mode = _start_midi_mode(machine, midi, threads) if machine is not None else None
+    if midi_mode is not None:
+        _start_midi_mode(midi_mode)
     click.echo("Ctrl-C to stop.")
     daemon.serve_forever()
     if midi_mode is not None:
@@ -92,22 +180,36 @@ def serve_cmd(
     click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams")
 
 
-def _start_midi_mode(machine, midi: dict, threads: int):
-    """Open the MIDI ports and start call and response; on a port error, say so in one line and serve OSC only."""
-    from arvae_live.errors import MidiPortError
-    from arvae_live.midi_mode import MidiMode
+def _open_midi_mode(engine, midi: dict, threads: int):
+    """Build the call and response machine and open its ports; None when they cannot be opened and --midi-optional
+    was given (one line says why), else MidiPortError (exit 1, one line).
 
+    Raises:
+        ConfigError: a --midi-cc naming a control the model lacks, or a CC number used twice.
+        MidiPortError: the ports cannot be opened and --midi-optional was not given.
+    """
+    from arvae_live.errors import MidiPortError
+    from arvae_live.midi_mode import MidiMode, build_machine
+
+    machine = build_machine(engine, **{k: v for k, v in midi.items() if k not in MIDI_PORT_KEYS})
     try:
-        mode = MidiMode.open(
-            machine, midi["midi_in"], midi["midi_out"], virtual=midi["midi_virtual"], threads=threads
-        ).start()
+        return MidiMode.open(machine, midi["midi_in"], midi["midi_out"], virtual=midi["midi_virtual"], threads=threads)
     except MidiPortError as err:
+        if not midi["midi_optional"]:
+            raise MidiPortError(
+                f"{err}. To serve OSC without MIDI, add --midi-optional or leave out --midi-in/--midi-out"
+            ) from err
         click.echo(f"MIDI mode not started, serving OSC only: {err}", err=True)
         return None
+
+
+def _start_midi_mode(mode) -> None:
+    """Start the MIDI thread of an opened MidiMode and say what it listens to."""
+    mode.start()
+    machine = mode.machine
     clock = f"{machine.tempo_bpm:g} bpm" if machine.tempo_bpm else "incoming MIDI clock"
     click.echo(f"MIDI: calls from {mode.inport.name!r}, responses to {mode.outport.name!r}, following {clock}")
     click.echo(f"MIDI CCs: {machine.cc_map.describe()}")
-    return mode
 
 
 def _is_loopback(host: str) -> bool:

@@ -16,17 +16,26 @@ One file holds everything needed to use a model (shared/STYLE.md 2.3):
 Everything but tensors is plain JSON (checked on save), so loading is always
 ``torch.load(path, map_location="cpu", weights_only=True)``. Writes are atomic: a temporary file beside the target,
 then os.replace, so a reader never sees half a file.
+
+Loading checks the whole file before anything is built (`load_checkpoint`; `arvae-live inspect` and `serve` both go
+through it): model sizes within MAX_MODEL_SIZES, the vocabulary the model's size, each attribute's latent dim inside
+the latent and used once, calibration tables finite, every tensor of the shape the config gives (a mismatch is
+summarised in one line) and finite. A file that passes builds and runs; one that does not is refused in one line.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec
@@ -50,6 +59,11 @@ KEY_PROVENANCE = "provenance"  # free-form JSON about how the file was made
 KEY_STATE_DICT = "state_dict"  # {parameter name: tensor}
 KEY_TRAINING = "training"  # resume state, kind == "training" only
 KEY_PREDICTOR = "attribute_predictor"  # optional {"config": {...}, "state_dict": {...}}; an addition within v1
+# The largest sizes a checkpoint may declare: far above anything trained here (the paper's model has vocabulary 32,
+# embedding 10, hidden 128, 2 layers, latent 32), low enough that a corrupted or hostile header cannot make loading
+# build a model of gigabytes: sizes are checked first, then tensor shapes against the file's own tensors.
+MAX_MODEL_SIZES = {"vocab_size": 1024, "embed_dim": 4096, "hidden_dim": 8192, "n_layers": 16, "latent_dim": 4096}
+MAX_PREDICTOR_HIDDEN = 8192  # the attribute predictor's hidden width (128 in the bundled models)
 HEADER_KEYS = (
     KEY_FORMAT,
     KEY_VERSION,
@@ -89,16 +103,21 @@ class Checkpoint:
             KEY_PROVENANCE: self.provenance,
         }
 
+    def info(self) -> dict[str, Any]:
+        """The header with the attribute predictor's config under "attribute_predictor" when the file has one:
+        what `read_header` returns and `arvae-live inspect` prints (plain JSON)."""
+        info = self.header()
+        if self.predictor is not None:
+            info[KEY_PREDICTOR] = self.predictor["config"]
+        return info
+
     def build_model(self) -> MeasureVAE:
-        """A MeasureVAE in eval mode with these weights; CheckpointError listing keys on a mismatch."""
+        """A MeasureVAE in eval mode with these weights; CheckpointError in one line when they do not fit."""
+        problem = _fit_problem(_expected_shapes(MeasureVAE, self.model_config), self.state_dict)
+        if problem:
+            raise CheckpointError(f"weights do not fit the model config: {problem}")
         model = MeasureVAE(self.model_config)
-        missing, unexpected = _diff_keys(model.state_dict(), self.state_dict)
-        if missing or unexpected:
-            raise CheckpointError(f"weights do not fit the model config: missing {missing}, unexpected {unexpected}")
-        try:
-            model.load_state_dict(self.state_dict, strict=True)
-        except RuntimeError as err:  # shape mismatch
-            raise CheckpointError(f"weights do not fit the model config: {err}") from err
+        model.load_state_dict(self.state_dict, strict=True)
         return model.eval()
 
     def build_predictor(self) -> AttributePredictor | None:
@@ -106,19 +125,9 @@ class Checkpoint:
         or does not fit the model (latent size, attribute names)."""
         if self.predictor is None:
             return None
-        try:
-            config = PredictorConfig.from_dict(self.predictor["config"])
-            net = AttributePredictor(config)
-            net.load_state_dict(self.predictor["state_dict"], strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            detail = " ".join(str(err).split())[:300]  # torch's load errors span lines; errors here are one line
-            raise CheckpointError(f"malformed attribute predictor ({type(err).__name__}: {detail})") from err
-        names = tuple(a.name for a in self.attributes)
-        if config.latent_dim != self.model_config.latent_dim or config.attributes != names:
-            raise CheckpointError(
-                f"attribute predictor does not fit the model: latent {config.latent_dim} vs "
-                f"{self.model_config.latent_dim}, attributes {config.attributes} vs {names}"
-            )
+        config, state_dict = _check_predictor(self.predictor, self.model_config.latent_dim, self.attributes)
+        net = AttributePredictor(config)
+        net.load_state_dict(state_dict, strict=True)
         return net.eval()
 
     def attribute(self, name: str) -> AttributeSpec:
@@ -130,8 +139,164 @@ class Checkpoint:
         )
 
 
-def _diff_keys(expected: dict, got: dict) -> tuple[list[str], list[str]]:
-    return sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+class _ShapesOnly(TorchFunctionMode):
+    """Skips weight initialisers, so a model built on the meta device costs nothing: its shapes are all we read.
+
+    (Initialising meta tensors with normal_ imports torch's Python meta kernels, over a second on first use.)
+    """
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if getattr(func, "__module__", None) == "torch.nn.init" or getattr(func, "__name__", "") in _INIT_OPS:
+            return args[0] if args else (kwargs or {})["tensor"]
+        return func(*args, **(kwargs or {}))
+
+
+_INIT_OPS = ("normal_", "uniform_", "zero_", "fill_")  # the in-place initialisers torch.nn layers call
+
+
+def _expected_shapes(module_type: Callable[[Any], torch.nn.Module], config: Any) -> dict[str, tuple[int, ...]]:
+    """{parameter name: shape} of module_type(config), found without allocating its weights (meta device)."""
+    with torch.device("meta"), _ShapesOnly():
+        module = module_type(config)
+    return {name: tuple(t.shape) for name, t in module.state_dict().items()}
+
+
+def _fit_problem(expected: dict[str, tuple[int, ...]], got: dict[str, torch.Tensor]) -> str | None:
+    """What keeps tensors `got` from loading into a module with `expected` shapes, in one line; None when they fit.
+
+    Example: "3 tensors have the wrong shape, first: out_proj.weight [32, 64] expected [32, 128]".
+    """
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    wrong = [k for k in expected if k in got and tuple(got[k].shape) != expected[k]]
+    parts = []
+    if wrong:
+        k = wrong[0]
+        shape, want = list(got[k].shape), list(expected[k])
+        parts.append(
+            f"{_count(len(wrong), 'tensor')} {_has(len(wrong))} the wrong shape, first: {k} {shape} expected {want}"
+        )
+    if missing:
+        parts.append(f"{_count(len(missing), 'tensor')} missing, first: {missing[0]}")
+    if unexpected:
+        parts.append(f"{_count(len(unexpected), 'unexpected tensor')}, first: {unexpected[0]}")
+    return "; ".join(parts) or None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _has(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _non_finite(state_dict: dict[str, torch.Tensor]) -> str | None:
+    """One line naming the tensors with NaN or infinite values (how many, the first one); None when all are finite."""
+    bad = {k: int((~torch.isfinite(t)).sum()) for k, t in state_dict.items() if not bool(torch.isfinite(t).all())}
+    if not bad:
+        return None
+    first = next(iter(bad))
+    return (
+        f"{_count(sum(bad.values()), 'NaN or infinite weight')} in {_count(len(bad), 'tensor')}, first: {first} "
+        "(a diverged training run; export an earlier checkpoint)"
+    )
+
+
+def _check_model_config(config: ModelConfig, vocabulary: Vocabulary) -> None:
+    """Sizes within MAX_MODEL_SIZES, and the vocabulary the size the model was built for."""
+    for name, limit in MAX_MODEL_SIZES.items():
+        value = getattr(config, name)
+        if value > limit:
+            raise CheckpointError(f"model_config.{name} is {value}, above the {limit} a checkpoint may declare")
+    if config.vocab_size != vocabulary.size:
+        raise CheckpointError(
+            f"model_config.vocab_size is {config.vocab_size} but the vocabulary has {vocabulary.size} tokens"
+        )
+
+
+def _check_attributes(attributes: list[AttributeSpec], latent_dim: int) -> None:
+    """Names once each; latent dims None or 0..latent_dim-1, each used once; finite ranges and calibration."""
+    names: set[str] = set()
+    owner: dict[int, str] = {}
+    for a in attributes:
+        if a.name in names:
+            raise CheckpointError(f"attribute {a.name} is listed twice")
+        names.add(a.name)
+        dim = a.latent_dim
+        if dim is not None:
+            if not 0 <= dim < latent_dim:
+                raise CheckpointError(
+                    f"attribute {a.name}: latent_dim {dim!r} is outside 0..{latent_dim - 1} (the model's latent size "
+                    f"is {latent_dim})"
+                )
+            if dim in owner:
+                raise CheckpointError(f"attributes {owner[dim]} and {a.name} both use latent dim {dim}")
+            owner[dim] = a.name
+        values = (a.low, a.high, *a.calibration_z, *a.calibration_raw)
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise CheckpointError(
+                f"attribute {a.name}: its range or calibration table holds a value that is not finite"
+            )
+
+
+def _check_predictor(
+    predictor: dict[str, Any], latent_dim: int, attributes: list[AttributeSpec]
+) -> tuple[PredictorConfig, dict[str, torch.Tensor]]:
+    """The attribute predictor's config and weights, checked as the model's are; CheckpointError in one line."""
+    try:
+        config = PredictorConfig.from_dict(predictor["config"])
+        state_dict = predictor["state_dict"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"malformed attribute predictor ({type(err).__name__}: {_one_line(err)})") from err
+    names = tuple(a.name for a in attributes)
+    if config.latent_dim != latent_dim:
+        raise CheckpointError(
+            f"attribute predictor does not fit the model: latent size mismatch, {config.latent_dim} vs {latent_dim}"
+        )
+    if config.attributes != names:
+        raise CheckpointError(f"attribute predictor does not fit the model: attributes {config.attributes} vs {names}")
+    if config.hidden_dim > MAX_PREDICTOR_HIDDEN:
+        raise CheckpointError(
+            f"attribute predictor hidden_dim is {config.hidden_dim}, above the {MAX_PREDICTOR_HIDDEN} a checkpoint "
+            "may declare"
+        )
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise CheckpointError("attribute predictor state_dict is not a mapping of tensors")
+    problem = _fit_problem(_expected_shapes(AttributePredictor, config), state_dict)
+    if problem:
+        raise CheckpointError(f"malformed attribute predictor (weights do not fit its config: {problem})")
+    problem = _non_finite(state_dict)
+    if problem:
+        raise CheckpointError(f"attribute predictor: {problem}")
+    return config, state_dict
+
+
+def _whole_latent_dim(attribute: dict[str, Any]) -> dict[str, Any]:
+    """The attribute dict as stored, refused when its latent_dim is not None or a whole number (from_dict would
+    truncate 1.5 to 1 and steer a dimension nobody chose)."""
+    dim = attribute.get("latent_dim")
+    if dim is not None and type(dim) is not int:
+        raise CheckpointError(f"attribute {attribute.get('name')}: latent_dim {dim!r} is not a whole number")
+    return attribute
+
+
+def _check(ckpt: Checkpoint) -> None:
+    """Everything `build_model` and `build_predictor` rely on, checked before either allocates a weight."""
+    _check_model_config(ckpt.model_config, ckpt.vocabulary)
+    _check_attributes(ckpt.attributes, ckpt.model_config.latent_dim)
+    problem = _fit_problem(_expected_shapes(MeasureVAE, ckpt.model_config), ckpt.state_dict)
+    if problem:
+        raise CheckpointError(f"weights do not fit the model config: {problem}")
+    problem = _non_finite(ckpt.state_dict)
+    if problem:
+        raise CheckpointError(problem)
+    if ckpt.predictor is not None:
+        _check_predictor(ckpt.predictor, ckpt.model_config.latent_dim, ckpt.attributes)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:300] or type(err).__name__
 
 
 def _check_json(value: Any, where: str) -> None:
@@ -193,11 +358,14 @@ def _load_payload(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not path.is_file():  # a FIFO or a device would block the read forever
+        raise CheckpointError(f"{path}: not a regular file, so not a checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing on them: one line only
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for corrupt, truncated and foreign files
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable arvae checkpoint ({first_line[:200]})") from err
+        raise CheckpointError(f"{path}: not a readable arvae checkpoint: {_why_unreadable(path, err)}") from err
     if not isinstance(payload, dict) or payload.get(KEY_FORMAT) != FORMAT:
         raise CheckpointError(f"{path}: not an arvae checkpoint (no format={FORMAT!r} header)")
     version = payload.get(KEY_VERSION)
@@ -212,15 +380,45 @@ def _load_payload(path: Path) -> dict[str, Any]:
     return payload
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+_PICKLE_MAGIC = b"\x80"  # a pickle of protocol 2 or later (torch's legacy format, or plain pickle.dump)
+
+
+def _why_unreadable(path: Path, err: Exception) -> str:
+    """What is wrong with a file torch.load refused, in words about the file.
+
+    torch's own messages run over several lines and advise loading with weights_only=False, which would run any
+    code the file carries; arvae-live never does that, so the advice is not passed on.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as os_err:  # e.g. no permission to read it
+        return f"it cannot be read ({os_err.strerror or type(os_err).__name__})"
+    text = " ".join(str(err).split())
+    if not head:
+        return "the file is empty"
+    found = re.search(r"GLOBAL ([\w.]+)", text)  # the weights-only unpickler met a class or function
+    if found:
+        return (
+            f"it holds a Python object of type {found.group(1)}, not only tensors and plain data; checkpoints are "
+            "loaded without running code, so make it with `arvae-train export`"
+        )
+    if head.startswith(_ZIP_MAGIC):
+        if "central directory" in text or isinstance(err, (EOFError, OSError)):  # what a cut-off archive gives
+            return "the file is truncated or corrupted; copy or export it again"
+        return "a zip archive that torch cannot read as a checkpoint (corrupted, or not a PyTorch file)"
+    if head.startswith(_PICKLE_MAGIC):
+        if isinstance(err, EOFError):
+            return "the file is truncated; copy or export it again"
+        return "a Python pickle that is not a PyTorch checkpoint"
+    return "not a PyTorch checkpoint at all (neither a zip archive nor a pickle)"
+
+
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
-    """The plain-JSON header of a checkpoint, validated, without building the model; with the attribute
-    predictor's config under "attribute_predictor" when the file has one."""
-    payload = _load_payload(Path(path))
-    _parse(payload, Path(path))  # validates every field
-    header = {k: payload[k] for k in HEADER_KEYS}
-    if payload.get(KEY_PREDICTOR) is not None:
-        header[KEY_PREDICTOR] = payload[KEY_PREDICTOR]["config"]
-    return header
+    """The plain-JSON header of a checkpoint (`Checkpoint.info`), after every check `load_checkpoint` makes, without
+    building the model."""
+    return load_checkpoint(path).info()
 
 
 def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
@@ -234,7 +432,7 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
         ckpt = Checkpoint(
             kind=kind,
             model_config=ModelConfig(**payload[KEY_MODEL_CONFIG]),
-            attributes=[AttributeSpec.from_dict(a) for a in payload[KEY_ATTRIBUTES]],
+            attributes=[AttributeSpec.from_dict(_whole_latent_dim(a)) for a in payload[KEY_ATTRIBUTES]],
             vocabulary=Vocabulary.from_dict(payload[KEY_VOCABULARY]),
             state_dict=state_dict,
             metrics=dict(payload.get(KEY_METRICS) or {}),
@@ -242,12 +440,12 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
             training=payload.get(KEY_TRAINING),
             predictor=payload.get(KEY_PREDICTOR),
         )
-        ckpt.build_predictor()  # validated on load, so a bad one is reported with the file's name
+        _check(ckpt)  # so a file that loads always builds, and every refusal names the file
         return ckpt
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err}") from err
     except (ArvaeError, KeyError, TypeError, ValueError, AssertionError) as err:
-        raise CheckpointError(f"{path}: malformed checkpoint header ({type(err).__name__}: {err})") from err
+        raise CheckpointError(f"{path}: malformed checkpoint header ({type(err).__name__}: {_one_line(err)})") from err
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
