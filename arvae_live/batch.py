@@ -31,6 +31,7 @@ import numpy as np
 
 from arvae_live.clip_report import warning_dicts
 from arvae_live.core.atomic import write_atomic
+from arvae_live.core.key import Key, estimate_key
 from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import HOLD, Note, Vocabulary
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
@@ -206,6 +207,8 @@ class RegenOptions:
         seed: random seed; each file uses the same seed, so a file's outputs do not depend on the others.
         overwrite: regenerate files whose outputs already exist.
         model: the sha256 of the checkpoint file, so that outputs remember the model as well as the options.
+        scale: "auto" keeps each file's melody in its own key (the Krumhansl-Kessler key's scale plus the melody's
+            own chromatic notes, core/key.py); "off" lets it use any pitch.
     """
 
     targets: dict[str, float] = field(default_factory=dict)
@@ -218,6 +221,7 @@ class RegenOptions:
     seed: int = 0
     overwrite: bool = False
     model: str = ""
+    scale: str = "auto"
 
     def digest(self) -> str:
         """16 hex digits of sha256 over every field that changes what is written (all but overwrite)."""
@@ -267,6 +271,7 @@ class FileResult:
         track, channel: the melody part (0-based track, 1-based channel) when read.
         track_name: the melody track's name ("" when it has none); melody: why that part (e.g. "the top part").
         pickup_beats: the pickup bar's length in beats (0: none; bar numbers then start at 0 for the pickup).
+        key: the key whose scale the regenerated notes keep to (e.g. "G major"), or None (--scale off, no notes).
         bars: [first, last] selected bar numbers (the score's, inclusive) when read.
         measures: per selected measure: {"bar", "before": {attr: v}, "asked": {attr: v}, "achieved": [{attr: v}
             per variation]}, all normalised 0..1 over the model's ranges.
@@ -282,6 +287,7 @@ class FileResult:
     track: int | None = None
     channel: int | None = None
     track_name: str | None = None
+    key: str | None = None
     melody: str | None = None
     pickup_beats: float | None = None
     bars: list[int] | None = None
@@ -428,10 +434,17 @@ def regenerate_group(
     for name, delta in options.shifts.items():
         targets[name] = np.clip(np.concatenate([p.before[name] for _, p in ready]) + delta, 0.0, 1.0)
     try:
+        keys = [melody_key(p.clip) if options.scale == "auto" else None for _, p in ready]
+        scales = [k.pitch_classes | _own_classes(p.clip) if k else None for k, (_, p) in zip(keys, ready)]
         res = lm.regenerate(
-            np.concatenate(windows), targets, variations=options.variations, temperature=options.temperature,
+            np.concatenate(windows),
+            targets,
+            variations=options.variations,
+            temperature=options.temperature,
             seed=options.seed,
-        )  # fmt: skip
+            scale=scales,
+            clips=[len(w) for w in windows],  # each file its own key; no bar line joined across two files
+        )
     except Exception as err:
         if len(ready) == 1:
             i, p = ready[0]
@@ -441,8 +454,21 @@ def regenerate_group(
         for i, p in ready:
             results[i] = regenerate_group(lm, [p.job], options, on_result)[0]
         return results
+    res.keys = [k.name if k else None for k in keys]
     _write_group(lm, ready, res, options, settle)
     return results
+
+
+def melody_key(clip: MidiClip) -> Key | None:
+    """The Krumhansl-Kessler key of a file's whole melody (not only the selected bars), None without notes."""
+    if not clip.notes:
+        return None
+    return estimate_key(np.array([n.pitch for n in clip.notes]), np.array([n.dur_beats for n in clip.notes]))
+
+
+def _own_classes(clip: MidiClip) -> frozenset[int]:
+    """The pitch classes of a melody's own notes (its chromatic notes stay possible)."""
+    return frozenset(n.pitch % 12 for n in clip.notes)
 
 
 def _write_group(lm, ready: list[tuple[int, _Prepared]], res, options: RegenOptions, settle) -> None:
@@ -454,6 +480,7 @@ def _write_group(lm, ready: list[tuple[int, _Prepared]], res, options: RegenOpti
     # the next files. Ten-odd files a second, one after another, spent more time in fsync than in the engine.
     writer = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="arvae-write")
     writes = []
+    order = {i: j for j, (i, _) in enumerate(ready)}  # job index -> its clip in the engine call (res.keys)
     try:
         first = 0
         for i, p in ready:
@@ -490,6 +517,7 @@ def _write_group(lm, ready: list[tuple[int, _Prepared]], res, options: RegenOpti
                     channel=p.clip.channel + 1,
                     track_name=p.clip.track_name,
                     melody=p.clip.reason,
+                    key=res.keys[order[i]] if res.keys else None,
                     pickup_beats=p.clip.pickup_beats,
                     bars=[bar0, bar0 + size - 1],
                     measures=[

@@ -402,8 +402,10 @@ def summary(results: Sequence[FileResult], seconds: float) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("source", "status", "error", "melody", "output", "variation", "bar", "attribute", "before", "asked",
-               "achieved", "unit", "before_units", "asked_units", "achieved_units", "warnings")  # fmt: skip
+CSV_COLUMNS = (
+    *("source", "status", "error", "melody", "key", "output", "variation", "bar", "attribute"),
+    *("before", "asked", "achieved", "unit", "before_units", "asked_units", "achieved_units", "warnings"),
+)
 
 
 def report_bytes(path: Path, header: dict[str, Any], results: Sequence[FileResult]) -> bytes:
@@ -432,7 +434,8 @@ def report_bytes(path: Path, header: dict[str, Any], results: Sequence[FileResul
                 for name, value in achieved.items():
                     s = scale.get(name)
                     row = {
-                        "source": r.source, "status": r.status, "melody": melody, "output": r.outputs[v],
+                        "source": r.source, "status": r.status, "melody": melody, "key": r.key or "",
+                        "output": r.outputs[v],
                         "variation": v + 1, "bar": m["bar"], "attribute": name,
                         "before": f"{m['before'][name]:.6g}", "asked": f"{m['asked'][name]:.6g}",
                         "achieved": f"{value:.6g}", "warnings": "; ".join(by_bar.get(m["bar"], [])),

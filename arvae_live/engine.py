@@ -70,7 +70,8 @@ class Regeneration:
         engine_ms: wall time of the call in milliseconds.
         n_decoded: number of measures decoded in all (open-loop guesses plus closed-loop candidates).
         rounds: closed-loop refinement rounds run (0 for open loop).
-        key: the key whose scale limited the output's pitches ("G major", "custom"), or None (any pitch).
+        key: the key whose scale limited the output's pitches ("G major", "custom"), or None (any pitch, or
+            several clips: see keys).
     """
 
     tokens: np.ndarray
@@ -81,6 +82,7 @@ class Regeneration:
     rounds: int = 0
     latents: np.ndarray | None = field(default=None, repr=False)  # (V, M, Z) latents of the kept candidates
     key: str | None = None
+    keys: list[str | None] = field(default_factory=list)  # one per clip (regenerate's clips)
 
 
 class LiveModel:
@@ -243,8 +245,10 @@ class LiveModel:
         if isinstance(scale, str):
             if scale != "auto":
                 raise RepresentationError(f"scale must be 'auto', 'off' or a set of pitch classes 0..11, got {scale!r}")
+            if not len(pitches):
+                return None, None  # no notes, no key
             key = estimate_key(pitches, durations)
-            return allowed_tokens(key.pitch_classes | own, self.vocab), key.name if len(pitches) else None
+            return allowed_tokens(key.pitch_classes | own, self.vocab), key.name
         classes = {int(c) for c in scale}
         if not classes or any(not 0 <= c <= 11 for c in classes):
             raise RepresentationError(f"scale pitch classes must be 0..11 (0 = C), at least one; got {sorted(classes)}")
@@ -260,7 +264,8 @@ class LiveModel:
         closed_loop: bool = True,
         max_rounds: int = MAX_ROUNDS,
         budget_ms: float | None = None,
-        scale: ScaleArg = "auto",
+        scale: ScaleArg | list[ScaleArg] = "auto",
+        clips: Sequence[int] | None = None,
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -279,12 +284,16 @@ class LiveModel:
             scale: which pitches the output may use, besides the input's own: "auto" (the default) the diatonic
                 scale of the input's Krumhansl-Kessler key (core/key.py); a collection of pitch classes 0..11 (a
                 scale the client knows, e.g. Live's); None or "off": any pitch.
+            clips: when tokens are several clips end to end (batch regeneration of several files in one call), the
+                measures of each; each gets its own key (or its own entry of scale, when scale is a list, one per
+                clip), and no bar line is joined across two clips. None: one clip.
 
         Variation 0 at temperature 0 keeps every bar whose targets equal its own values as it is; the other bars keep
         as many of their notes as the targets allow (steering.py, `splice`).
 
         Returns:
-            Regeneration with tokens (V, M, 24), asked {name: (M,)}, achieved {name: (V, M)}, and key.
+            Regeneration with tokens (V, M, 24), asked {name: (M,)}, achieved {name: (V, M)}, and key (keys: one
+            per clip).
 
         Raises:
             UnknownAttributeError: a target names an attribute the model does not have or cannot steer.
@@ -296,7 +305,8 @@ class LiveModel:
         V = _check_count("variations", variations)
         _check_temperature(temperature)
         parsed = self._parse_targets(targets, M)
-        allowed, key = self.scale_for(tokens, scale)
+        segments = _check_clips(clips, M)
+        allowed, keys, before, after = self._clip_context(tokens, segments, scale)
         with torch.inference_mode():
             mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -314,17 +324,43 @@ class LiveModel:
             req = self._request(
                 np.tile(asked, (V, 1)), parsed, np.tile(tokens, (V, 1)), temperature, seed, t0, budget_ms
             )
-            before, after = neighbour_notes(tokens)
-            req.allowed, req.before, req.after = allowed, np.tile(before, V), np.tile(after, V)
+            req.before, req.after = np.tile(before, V), np.tile(after, V)
+            req.allowed = allowed if allowed is None or allowed.ndim == 1 else np.tile(allowed, (V, 1))
             if temperature == 0:  # variation 0 may come back as the input where nothing was asked of a bar
                 req.input_rows = np.arange(V * M) < M
             best, rounds = self.steering.steer(z, req, closed_loop, max_rounds)
-            join_bars(best, req, M, self.vocab.size, self.attributes)
+            join_bars(best, req, segments, self.vocab.size, self.attributes)
         result = self._result(
             best, rounds, req, (V, M), {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes)}
         )
-        result.key = key
+        result.keys = keys
+        result.key = keys[0] if len(keys) == 1 else None
         return result
+
+    def _clip_context(
+        self, tokens: np.ndarray, segments: list[int], scale: ScaleArg | list[ScaleArg]
+    ) -> tuple[np.ndarray | None, list[str | None], np.ndarray, np.ndarray]:
+        """Per clip of tokens (segments: measures per clip, end to end): the allowed tokens (V,) for one clip or
+        (M, V) for several (None: all), each clip's key name, and each measure's neighbouring notes (before, after),
+        float (M,) each, NaN at the clip's edges."""
+        scales = scale if isinstance(scale, list) else [scale] * len(segments)
+        if len(scales) != len(segments):
+            raise RepresentationError(f"scale: one per clip, {len(segments)} clips and {len(scales)} scales")
+        masks, keys, befores, afters = [], [], [], []
+        for start, n, clip_scale in zip(np.cumsum([0, *segments[:-1]]), segments, scales):
+            clip = tokens[start : start + n]
+            mask, key = self.scale_for(clip, clip_scale)
+            masks.append(mask)
+            keys.append(key)
+            b, a = neighbour_notes(clip)
+            befores.append(b)
+            afters.append(a)
+        if len(segments) == 1 or all(m is None for m in masks):
+            allowed = masks[0]
+        else:
+            every = np.ones(self.vocab.size, dtype=bool)
+            allowed = np.concatenate([np.tile(every if m is None else m, (n, 1)) for m, n in zip(masks, segments)])
+        return allowed, keys, np.concatenate(befores), np.concatenate(afters)
 
     def sample(
         self,
@@ -439,6 +475,16 @@ def neighbour_notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for m in range(M - 2, -1, -1):
         after[m] = first[m + 1] if not np.isnan(first[m + 1]) else after[m + 1]
     return before, after
+
+
+def _check_clips(clips: Sequence[int] | None, n_measures: int) -> list[int]:
+    """regenerate's clips as a list of positive lengths that add up to n_measures ([n_measures] for None)."""
+    if clips is None:
+        return [n_measures]
+    segments = [int(n) for n in clips]
+    if not segments or min(segments) < 1 or sum(segments) != n_measures:
+        raise RepresentationError(f"clips must be positive lengths adding up to {n_measures} measures, got {segments}")
+    return segments
 
 
 def _check_count(name: str, value: int) -> int:

@@ -159,8 +159,8 @@ class FastDecoder:
             z: float (B, latent_dim), on the model's device.
             temperature: 0 for argmax; > 0 samples from softmax(logits / temperature).
             generator: random source when sampling (on z's device).
-            allowed: bool (V,): the tokens the decoder may emit (the others' logits are -inf, for argmax and
-                sampling alike: a key's scale); None allows all. HOLD and REST should stay allowed.
+            allowed: bool (V,) or (B, V) per row: the tokens the decoder may emit (the others' logits are -inf, for
+                argmax and sampling alike: a key's scale); None allows all. HOLD and REST should stay allowed.
 
         Returns:
             int64 tokens (B, 24), ids 0..V-1.
@@ -174,7 +174,9 @@ class FastDecoder:
         assumed = torch.full((B, BEATS_PER_MEASURE), HOLD, dtype=torch.long, device=z.device)
         prev = self.token_gates[assumed].view(B * BEATS_PER_MEASURE, 3 * H)
         prev.view(B, BEATS_PER_MEASURE, 3 * H)[:, 0] = self.first_gates  # beat 0 starts from the learned input
-        toks = self._run_beats(h0, beat_gates, prev, bias).view(B, BEATS_PER_MEASURE, TICKS_PER_BEAT)
+        per_row = bias is not None and bias.dim() == 2
+        beat_bias = bias.repeat_interleave(BEATS_PER_MEASURE, dim=0) if per_row else bias  # row b*4 + i
+        toks = self._run_beats(h0, beat_gates, prev, beat_bias).view(B, BEATS_PER_MEASURE, TICKS_PER_BEAT)
         for _ in range(BEATS_PER_MEASURE - 1):
             actual = toks[:, :-1, -1]  # (B, 3): the last token of beats 0..2
             b, i = (actual != assumed[:, 1:]).nonzero(as_tuple=True)
@@ -182,7 +184,8 @@ class FastDecoder:
                 break
             fed = actual[b, i]
             rows = b * BEATS_PER_MEASURE + i + 1
-            toks[b, i + 1] = self._run_beats(h0[:, rows], beat_gates[rows], self.token_gates[fed], bias)
+            redo_bias = beat_bias[rows] if per_row else beat_bias
+            toks[b, i + 1] = self._run_beats(h0[:, rows], beat_gates[rows], self.token_gates[fed], redo_bias)
             assumed[b, i + 1] = fed
         return toks.view(B, TICKS_PER_MEASURE)
 

@@ -247,7 +247,8 @@ class Request:
         temperature: 0 for argmax decoding, > 0 samples with generator.
         generator: the random source when sampling, else None.
         budget: the call's time allowance.
-        allowed: bool (V,) the tokens decoding may emit (a key's scale plus the input's own pitches), or None: all.
+        allowed: bool (V,) the tokens decoding may emit (a key's scale plus the input's own pitches), or (B, V) one
+            set per row (several clips in one call), or None: all.
         input_rows: bool (B,) rows for which the input itself (ref) is a candidate (variation 0 at temperature 0),
             or None: none.
         before, after: float (B,) token id of the input's last note before each row's measure and first note after
@@ -359,11 +360,16 @@ class ClosedLoop:
         self.splice(best, req)
         return best, rounds
 
-    def decode_measure(self, z: np.ndarray, req: Request) -> tuple[np.ndarray, np.ndarray]:
-        """Decode z (B, Z) and measure the result: tokens (B, 24), attributes (B, A); the time taken is spent from
-        req's budget."""
+    def decode_measure(
+        self, z: np.ndarray, req: Request, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decode z (B, Z), candidates for req's rows (all rows in order when None), and measure the result: tokens
+        (B, 24), attributes (B, A); the time taken is spent from req's budget."""
         t = time.perf_counter()
-        tokens = self._decode(z, req.temperature, req.generator, req.allowed)
+        allowed = req.allowed
+        if allowed is not None and allowed.ndim == 2:  # a scale per row (several clips in one call)
+            allowed = allowed if rows is None else allowed[rows]
+        tokens = self._decode(z, req.temperature, req.generator, allowed)
         att = measure(self.attributes, tokens)
         req.budget.spend(z.shape[0], (time.perf_counter() - t) * 1e3)
         return tokens, att
@@ -424,9 +430,9 @@ class ClosedLoop:
         if closed_loop and self._steer and req.targeted and self.predictor is not None:
             solved = self.predicted_move(z, req)
             moved = np.concatenate([solved, moved]) if req.budget.fits(2 * B) else solved
-        tokens, att = self.decode_measure(moved, req)
         guesses = moved.shape[0] // B  # 1 or 2 candidates per row, guess-major
         rows = np.tile(np.arange(B), guesses)
+        tokens, att = self.decode_measure(moved, req, rows)
         scores = self.score(att, tokens, req, rows)
         pick = np.arange(B) + B * scores.reshape(guesses, B).argmin(axis=0)
         return Candidates(moved[pick], tokens[pick], att[pick], scores[pick])
@@ -513,8 +519,8 @@ class ClosedLoop:
         cand_z = np.repeat(best.z[rows], K, axis=0)  # (R*K, Z), the candidates of a row adjacent
         for s, d in enumerate(self._dims):
             cand_z[:, d] = (x[:, s][:, None] + step[:, s][:, None] * np.array(factors)).reshape(-1)
-        tokens, att = self.decode_measure(cand_z, req)
         cand_rows = np.repeat(rows, K)
+        tokens, att = self.decode_measure(cand_z, req, cand_rows)
         scores = self.score(att, tokens, req, cand_rows)
         chosen = np.arange(rows.size) * K + scores.reshape(-1, K).argmin(axis=1)
         better = best.keep_better(rows, Candidates(cand_z, tokens, att, scores).take(chosen))
@@ -549,8 +555,8 @@ class ClosedLoop:
         pair_rows = np.array([r for r, _ in pairs])
         cand_z = np.repeat(best.z[pair_rows], offsets.size, axis=0)
         cand_z[np.arange(n), np.repeat([d for _, d in pairs], offsets.size)] += np.tile(offsets, len(pairs))
-        tokens, att = self.decode_measure(cand_z, req)
         row_of = np.repeat(pair_rows, offsets.size)
+        tokens, att = self.decode_measure(cand_z, req, row_of)
         scores = self.score(att, tokens, req, row_of)
         # Few rows: the best candidate of each, kept if it beats the row's best (the first on a tie).
         chosen = []
@@ -580,16 +586,18 @@ class ClosedLoop:
         )
 
 
-def join_bars(best: Candidates, req: Request, bars: int, vocab_size: int, attributes: Sequence[AttributeSpec]) -> int:
+def join_bars(
+    best: Candidates, req: Request, clips: Sequence[int], vocab_size: int, attributes: Sequence[AttributeSpec]
+) -> int:
     """Undo new leaps over an octave at the bar lines between consecutive output measures, by moving a measure an
     octave towards the note before it, where that keeps it in range, joins both its bar lines no worse, and changes
     none of its attributes but register (an octave keeps every interval and rhythm). Left to right, per variation;
     updates best in place.
 
     Args:
-        best: the steered candidates, rows variation-major (V * bars).
+        best: the steered candidates, rows variation-major (V * bars), bars = sum(clips).
         req: the request (its ref, the input measures, says which leaps the input had itself).
-        bars: measures per variation.
+        clips: the measures of each clip in a variation's rows, end to end (no bar line is joined across clips).
         vocab_size: tokens in the vocabulary (the highest pitch token is vocab_size - 1).
 
     Returns:
@@ -601,9 +609,11 @@ def join_bars(best: Candidates, req: Request, bars: int, vocab_size: int, attrib
     register = any(a.name == "register" for a in attributes)
     if "register" in req.targeted:
         return 0  # an octave would undo the register asked for
-    for v in range(len(best) // bars):
-        rows = np.arange(v * bars, (v + 1) * bars)
-        for m in range(1, bars):
+    bars = sum(clips)
+    starts = np.cumsum([0, *clips[:-1]])
+    for v, start, length in ((v, st, n) for v in range(len(best) // bars) for st, n in zip(starts, clips)):
+        rows = np.arange(v * bars + start, v * bars + start + length)
+        for m in range(1, length):
             r = rows[m]
             first, last = first_last_onsets(best.tokens[rows[m - 1 : m + 2]])  # bars m-1, m and m+1 (if any)
             before = last[0]
@@ -635,6 +645,7 @@ def _rows_of(req: Request, rows: np.ndarray) -> Request:
     def sub(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else a[rows]
 
+    allowed = req.allowed if req.allowed is None or req.allowed.ndim == 1 else req.allowed[rows]
     return Request(
         req.asked[rows],
         req.targeted,
@@ -642,7 +653,7 @@ def _rows_of(req: Request, rows: np.ndarray) -> Request:
         req.temperature,
         req.generator,
         req.budget,
-        req.allowed,
+        allowed,
         sub(req.input_rows),
         sub(req.before),
         sub(req.after),

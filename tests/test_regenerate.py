@@ -103,6 +103,18 @@ def test_regenerate_folder_end_to_end(corpus_dir, tiny_ckpt, tmp_path):
     assert dst.tracks[0] == src.tracks[0] and dst.tracks[2] == src.tracks[2]
     assert [m for m in dst.tracks[1] if not m.type.startswith("note")][:2] == list(src.tracks[1][:2])
 
+    # Each file keeps to its own key, named per file in the report and on its line; the chorale sopranos' keys are
+    # music21's own Krumhansl-Kessler analysis of the same notes (an independent oracle).
+    music21 = pytest.importorskip("music21")
+    for entry in doc["files"]:
+        stem = Path(entry["source"]).stem
+        if stem == "song":
+            assert entry["key"] == "C major"
+            continue
+        theirs = music21.corpus.parse(f"bach/{stem}").parts[0].analyze("key.krumhanslkessler")
+        assert entry["key"] == f"{theirs.tonic.name.replace('-', 'b')} {theirs.mode}"
+        assert f"kept in {entry['key']}" in result.output
+
     # Per file, one line names the melody part it took.
     assert (
         "ok      " + str(corpus_dir / "song.mid") + ": melody track 1 channel 1 (the top part), bar 2" in result.output

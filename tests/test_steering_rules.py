@@ -112,11 +112,36 @@ def test_join_bars_moves_a_leaping_bar_an_octave_towards_the_note_before(lm):
     att = steering.measure(lm.attributes, out)
     best = steering.Candidates(np.zeros((2, lm.latent_dim)), out.copy(), att, np.zeros(2))
     req = Request(np.full_like(att, np.nan), frozenset(), ref, 0.0, None, Budget(lm.steering.cost, None, 0.0))
-    assert steering.join_bars(best, req, 2, lm.vocab.size, lm.attributes) == 1
+    assert steering.join_bars(best, req, [2], lm.vocab.size, lm.attributes) == 1
     np.testing.assert_array_equal(best.tokens[1], out[1] - np.where(out[1] >= FIRST_PITCH_TOKEN, 12, 0))
     np.testing.assert_array_equal(best.attributes, att)  # an octave changes none of the paper's attributes
     leapt = ref.copy()
     leapt[1, 0] = 26  # where the input leaps itself, the output may too
     req.ref = leapt
     best.tokens[:] = out
-    assert steering.join_bars(best, req, 2, lm.vocab.size, lm.attributes) == 0
+    assert steering.join_bars(best, req, [2], lm.vocab.size, lm.attributes) == 0
+
+
+def test_several_clips_in_one_call_each_keep_their_own_key(lm, vocab):
+    c_major, _ = notes_to_tokens(tick_notes((60, 0, 6), (64, 6, 6), (67, 12, 6), (72, 18, 6)), 1, vocab)
+    f_sharp_major, _ = notes_to_tokens(tick_notes((66, 0, 6), (70, 6, 6), (73, 12, 6), (78, 18, 6)), 1, vocab)
+    both = np.concatenate([c_major, c_major, f_sharp_major, f_sharp_major])
+    res = lm.regenerate(both, {"note_density": 0.9}, variations=2, temperature=1.0, seed=4, clips=[2, 2])
+    assert res.keys == ["C major", "F# major"] and res.key is None
+    f_sharp = {6, 8, 10, 11, 1, 3, 5}
+    assert _pitch_classes(res.tokens[:, :2], vocab) <= C_MAJOR
+    assert _pitch_classes(res.tokens[:, 2:], vocab) <= f_sharp
+    with pytest.raises(ValueError, match="clips"):
+        lm.regenerate(both, {}, clips=[2, 1])
+
+
+def test_a_scale_per_row_matches_the_eager_decoder(tiny_model: MeasureVAE, vocab):
+    z = torch.randn(32, tiny_model.config.latent_dim, generator=torch.Generator().manual_seed(1)) * 2
+    rows = [allowed_tokens(C_MAJOR if b % 2 else frozenset({1, 3, 6, 8, 10}), vocab) for b in range(32)]
+    allowed = torch.from_numpy(np.stack(rows))
+    with torch.inference_mode():
+        fast = FastDecoder(tiny_model).decode(z, 0.0, None, allowed)
+        eager = tiny_model.decode_free(z, 0.0, None, allowed)[0]
+    assert torch.equal(fast, eager)
+    assert _pitch_classes(fast[1::2].numpy(), vocab) <= C_MAJOR
+    assert _pitch_classes(fast[0::2].numpy(), vocab) <= {1, 3, 6, 8, 10}

@@ -53,6 +53,14 @@ _NORMALISED = (
 )
 @seed_option("variations and sampling")
 @click.option(
+    "--scale",
+    type=click.Choice(["auto", "off"]),
+    default="auto",
+    show_default=True,
+    help="auto: new notes stay in each melody's key (its Krumhansl-Kessler key's scale plus its own chromatic notes; "
+    "each file's line names the key); off: any pitch.",
+)
+@click.option(
     "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (each loads the model)."
 )
 @click.option(
@@ -88,6 +96,7 @@ def regenerate_cmd(
     variations: int,
     temperature: float,
     seed: int,
+    scale: str,
     jobs: int,
     batch_files: int,
     device: str,
@@ -122,6 +131,7 @@ def regenerate_cmd(
         temperature=temperature,
         seed=seed,
         overwrite=overwrite,
+        scale=scale,
     )
     model_path = check_regular(resolve_model(model), CheckpointError, "checkpoint")
     check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])
@@ -180,6 +190,7 @@ class _Progress:
             bars = f"bars {r.bars[0]}-{r.bars[1]}" if r.bars[0] != r.bars[1] else f"bar {r.bars[0]}"
             line = f"ok      {r.source}: melody track {r.track}{name} channel {r.channel} ({r.melody}), {bars}"
             line += "".join(f"; {w['message']}" for w in r.warnings if w["kind"] == "bars_clamped")
+            line += f"; kept in {r.key}" if r.key else ""
         elif r.status == "skipped":
             line = f"skipped {r.source}: outputs exist, made with the same options"
         else:

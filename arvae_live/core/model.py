@@ -171,8 +171,8 @@ class MeasureVAE(nn.Module):
             z: (B, latent_dim).
             temperature: 0 for argmax (deterministic); > 0 samples from softmax(logits / temperature).
             generator: the random source when sampling, for reproducible variations.
-            allowed: bool (V,) tokens that may be chosen (the others never are, argmax or sampling); None: all. The
-                returned logits are the model's, unmasked.
+            allowed: bool (V,), or (B, V) per row: tokens that may be chosen (the others never are, argmax or
+                sampling); None: all. The returned logits are the model's, unmasked.
 
         Returns:
             (tokens int64 (B, 24), logits (B, 24, V)).
