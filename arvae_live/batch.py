@@ -442,7 +442,7 @@ def regenerate_group(
             variations=options.variations,
             temperature=options.temperature,
             seed=options.seed,
-            scale=scales,
+            clip_scales=scales,
             clips=[len(w) for w in windows],  # each file its own key; no bar line joined across two files
         )
     except Exception as err:

@@ -264,8 +264,9 @@ class LiveModel:
         closed_loop: bool = True,
         max_rounds: int = MAX_ROUNDS,
         budget_ms: float | None = None,
-        scale: ScaleArg | list[ScaleArg] = "auto",
+        scale: ScaleArg = "auto",
         clips: Sequence[int] | None = None,
+        clip_scales: Sequence[ScaleArg] | None = None,
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -285,8 +286,8 @@ class LiveModel:
                 scale of the input's Krumhansl-Kessler key (core/key.py); a collection of pitch classes 0..11 (a
                 scale the client knows, e.g. Live's); None or "off": any pitch.
             clips: when tokens are several clips end to end (batch regeneration of several files in one call), the
-                measures of each; each gets its own key (or its own entry of scale, when scale is a list, one per
-                clip), and no bar line is joined across two clips. None: one clip.
+                measures of each; each gets its own key, and no bar line is joined across two clips. None: one clip.
+            clip_scales: with clips, one scale per clip in place of scale.
 
         Variation 0 at temperature 0 keeps every bar whose targets equal its own values as it is; the other bars keep
         as many of their notes as the targets allow (steering.py, `splice`).
@@ -306,7 +307,10 @@ class LiveModel:
         _check_temperature(temperature)
         parsed = self._parse_targets(targets, M)
         segments = _check_clips(clips, M)
-        allowed, keys, before, after = self._clip_context(tokens, segments, scale)
+        if clip_scales is not None and len(clip_scales) != len(segments):
+            raise RepresentationError(f"clip_scales: one per clip, {len(segments)} clips and {len(clip_scales)} scales")
+        scales = list(clip_scales) if clip_scales is not None else [scale] * len(segments)
+        allowed, keys, before, after = self._clip_context(tokens, segments, scales)
         with torch.inference_mode():
             mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -338,14 +342,11 @@ class LiveModel:
         return result
 
     def _clip_context(
-        self, tokens: np.ndarray, segments: list[int], scale: ScaleArg | list[ScaleArg]
+        self, tokens: np.ndarray, segments: list[int], scales: list[ScaleArg]
     ) -> tuple[np.ndarray | None, list[str | None], np.ndarray, np.ndarray]:
         """Per clip of tokens (segments: measures per clip, end to end): the allowed tokens (V,) for one clip or
         (M, V) for several (None: all), each clip's key name, and each measure's neighbouring notes (before, after),
         float (M,) each, NaN at the clip's edges."""
-        scales = scale if isinstance(scale, list) else [scale] * len(segments)
-        if len(scales) != len(segments):
-            raise RepresentationError(f"scale: one per clip, {len(segments)} clips and {len(scales)} scales")
         masks, keys, befores, afters = [], [], [], []
         for start, n, clip_scale in zip(np.cumsum([0, *segments[:-1]]), segments, scales):
             clip = tokens[start : start + n]
