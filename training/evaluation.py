@@ -27,7 +27,10 @@ from arvae_live.errors import ArvaeError, RepresentationError
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-CORPORA = ("bach", "folk")
+CORPORA = ("bach", "folk", "general", "airds")
+# The out-of-domain collection that no preset trains on (training/corpora.py, HELD_OUT_FOLDERS).
+OOD_DATASET = "airds"
+OOD_MAX_MEASURES = 8192  # enough for accuracies within a few tenths of a point, a minute on a CPU
 SYNTHETIC = "synthetic"
 # The paper evaluates at most 201 batches of 256 measures.
 PAPER_MAX_MEASURES = 201 * 256
@@ -152,6 +155,20 @@ def held_out_tokens(
     )
 
 
+def novel_measures(ckpt: Checkpoint, tokens: np.ndarray, label: str, data: HeldOutData) -> np.ndarray | None:
+    """bool (N,): which held-out measures occur in no transposition in the corpus's train split; None when the
+    measures are not a corpus split with a train split (a token file, synthetic data, the airds collection)."""
+    if label not in CORPORA or label == OOD_DATASET:
+        return None
+    from training.data import load_dataset, measure_keys
+
+    train_config = ckpt.provenance.get("train_config") or {}
+    limit = train_config.get("data_limit") if train_config.get("dataset") == label else None
+    ds = load_dataset(label, cache_dir=Path(data.cache_dir), vocab=ckpt.vocabulary, limit=limit, progress=False)
+    train = ds.split_tokens("train")
+    return ~np.isin(measure_keys(tokens), np.unique(measure_keys(train)))
+
+
 def subsample(tokens: np.ndarray, max_measures: int, seed: int) -> np.ndarray:
     """At most max_measures rows of tokens, a seeded random subset in the original order when there are more."""
     if len(tokens) <= max_measures:
@@ -175,6 +192,8 @@ class HeldOutData:
     split: str = "test"  # "train", "val" or "test" (ignored for a token file)
     cache_dir: Path = Path("data_cache")  # where training.data keeps prepared corpora
     max_measures: int = PAPER_MAX_MEASURES  # evaluate at most this many measures (a seeded subset), >= 4
+    ood: bool = False  # also report accuracy and interpretability on the out-of-domain collection (airds)
+    z_draws: int = 5  # posterior draws for modularity's mean and sd
 
 
 def evaluate_checkpoint(
@@ -205,7 +224,7 @@ def evaluate_checkpoint(
         CheckpointError, DatasetUnavailableError, RepresentationError: unusable inputs.
     """
     from arvae_live.core.checkpoint import load_checkpoint
-    from training.metrics import model_metrics
+    from training.metrics import MetricExtras, model_metrics
     from training.plots import traversal_figure
 
     ckpt = load_checkpoint(ckpt_path)
@@ -216,9 +235,14 @@ def evaluate_checkpoint(
         raise DatasetUnavailableError(f"{label} ({split_label}) holds {len(tokens)} measures; at least 4 are needed")
     tokens = subsample(tokens, data.max_measures, seed)
     model = ckpt.build_model()
-    metrics = model_metrics(
-        model, tokens, ckpt.attributes, batch_size=batch_size, seed=seed, device=device, progress=progress
-    )
+    extras = MetricExtras(novel_measures(ckpt, tokens, label, data), data.z_draws)
+    run = dict(batch_size=batch_size, seed=seed, device=device, progress=progress)
+    metrics = model_metrics(model, tokens, ckpt.attributes, extras=extras, **run)
+    if data.ood:  # the collection no preset trains on: what a performer's own tunes may look like
+        ood_tokens = held_out_tokens(ckpt, OOD_DATASET, "test", cache_dir=data.cache_dir, progress=progress)[0]
+        ood = model_metrics(model, subsample(ood_tokens, OOD_MAX_MEASURES, seed), ckpt.attributes, **run)
+        for key in ("recon_acc", "note_acc", "recon_acc_mean", "note_acc_mean", "interpretability", "n_measures"):
+            metrics[f"ood.{key}"] = ood[key]
     plots = []
     if plot_dir is not None:
         chosen = plot_measures(tokens)

@@ -368,6 +368,20 @@ def validation_metrics(
     return metrics
 
 
+class MetricExtras(NamedTuple):
+    """What model_metrics adds beyond the paper's metrics.
+
+    novel: bool (N,), True for measures that occur in no transposition in the train split; adds the accuracies on
+        those alone ("recon_acc_novel", "note_acc_novel", "n_novel"): a melody repeats itself, so most held-out
+        measures of a corpus were seen in training (docs/metrics.md). None: not known.
+    z_draws: with >= 2, modularity is also computed on z_draws - 1 more posterior samples ("modularity_mean",
+        "modularity_sd" over all draws): one draw of z moves it by a few hundredths.
+    """
+
+    novel: np.ndarray | None = None
+    z_draws: int = 1
+
+
 def model_metrics(
     model: MeasureVAE,
     tokens: np.ndarray,
@@ -377,6 +391,7 @@ def model_metrics(
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    extras: MetricExtras | None = None,
 ) -> dict[str, float]:
     """All evaluation metrics of a model on held-out measures, as a flat dict (what goes into checkpoints).
 
@@ -392,6 +407,7 @@ def model_metrics(
         seed: seed of z sampling and of the MI estimator.
         device: where to run the model.
         progress: show a tqdm bar.
+        extras: novel-measure accuracies and modularity over several z draws (MetricExtras), or None.
 
     Returns:
         {"interpretability", "interpretability.<name>", "interpretability_dim.<name>", "mig", "mig.<name>", "sap",
@@ -430,6 +446,17 @@ def model_metrics(
     pred_mean = reconstruct(model, tokens, seed=None, batch_size=batch_size, device=device).tokens
     out["recon_acc_mean"] = token_accuracy(pred_mean, tokens)
     out["note_acc_mean"] = note_accuracy(pred_mean, tokens)
+    novel = extras.novel if extras is not None else None
+    if novel is not None and novel.any():
+        out["n_novel"] = float(novel.sum())
+        out["recon_acc_novel"] = token_accuracy(pred[novel], tokens[novel])
+        out["note_acc_novel"] = note_accuracy(pred[novel], tokens[novel])
+    if extras is not None and extras.z_draws >= 2 and len(names) >= 2:
+        draws = [out["modularity"]]
+        for s in range(seed + 1, seed + extras.z_draws):
+            z_s = encode_batched(model, tokens, seed=s, batch_size=batch_size, device=device).z.astype(np.float64)
+            draws.append(modularity(z_s, attrs, seed=s).score)
+        out["modularity_mean"], out["modularity_sd"] = float(np.mean(draws)), float(np.std(draws, ddof=1))
     for j, spec in enumerate(attribute_specs):
         if spec.latent_dim is not None:
             out[f"spearman.{spec.name}"] = spearman(z[:, spec.latent_dim], attrs[:, j])

@@ -25,11 +25,22 @@ _OVERALL = (
     "sap",
     "scc",
     "modularity",
+    "modularity_mean",
+    "modularity_sd",
     "recon_acc",
     "note_acc",
     "recon_ce",
     "recon_acc_mean",
     "note_acc_mean",
+    "n_novel",
+    "recon_acc_novel",
+    "note_acc_novel",
+    "ood.n_measures",
+    "ood.recon_acc",
+    "ood.note_acc",
+    "ood.recon_acc_mean",
+    "ood.note_acc_mean",
+    "ood.interpretability",
 )
 
 
@@ -55,7 +66,8 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     "--dataset",
     default=None,
     metavar="NAME|FILE.npy",
-    help="bach, folk, synthetic, or a .npy file of (N, 24) token ids; default: the checkpoint's training dataset.",
+    help="bach, folk, general, airds, synthetic, or a .npy file of (N, 24) token ids; default: the checkpoint's "
+    "training dataset.",
 )
 @click.option(
     "--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True, help="Dataset split."
@@ -75,6 +87,18 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     help="Evaluate a seeded random subset of at most this many measures (the paper's cap).",
 )
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Measures per pass.")
+@click.option(
+    "--ood",
+    is_flag=True,
+    help="Also score the out-of-domain collection (airds: Aird's Airs, in no training set): ood.* accuracies.",
+)
+@click.option(
+    "--z-draws",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Posterior draws of z for modularity's mean and sd (modularity alone is the first draw's).",
+)
 @device_option()
 @data_cache_option()
 @progress_option
@@ -86,6 +110,8 @@ def evaluate_cmd(
     max_measures: int,
     data_cache: Path,
     device: str,
+    ood: bool,
+    z_draws: int,
     **options: Any,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
@@ -95,7 +121,7 @@ def evaluate_cmd(
     from training.evaluation import HeldOutData, evaluate_checkpoint
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
-    data = HeldOutData(dataset, split, data_cache, max_measures)
+    data = HeldOutData(dataset, split, data_cache, max_measures, ood, z_draws)
     result = evaluate_checkpoint(ckpt, data, device=device, **options)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
