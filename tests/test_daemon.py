@@ -28,7 +28,8 @@ from arvae_live.client import DaemonClient, DaemonError, result_notes
 from arvae_live.core.attributes import compute_attributes
 from arvae_live.core.representation import Note, Vocabulary, notes_to_tokens
 from arvae_live.daemon import Daemon, ModelHost
-from arvae_live.osc_bridge import Job, encode_message
+from arvae_live.osc_wire import encode_message
+from arvae_live.scheduling import Job
 from tests.conftest import tick_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,8 @@ TWO_BARS = [Note(n.pitch, n.start_beats, n.dur_beats, v) for n, v in zip(TWO_BAR
 def test_ping_hello_status_and_listing(client, daemon):
     assert client.request("/arvae/ping")[0].address == "/arvae/ping"
     hello = client.request("/arvae/hello", "test", client.reply_port, 1)[0]
-    assert hello.args[1].startswith("arvae-live") and hello.args[2:] == (1, "cpu")
+    assert hello.args[1].startswith("arvae-live") and hello.args[2:4] == (1, "cpu") and hello.args[4] > 0
+    assert client.request("/arvae/verify", hello.args[4])[0].args[1] == 1
     status = client.request("/arvae/status")[0].args
     assert status[1:5] == ("ready", "tiny", "cpu", 0)
     models = client.request("/arvae/models/list", final="/arvae/models/end")
@@ -169,9 +171,8 @@ def test_latest_wins_and_cancel(client, daemon):
         client.send("/arvae/regen", rid, 0, 4, 1.0, rid, 0, 0, "note_density", rid / 10)
     client.send("/arvae/regen", rids[5], 1, 1, 0.0, 0, 0, 0)  # slot 1: not replaced by slot 0's requests
     client.send("/arvae/cancel", rids[6], rids[5])  # but cancelled by rid
-    while daemon.queue_size() < 6:
-        time.sleep(0.01)
     assert client.collect(rids[6], "/arvae/cancel")[0].args[1] == rids[5]
+    assert daemon.queue_size() == 1  # replaced and cancelled requests leave the queue at once
     gate.set()
     outcome = {}
     for rid in rids[:6]:
@@ -183,7 +184,7 @@ def test_latest_wins_and_cancel(client, daemon):
 
 
 def test_partial_uploads_expire(client, daemon):
-    daemon.bridge.uploads.ttl_sec = 0.2
+    daemon.clients.get(("127.0.0.1", client.reply_port)).upload_ttl_sec = 0.2
     client.send("/arvae/clip/begin", 0, 0, 1, 4.0)
     time.sleep(0.3)
     rid = client.next_rid()
@@ -336,7 +337,7 @@ def test_memory_does_not_grow_over_ten_thousand_requests(daemon, client):
     finally:
         tracemalloc.stop()
     assert after - before < 512 * 1024, f"traced memory grew by {(after - before) / 1024:.0f} KiB"
-    assert daemon.bridge.uploads.sizes() == (0, 8)
+    assert daemon.clients.sizes() == (0, 8)
 
 
 def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
@@ -357,7 +358,7 @@ def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "stopped: 2 requests, 0 errors" in out  # the hello and the ping
+    assert "stopped: 3 requests, 0 errors" in out  # the hello, the verify and the ping
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "truncated", "foreign"])
