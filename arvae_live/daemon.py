@@ -173,7 +173,6 @@ class Daemon:
         self._queue = FairQueue()
         # Held while the engine runs a job; MIDI-port mode (midi_mode.SharedEngine) takes it too: one model caller.
         self.engine_lock = threading.Lock()
-        self._busy = False
         self._stop = threading.Event()  # threads stop
         self._shutdown = threading.Event()  # someone asked to shut down (signal handler, test)
         self._sock: socket.socket | None = None
@@ -292,11 +291,11 @@ class Daemon:
         return len(self._queue)
 
     def state(self) -> str:
-        return "busy" if self._busy else "ready"
+        return "ready" if self._queue.idle() else "busy"
 
-    def pending_sends(self) -> int:
-        """Reply datagrams waiting for the pacer."""
-        return self._pacer.pending() if self._pacer is not None else 0
+    def idle(self) -> bool:
+        """Nothing queued, nothing running on the engine, no reply datagram waiting for the pacer."""
+        return self._queue.idle() and (self._pacer is None or not self._pacer.pending())
 
     # ---- threads ----
 
@@ -318,9 +317,10 @@ class Daemon:
         if self.threads:
             torch.set_num_threads(self.threads)
         while (job := self._queue.get()) is not None:
-            self._busy = True
             t0 = time.perf_counter()
-            with self.engine_lock:
-                self.bridge.run_guarded(job)
-            self._busy = False
+            try:
+                with self.engine_lock:
+                    self.bridge.run_guarded(job)
+            finally:
+                self._queue.task_done()
             log.debug("%s rid %d from %s: %.2f ms", job.address, job.rid, job.client, (time.perf_counter() - t0) * 1e3)

@@ -60,6 +60,7 @@ class FairQueue:
         self.max_per_client = max_per_client
         self._jobs: OrderedDict[object, deque[Job]] = OrderedDict()  # client -> its queued jobs; next client first
         self._total = 0
+        self._running = 0  # jobs taken by get() and not yet task_done()
         self._closed = False
         self._cond = threading.Condition()
 
@@ -119,9 +120,20 @@ class FairQueue:
             client, mine = self._jobs.popitem(last=False)
             job = mine.popleft()
             self._total -= 1
+            self._running += 1
             if mine:
                 self._jobs[client] = mine  # to the back of the round
             return job
+
+    def task_done(self) -> None:
+        """The job from the last get() has finished."""
+        with self._cond:
+            self._running -= 1
+
+    def idle(self) -> bool:
+        """Nothing queued and nothing running."""
+        with self._cond:
+            return not self._total and not self._running
 
     def close(self) -> None:
         """Wake the engine thread and make every later get() return None."""
