@@ -433,3 +433,23 @@ def test_bench_runs_with_the_tiny_model(tiny_ckpt, tmp_path):
     run = json.loads(out.read_text())["runs"][0]
     assert run["variations"] == 2 and 0 < run["engine_ms"][0] <= run["engine_ms"][2]
     assert run["round_trip_ms"][0] > 0 and run["daemon_engine_p50_ms"] > 0
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tiny_ckpt):
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    try:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli_main, ["serve", "--model", str(tiny_ckpt), "--port", str(port)])
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and f"port {port}" in lines[0] and "--port" in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_a_remote_host_without_allow_remote(tiny_ckpt):
+    result = CliRunner().invoke(cli_main, ["serve", "--model", str(tiny_ckpt), "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "--allow-remote" in result.output, result.output
