@@ -406,8 +406,8 @@ class OscBridge:
         self.daemon.stats.record(latency_ms, res.engine_ms)
         self.daemon.stats.count("served")
         final = encode_message(req.address, req.rid, len(streams), latency_ms)
-        if self.daemon.send(state, req.rid, req.address, [*warnings, *(d for s in streams for d in s), final]):
-            state.keep_result(req.rid, streams)
+        state.keep_result(req.rid, streams)  # before sending: a /resend may follow the final reply at once
+        self.daemon.send(state, req.rid, req.address, [*warnings, *(d for s in streams for d in s), final])
 
 
 def _warnings(rid: int, adjustments: Sequence[Adjustment]) -> list[bytes]:

@@ -35,33 +35,6 @@ from tests.conftest import tick_notes
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def sink():
-    """A socket the daemon's default replies go to and nobody reads (clients register their own port)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def daemon(tiny_ckpt, sink, tmp_path, monkeypatch):
-    # An empty model folder: the models bundled in checkpoints/ would otherwise be listed as loadable too.
-    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
-    (tmp_path / "no-models").mkdir()
-    host = ModelHost("cpu")
-    host.add(str(tiny_ckpt))
-    d = Daemon(host, port=0, reply_port=sink.getsockname()[1]).start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
-def client(daemon):
-    with DaemonClient(daemon.port, timeout_sec=10) as c:
-        yield c
-
-
 # Two bars in 4/4, hand-written: bar 1 quarters C D E F (velocities 20, 30, 40, 50), bar 2 a half note G and two
 # quarters A G (velocity 60).
 TWO_BARS = tick_notes((60, 0, 6), (62, 6, 6), (64, 12, 6), (65, 18, 6), (67, 24, 12), (69, 36, 6), (67, 42, 6))

@@ -17,7 +17,7 @@ import pytest
 
 from arvae_live.client import DaemonClient, DaemonError, Reply
 from arvae_live.core.representation import Note
-from arvae_live.daemon import Daemon, ModelHost
+from arvae_live.daemon import Daemon
 from arvae_live.osc_wire import MalformedDatagram, decode_message, encode_message, parse_datagram
 from arvae_live.protocol import (
     MAX_ARGS_IN,
@@ -33,31 +33,6 @@ from arvae_live.protocol import (
 from arvae_live.scheduling import Job
 
 CLIP = [Note(60 + 2 * k, float(k), 1.0, 90) for k in range(8)]  # two bars of quarters
-
-
-@pytest.fixture
-def sink():
-    """The daemon's default reply port: where replies to clients without a registration go."""
-    s = _socket()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def daemon(tiny_ckpt, sink, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
-    (tmp_path / "no-models").mkdir()
-    host = ModelHost("cpu")
-    host.add(str(tiny_ckpt))
-    d = Daemon(host, port=0, reply_port=sink.getsockname()[1]).start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
-def client(daemon):
-    with DaemonClient(daemon.port, timeout_sec=20) as c:
-        yield c
 
 
 def _socket() -> socket.socket:
