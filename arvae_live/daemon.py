@@ -253,7 +253,8 @@ class Daemon:
         """Send a reply's datagrams to the client's reply port, paced; within its credit when it is unverified.
 
         A reply an unverified client's credit cannot take is replaced by one `/arvae/error rid unverified`; when even
-        that does not fit, nothing is sent and the drop is counted (`dropped_replies`).
+        that does not fit, or the reply port's backlog is full (PACE_MAX_BACKLOG), nothing is sent and the drop is
+        counted (`dropped_replies`).
 
         Args:
             state: the client.
@@ -272,7 +273,9 @@ class Daemon:
                 self.stats.count("dropped_replies")
                 return False
             self.stats.count("unverified_refusals")
-        self._pacer.send((state.client[0], state.reply_port or self.reply_port), datagrams)
+        if not self._pacer.send((state.client[0], state.reply_port or self.reply_port), datagrams):
+            self.stats.count("dropped_replies")  # the reply port's backlog is full
+            return False
         return sent
 
     def submit(self, job: Job) -> Job | None:

@@ -93,7 +93,7 @@ class MalformedLog:
         self._count = 0
         self._last_warning = -float("inf")
 
-    def note(self, state: ClientState, size: int, err: Exception) -> None:
+    def note(self, state: ClientState, size: int, err: Exception | str) -> None:
         log.debug("malformed datagram from %s (%d bytes): %s", state, size, err)
         self._count += 1
         now = time.monotonic()
@@ -146,9 +146,9 @@ class OscBridge:
         state = self.daemon.clients.touch(client, len(data))
         try:
             messages = parse_datagram(data)
-        except MalformedDatagram as err:
+        except Exception as err:  # MalformedDatagram; anything else would be a parser bug, still never fatal
             self.daemon.stats.count("bad_datagrams")
-            self.malformed.note(state, len(data), err)
+            self.malformed.note(state, len(data), err if isinstance(err, MalformedDatagram) else repr(err))
             return
         for msg in messages:
             self.daemon.stats.count("requests")

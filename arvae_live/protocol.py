@@ -45,6 +45,7 @@ RESULTS_KEPT = 4  # completed results per client kept for /arvae/resend
 RESULT_KEEP_SEC = 60.0  # ... each for this long
 PACE_BURST = 256  # result datagrams sent back to back to one reply port, then ...
 PACE_PER_MS = 2  # ... at most this many per millisecond until the burst allowance refills
+PACE_MAX_BACKLOG = 65536  # datagrams waiting for one reply port; a reply that would exceed it is dropped (resend)
 
 LIMITS = (
     ("MAX_NOTES", MAX_NOTES, "notes per uploaded clip"),
@@ -69,6 +70,7 @@ LIMITS = (
     ("RESULT_KEEP_SEC", RESULT_KEEP_SEC, "seconds each kept result stays available"),
     ("PACE_BURST", PACE_BURST, "datagrams sent back to back to one reply port"),
     ("PACE_PER_MS", PACE_PER_MS, "datagrams per millisecond to one reply port after a burst"),
+    ("PACE_MAX_BACKLOG", PACE_MAX_BACKLOG, "datagrams waiting for one reply port; a reply past it is dropped"),
 )
 
 # The one line an unverified client gets when a reply does not fit its credit.

@@ -21,7 +21,14 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from arvae_live.protocol import MAX_QUEUE, MAX_QUEUE_PER_CLIENT, PACE_BURST, PACE_PER_MS, ProtocolError
+from arvae_live.protocol import (
+    MAX_QUEUE,
+    MAX_QUEUE_PER_CLIENT,
+    PACE_BURST,
+    PACE_MAX_BACKLOG,
+    PACE_PER_MS,
+    ProtocolError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +191,12 @@ class Pacer:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def send(self, dest: tuple[str, int], datagrams: list[bytes]) -> None:
+    def send(self, dest: tuple[str, int], datagrams: list[bytes]) -> bool:
         """Send datagrams to dest in order: what the allowance covers now, the rest from the pacer's thread.
 
         Sending happens under the lock, here and on the pacer's thread, so a destination's datagrams never overtake
-        one another.
+        one another. A reply that would leave more than PACE_MAX_BACKLOG datagrams waiting for dest is not sent at
+        all (False): a receiver that asks faster than it can be answered loses replies, not the daemon's memory.
         """
         with self._cond:
             now = time.monotonic()
@@ -196,15 +204,18 @@ class Pacer:
             if bucket is None:
                 bucket = self._buckets[dest] = _Bucket(now)
             bucket.refill(now)
+            if len(bucket.backlog) + len(datagrams) > PACE_MAX_BACKLOG + PACE_BURST:
+                return False
             if bucket.backlog:  # behind what is already waiting
                 bucket.backlog.extend(datagrams)
-                return
+                return True
             n_now = min(len(datagrams), int(bucket.tokens))
             bucket.tokens -= n_now
             self._send_now(dest, datagrams if n_now == len(datagrams) else datagrams[:n_now])
             if n_now < len(datagrams):
                 bucket.backlog.extend(datagrams[n_now:])
                 self._cond.notify()
+            return True
 
     def pending(self) -> int:
         """Datagrams waiting to be sent."""
