@@ -261,6 +261,9 @@ class ClientTable:
         """
         with self._lock:
             state = self._clients.get(client)
+            if state is not None and time.monotonic() - state.last_seen > self.ttl_sec:
+                del self._clients[client]  # back after its state expired: a new client
+                state = None
             if state is not None:
                 self._clients.move_to_end(client)
             else:

@@ -377,6 +377,9 @@ def test_a_full_table_of_verified_clients_refuses_newcomers_not_members(daemon, 
     with DaemonClient(daemon.port) as d:  # ...makes room for a newcomer, and its state is gone
         assert d.request("/arvae/ping")
     assert daemon.clients.get(("127.0.0.1", a.reply_port)) is None
+    b_state = daemon.clients.get(("127.0.0.1", b.reply_port))
+    b_state.last_seen -= daemon.clients.ttl_sec + 1  # the same client back after its state expired: a new one
+    assert daemon.clients.touch(("127.0.0.1", b.reply_port), 20) is not b_state
 
 
 # ---- resend and pacing ---------------------------------------------------------------------------------------------
