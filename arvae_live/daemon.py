@@ -324,6 +324,8 @@ class Daemon:
             try:
                 with self.engine_lock:
                     self.bridge.run_guarded(job)
+            except Exception:  # run_guarded answers every failure; this is a bug in answering: log, keep serving
+                log.exception("engine job %s rid %d could not be answered", job.address, job.rid)
             finally:
                 self._queue.task_done()
             log.debug("%s rid %d from %s: %.2f ms", job.address, job.rid, job.client, (time.perf_counter() - t0) * 1e3)
