@@ -43,8 +43,10 @@ REGISTRATION_TTL_SEC = 600.0  # a client's registration and state are dropped af
 UNVERIFIED_REPLY_FACTOR = 10  # bytes sent to an unverified client <= this x the bytes it has sent
 RESULTS_KEPT = 4  # completed results per client kept for /arvae/resend
 RESULT_KEEP_SEC = 60.0  # ... each for this long
-PACE_BURST = 256  # result datagrams sent back to back to one reply port, then ...
-PACE_PER_MS = 2  # ... at most this many per millisecond until the burst allowance refills
+# Pacing: a burst never fills half of Max's 2,048-message udpreceive queue, and the pace stays above what steady use
+# sends (8-bar regens of 4 variations back to back are about 24 datagrams per ms), so it only slows the big streams.
+PACE_BURST = 1024  # result datagrams sent back to back to one reply port, then ...
+PACE_PER_MS = 32  # ... at most this many per millisecond until the burst allowance refills
 PACE_MAX_BACKLOG = 65536  # datagrams waiting for one reply port; a reply that would exceed it is dropped (resend)
 
 LIMITS = (
