@@ -3,8 +3,11 @@
 Threads:
 - the receiving thread reads datagrams from the request socket and hands them to `OscBridge.handle_datagram`, which
   answers cheap requests at once and queues the rest (round robin over clients: scheduling.FairQueue);
-- the engine thread runs queued jobs one at a time: all torch work happens on this one long-lived thread (python-osc's
-  threading servers are for light handlers; libtorch state is per thread);
+- the engine thread runs queued jobs one at a time: torch work happens on long-lived threads (python-osc's threading
+  servers are for light handlers; libtorch state is per thread);
+- the second engine thread runs small jobs (scheduling.SMALL_JOB_BAR_VARIATIONS) while the engine thread is busy,
+  with its own copy of the current model (a LiveModel keeps caches and serves one caller at a time), so a client's
+  8-bar regen does not wait for another client's 16 x 64-bar one;
 - the pacer thread sends what is left of long result streams at a pace a receiver's queue can take
   (scheduling.Pacer).
 
@@ -91,6 +94,7 @@ class ModelHost:
         self.loaded: dict[str, LiveModel] = {}
         self.paths: dict[str, Path] = {}
         self.current_id = ""
+        self._second: dict[str, LiveModel] = {}  # the second engine thread's copies, by id
         self._lock = threading.Lock()
 
     def add(self, id_or_path: str | Path) -> LiveModel:
@@ -128,6 +132,16 @@ class ModelHost:
         with self._lock:
             self.current_id = lm.model_id
         log.info("current model is now %s", lm.model_id)
+        return lm
+
+    def second_copy(self, model_id: str) -> LiveModel:
+        """The second engine thread's own copy of a held model, loaded on first use (call it from that thread only)."""
+        with self._lock:
+            lm, path = self._second.get(model_id), self.paths[model_id]
+        if lm is None:
+            lm = LiveModel.from_checkpoint(path, device=self.device)
+            with self._lock:
+                self._second[model_id] = lm
         return lm
 
     def listing(self) -> list[tuple[str, int]]:
@@ -173,6 +187,7 @@ class Daemon:
         self._queue = FairQueue()
         # Held while the engine runs a job; MIDI-port mode (midi_mode.SharedEngine) takes it too: one model caller.
         self.engine_lock = threading.Lock()
+        self._second_lock = threading.Lock()  # the same for the second engine thread's copies (only it takes it)
         self._stop = threading.Event()  # threads stop
         self._shutdown = threading.Event()  # someone asked to shut down (signal handler, test)
         self._sock: socket.socket | None = None
@@ -207,6 +222,7 @@ class Daemon:
         self._threads = [
             threading.Thread(target=self._receive_loop, name="arvae-osc", daemon=True),
             threading.Thread(target=self._engine_loop, name="arvae-engine", daemon=True),
+            threading.Thread(target=self._engine_loop, args=(True,), name="arvae-engine-2", daemon=True),
         ]
         for t in self._threads:
             t.start()
@@ -316,14 +332,25 @@ class Daemon:
             self.stats.count("datagrams")
             self.bridge.handle_datagram(data, client)
 
-    def _engine_loop(self) -> None:
+    def _second_model(self) -> LiveModel:
+        return self.models.second_copy(self.models.current_id)
+
+    def _engine_loop(self, second: bool = False) -> None:
+        """Run jobs until stopped: any job, or (second) small jobs while the other engine thread is busy."""
         if self.threads:
             torch.set_num_threads(self.threads)
-        while (job := self._queue.get()) is not None:
+        lock = self._second_lock if second else self.engine_lock
+        if second:
+            try:
+                self.models.second_copy(self.models.current_id)  # loaded now, not when the first small job waits
+            except Exception as err:  # the engine thread still serves everything
+                log.warning("second engine thread not started: %s", err)
+                return
+        while (job := self._queue.get(small_only=second)) is not None:
             t0 = time.perf_counter()
             try:
-                with self.engine_lock:
-                    self.bridge.run_guarded(job)
+                with lock:
+                    self.bridge.run_guarded(job, self._second_model if second else lambda: self.models.current)
             except Exception:  # run_guarded answers every failure; this is a bug in answering: log, keep serving
                 log.exception("engine job %s rid %d could not be answered", job.address, job.rid)
             finally:

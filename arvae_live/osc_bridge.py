@@ -38,7 +38,7 @@ from arvae_live.protocol import (
     parse_request,
     parse_rid,
 )
-from arvae_live.scheduling import Job
+from arvae_live.scheduling import SMALL_JOB_BAR_VARIATIONS, Job, Work
 
 if TYPE_CHECKING:
     from arvae_live.daemon import ModelHost, Stats
@@ -118,7 +118,7 @@ class OscBridge:
         self.malformed = MalformedLog()
         self._received = 0.0  # perf_counter of the datagram being handled
         # The handler of each address in the table: immediate ones answer, engine ones return the job's work.
-        self._handlers: dict[str, Callable[[ClientState, ParsedRequest, float], Callable[[], None] | None]] = {
+        self._handlers: dict[str, Callable[[ClientState, ParsedRequest, float], Work | None]] = {
             "/arvae/hello": self._hello,
             "/arvae/verify": self._verify,
             "/arvae/ping": self._ping,
@@ -172,14 +172,16 @@ class OscBridge:
         work = self._handlers[req.address](state, req, self._received)
         if not spec.engine:
             return
-        replaced = self.daemon.submit(Job(state, req.rid, req.address, work, self._received, coalesce_key(req, state)))
+        job = Job(state, req.rid, req.address, work, self._received, coalesce_key(req, state), _is_small(state, req))
+        replaced = self.daemon.submit(job)
         if replaced is not None:
             self.send_error(state, replaced.rid, "cancelled", "replaced by a newer request", replaced.address)
 
-    def run_guarded(self, job: Job) -> None:
-        """Run a job on the engine thread, turning every failure into /arvae/error (library errors by type)."""
+    def run_guarded(self, job: Job, model: Callable[[], LiveModel]) -> None:
+        """Run a job on an engine thread with that thread's copy of the current model (`model()`), turning every
+        failure into /arvae/error (library errors by type)."""
         try:
-            job.run()
+            job.run(model())
         except ProtocolError as err:
             self.send_error(job.client, job.rid, err.code, err.message, job.address)
         except ArvaeError as err:
@@ -276,26 +278,25 @@ class OscBridge:
 
     # ---- engine requests (return the work as a closure; it runs on the engine thread) ----
 
-    def _model_load(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
-        def run() -> None:
+    def _model_load(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
+        def run(_lm: LiveModel) -> None:
             lm = self.daemon.models.switch(req.values["id"])
             self._reply(state, req, "/arvae/model/load", lm.model_id)
 
         return run
 
-    def _attrs_list(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
-        def run() -> None:
+    def _attrs_list(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
+        def run(_lm: LiveModel) -> None:
             lm = self.daemon.models.get(req.values.get("model"))
             items = [(a.name, float(a.low), float(a.high)) for a in lm.attributes]
             self._reply_list(state, req, "/arvae/attrs", items)
 
         return run
 
-    def _attrs_measure(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
+    def _attrs_measure(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         clip = state.clip(req.values["slot"])  # the clip as it is now, not at run time
 
-        def run() -> None:
-            lm = self.daemon.models.current
+        def run(lm: LiveModel) -> None:
             tokens, _ = clip.tokens(lm.vocab)
             values = lm.measure_attributes(tokens)
             args: list[int | float | str] = []
@@ -305,12 +306,11 @@ class OscBridge:
 
         return run
 
-    def _regen(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
+    def _regen(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         clip = state.clip(req.values["slot"])
         v = req.values
 
-        def run() -> None:
-            lm = self.daemon.models.current
+        def run(lm: LiveModel) -> None:
             tokens, adjustments = clip.tokens(lm.vocab)
             M = tokens.shape[0]
             start = v["start_bar"]
@@ -333,11 +333,10 @@ class OscBridge:
 
         return run
 
-    def _sample(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
+    def _sample(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         v = req.values
 
-        def run() -> None:
-            lm = self.daemon.models.current
+        def run(lm: LiveModel) -> None:
             res = lm.sample(
                 v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"], budget_ms=self.daemon.budget_ms
             )
@@ -352,12 +351,11 @@ class OscBridge:
 
         return run
 
-    def _interp(self, state: ClientState, req: ParsedRequest, received: float) -> Callable[[], None]:
+    def _interp(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         clip_a = state.clip(req.values["slot_a"])
         clip_b = state.clip(req.values["slot_b"])
 
-        def run() -> None:
-            lm = self.daemon.models.current
+        def run(lm: LiveModel) -> None:
             ta, _ = clip_a.tokens(lm.vocab)
             tb, _ = clip_b.tokens(lm.vocab)
             res = lm.interpolate(ta, tb, req.values["steps"])
@@ -416,6 +414,25 @@ def _warnings(rid: int, adjustments: Sequence[Adjustment]) -> list[bytes]:
     if len(adjustments) > MAX_WARNINGS:
         out.append(encode_message("/arvae/warning", rid, "more", f"{len(adjustments) - MAX_WARNINGS} more warnings"))
     return out
+
+
+def _is_small(state: ClientState, req: ParsedRequest) -> bool:
+    """Whether a request is small work (at most SMALL_JOB_BAR_VARIATIONS bars x variations of the current model), which
+    the second engine thread may run while the first is busy. Only clip and stream requests: they use the current
+    model alone."""
+    v = req.values
+    if req.address == "/arvae/regen":
+        bars = v["n_bars"] or state.clip(v["slot"]).n_measures - v["start_bar"]
+        work = bars * v["variations"]
+    elif req.address == "/arvae/sample":
+        work = v["n_bars"] * v["variations"]
+    elif req.address == "/arvae/interp":
+        work = v["steps"] * max(state.clip(v["slot_a"]).n_measures, state.clip(v["slot_b"]).n_measures)
+    elif req.address == "/arvae/attrs/measure":
+        work = state.clip(v["slot"]).n_measures
+    else:
+        return False
+    return work <= SMALL_JOB_BAR_VARIATIONS
 
 
 def _check_credit_for_stream(state: ClientState, req: ParsedRequest) -> None:

@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from arvae_live.protocol import (
     MAX_QUEUE,
@@ -30,7 +31,15 @@ from arvae_live.protocol import (
     ProtocolError,
 )
 
+if TYPE_CHECKING:
+    from arvae_live.engine import LiveModel
+
 log = logging.getLogger(__name__)
+
+# Work of at most this many bars x variations is "small": while the engine thread runs a request, a second engine
+# thread (with its own copy of the current model) runs small ones, so an 8-bar regen never waits for a 64-bar one.
+SMALL_JOB_BAR_VARIATIONS = 64
+Work = Callable[["LiveModel"], None]  # a job's work: runs on an engine thread with that thread's current model
 
 
 @dataclass
@@ -41,17 +50,19 @@ class Job:
         client: the client it came from (IP, source port), the unit of fairness.
         rid: its request id.
         address: its OSC address.
-        run: the work; runs on the engine thread.
+        run: the work; runs on an engine thread, given that thread's copy of the current model.
         received: time.perf_counter() when its datagram arrived.
         coalesce_key: a newer queued job with the same key replaces this one (protocol.coalesce_key); None: never.
+        small: the second engine thread may run it (see SMALL_JOB_BAR_VARIATIONS).
     """
 
     client: object
     rid: int
     address: str
-    run: Callable[[], None]
+    run: Work
     received: float
     coalesce_key: tuple | None = None
+    small: bool = False
 
 
 class FairQueue:
@@ -95,7 +106,7 @@ class FairQueue:
                 mine = self._jobs[job.client] = deque()
             mine.append(job)
             self._total += 1
-            self._cond.notify()
+            self._cond.notify_all()  # both engine threads: only one of them may take this job
             return replaced
 
     def _restore(self, mine: deque[Job] | None, replaced: Job | None) -> None:
@@ -115,22 +126,35 @@ class FairQueue:
                     del self._jobs[client]
             return job
 
-    def get(self) -> Job | None:
-        """The next job, round robin over clients; blocks while the queue is empty; None once closed."""
+    def get(self, small_only: bool = False) -> Job | None:
+        """The next job, round robin over clients; blocks until there is one; None once closed.
+
+        Args:
+            small_only: for the second engine thread: only a small job at the head of a client's queue, and only
+                while another job is running (when the engine thread is free, it takes everything).
+        """
         with self._cond:
-            while not self._total and not self._closed:
+            while (client := self._next_client(small_only)) is None:
+                if self._closed:
+                    return None
                 self._cond.wait()
             if self._closed:
                 return None
-            while not self._jobs[next(iter(self._jobs))]:  # clients emptied by cancel or coalescing
-                self._jobs.popitem(last=False)
-            client, mine = self._jobs.popitem(last=False)
+            mine = self._jobs.pop(client)
             job = mine.popleft()
             self._total -= 1
             self._running += 1
             if mine:
                 self._jobs[client] = mine  # to the back of the round
+            self._cond.notify_all()  # the second engine thread may take a small job now that one runs
             return job
+
+    def _next_client(self, small_only: bool) -> object | None:
+        if not small_only:
+            return next(iter(self._jobs), None)
+        if not self._running:
+            return None
+        return next((client for client, mine in self._jobs.items() if mine[0].small), None)
 
     def task_done(self) -> None:
         """The job from the last get() has finished."""

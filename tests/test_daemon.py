@@ -138,7 +138,12 @@ def test_latest_wins_and_cancel(client, daemon):
     client.upload(TWO_BARS, 8.0, slot=0)
     client.upload(TWO_BARS, 8.0, slot=1)
     gate = threading.Event()
-    daemon.submit(Job(("test", 0), 0, "/test/hold", lambda: gate.wait(10), time.perf_counter()))  # engine busy
+    for small in (False, True):  # both engine threads busy, the first one first
+        daemon.submit(
+            Job(("test", small), 0, "/test/hold", lambda _lm: gate.wait(10), time.perf_counter(), None, small)
+        )
+        while daemon.queue_size():
+            time.sleep(0.002)
     rids = [client.next_rid() for _ in range(7)]
     for rid in rids[:5]:  # a dial sweep: five requests for slot 0 while the engine is busy
         client.send("/arvae/regen", rid, 0, 4, 1.0, rid, 0, 0, "note_density", rid / 10)
