@@ -12,6 +12,8 @@ Starts `arvae-live serve` (this checkout, a subprocess, default log level INFO, 
 
     python benchmarks/hostile_daemon.py [--model bach-arvae] [--flood 50000] [--regens 200] [--out figures.json]
 
+(From a checkout that is not the installed one: `python -m benchmarks.hostile_daemon ...` from its root.)
+
 Timing figures depend on the machine: print `uptime` beside them.
 """
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import multiprocessing.synchronize
 import os
 import random
 import re
@@ -27,7 +31,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -173,34 +176,37 @@ def _clip(n_bars: int) -> list[Note]:
     return notes
 
 
+def flooder(
+    port: int, stop: multiprocessing.synchronize.Event, sent: multiprocessing.Value, busy: multiprocessing.Value
+) -> None:
+    """A verified client keeping the queue full of 16-variation x 64-bar regens (its own process: no shared GIL)."""
+    with DaemonClient(port, timeout_sec=60) as c:
+        for slot in range(MAX_SLOTS):
+            c.upload(_clip(64), 256.0, slot=slot)
+        k = 0
+        while not stop.is_set():
+            c.send("/arvae/regen", c.next_rid(), k % MAX_SLOTS, 16, 1.0, k, 0, 0, "note_density", 0.9)
+            sent.value += 1
+            k += 1
+            deadline = time.monotonic() + 0.002
+            while time.monotonic() < deadline:  # read what came back meanwhile
+                try:
+                    reply = c.receive(0.001)
+                except TimeoutError:
+                    continue
+                busy.value += reply.address == "/arvae/error" and reply.args[1] == "busy"
+
+
 def fairness(port: int, n_regens: int) -> dict:
     """A flooder keeps the queue full of 16x64-bar regens; a second client's 8-bar regens are timed."""
-    stop = threading.Event()
-    counts = {"flood_sent": 0, "flood_busy": 0}
-
-    def flooder() -> None:
-        with DaemonClient(port, timeout_sec=60) as c:
-            for slot in range(MAX_SLOTS):
-                c.upload(_clip(64), 256.0, slot=slot)
-            k = 0
-            while not stop.is_set():
-                c.send("/arvae/regen", c.next_rid(), k % MAX_SLOTS, 16, 1.0, k, 0, 0, "note_density", 0.9)
-                counts["flood_sent"] += 1
-                k += 1
-                time.sleep(0.002)
-                try:
-                    while True:  # read what came back without waiting
-                        reply = c.receive(0.0001)
-                        counts["flood_busy"] += reply.address == "/arvae/error" and reply.args[1] == "busy"
-                except (TimeoutError, BlockingIOError):
-                    pass
-
-    thread = threading.Thread(target=flooder, daemon=True)
+    stop = multiprocessing.Event()
+    sent, busy = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    proc = multiprocessing.Process(target=flooder, args=(port, stop, sent, busy), daemon=True)
     rtts, refused = [], {}
     with DaemonClient(port, timeout_sec=30) as c:
         c.upload(_clip(8), 32.0)
-        thread.start()
-        time.sleep(2.0)  # let the flood fill the queue
+        proc.start()
+        time.sleep(3.0)  # let the flood upload and fill the queue
         for i in range(n_regens):
             t = time.perf_counter()
             try:
@@ -209,14 +215,15 @@ def fairness(port: int, n_regens: int) -> dict:
             except DaemonError as err:
                 refused[err.code] = refused.get(err.code, 0) + 1
     stop.set()
-    thread.join(timeout=30)
+    proc.join(timeout=30)
     return {
         "regens": n_regens,
         "p50_ms": round(float(np.percentile(rtts, 50)), 2) if rtts else None,
         "p99_ms": round(float(np.percentile(rtts, 99)), 2) if rtts else None,
         "max_ms": round(max(rtts), 2) if rtts else None,
         "refused_or_evicted": refused,
-        **counts,
+        "flood_sent": sent.value,
+        "flood_busy": busy.value,
     }
 
 
