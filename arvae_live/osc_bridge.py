@@ -99,8 +99,8 @@ class MalformedLog:
         now = time.monotonic()
         if now - self._last_warning >= self.every_sec:
             log.warning(
-                "ignored %d malformed datagram(s) in the last %.0f s (latest from %s, %d bytes: %s)",
-                self._count, min(now - self._last_warning, 1e9), state, size, err,
+                "ignored %d malformed datagram(s) since the last such warning (at most one per %g s); the latest "
+                "from %s, %d bytes: %s", self._count, self.every_sec, state, size, err,
             )  # fmt: skip
             self._count = 0
             self._last_warning = now
