@@ -3,7 +3,8 @@
 `FairQueue` holds the engine jobs per client: at most MAX_QUEUE_PER_CLIENT queued per client and MAX_QUEUE in all
 (more are refused `busy`), and the engine takes one job from each client in turn, so a client that floods the queue
 waits for its own jobs, not another's. A newer job with the same coalescing key (protocol.py: client, address and
-e.g. slot) replaces the queued older one at once, which frees its place.
+e.g. slot) replaces the queued older one at once, which frees its place. A request already running is not
+interrupted, so while the engine thread works, a second one takes small jobs (at the head of their client's queue).
 
 `Pacer` sends datagrams to one destination back to back up to PACE_BURST, then at PACE_PER_MS per millisecond (a
 token bucket per destination), so that a receiver with a 2,048-message queue (Max's udpreceive) is not overrun by one
@@ -37,17 +38,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Work of at most this many bars x variations is "small": while the engine thread runs a request, a second engine
-# thread (with its own copy of the current model) runs small ones, so an 8-bar regen never waits for a 64-bar one.
+# thread (with its own copy of the current model) runs small ones, so an 8-bar regen does not wait for another
+# client's 16 x 64-bar one.
 SMALL_JOB_BAR_VARIATIONS = 64
 Work = Callable[["LiveModel"], None]  # a job's work: runs on an engine thread with that thread's current model
 
 
 @dataclass
 class Job:
-    """A request for the engine thread.
+    """A request for an engine thread.
 
     Attributes:
-        client: the client it came from (IP, source port), the unit of fairness.
+        client: the client it came from (its client_state.ClientState; anything hashable), the unit of fairness.
         rid: its request id.
         address: its OSC address.
         run: the work; runs on an engine thread, given that thread's copy of the current model.
