@@ -117,7 +117,8 @@ def serve_cmd(
         midi_mode.stop()
     s = daemon.stats
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
-    click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams")
+    n_held_back = s.get("unverified_refusals") + s.get("dropped_replies")
+    click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams, {n_held_back} replies held back")
 
 
 def _start_midi_mode(machine, midi: dict, threads: int):
