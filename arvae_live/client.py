@@ -1,7 +1,9 @@
 """A small synchronous OSC client for the daemon: tests, `arvae-live bench`, and scripts.
 
-It listens on its own UDP port (127.0.0.1, any free port), registers that port with /arvae/hello, and collects the
-messages of one request by rid until the request's final reply or an /arvae/error.
+It listens on its own UDP port (127.0.0.1, any free port), registers that port with /arvae/hello and echoes the
+nonce that comes back with /arvae/verify (so the daemon sends it full replies: docs/protocol.md), and collects the
+messages of one request by rid until the request's final reply or an /arvae/error. A variation lost on the way can be
+asked for again with `resend`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from arvae_live.core.representation import Note
-from arvae_live.osc_bridge import decode_message, encode_message
+from arvae_live.osc_wire import decode_message, encode_message
 from arvae_live.protocol import PROTOCOL_VERSION
 
 
@@ -45,7 +47,7 @@ class DaemonClient:
         port: the daemon's request port.
         host: the daemon's address.
         timeout_sec: how long to wait for a reply before TimeoutError.
-        hello: register this client's reply port with /arvae/hello at once.
+        hello: register this client's reply port with /arvae/hello and verify it with /arvae/verify at once.
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", timeout_sec: float = 5.0, hello: bool = True) -> None:
@@ -57,8 +59,15 @@ class DaemonClient:
         self.reply_port = self.sock.getsockname()[1]
         self._rids = itertools.count(1)
         self._early: list[Reply] = []  # messages of other rids that arrived while waiting
+        self.nonce = 0
         if hello:
-            self.request("/arvae/hello", "arvae-client", self.reply_port, PROTOCOL_VERSION)
+            self.hello()
+
+    def hello(self) -> int:
+        """Register this client's reply port and verify it (hello, then verify with its nonce); returns the nonce."""
+        self.nonce = self.request("/arvae/hello", "arvae-client", self.reply_port, PROTOCOL_VERSION)[0].args[4]
+        self.request("/arvae/verify", self.nonce)
+        return self.nonce
 
     def close(self) -> None:
         self.sock.close()
@@ -110,6 +119,18 @@ class DaemonClient:
         rid = self.next_rid()
         self.send(address, rid, *args)
         return self.collect(rid, final or address)
+
+    def resend(self, target_rid: int, variation: int) -> list[Reply]:
+        """/arvae/resend: variation `variation` of the completed request target_rid again; returns its stream
+        (carrying target_rid), without the closing /arvae/resend. DaemonError no_result when the daemon has it no more.
+        """
+        rid = self.next_rid()
+        self.send("/arvae/resend", rid, target_rid, variation)
+        self.collect(rid, "/arvae/resend")  # the stream came first, carrying target_rid: it waits in _early
+        mine = [m.rid == target_rid and m.args[1:2] == (variation,) for m in self._early]
+        stream = [m for m, keep in zip(self._early, mine) if keep]
+        self._early = [m for m, keep in zip(self._early, mine) if not keep]
+        return stream
 
     def upload(self, notes: Sequence[Note], length_beats: float, slot: int = 0) -> int:
         """Upload a clip to a slot; returns n_received from /arvae/clip/end."""

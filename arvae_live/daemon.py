@@ -2,42 +2,59 @@
 
 Threads:
 - the receiving thread reads datagrams from the request socket and hands them to `OscBridge.handle_datagram`, which
-  answers cheap requests at once and queues the rest;
-- the engine thread runs queued jobs one at a time: all torch work happens on this one long-lived thread (python-osc's
-  threading servers are for light handlers; libtorch state is per thread).
+  answers cheap requests at once and queues the rest (round robin over clients: scheduling.FairQueue);
+- the engine thread runs queued jobs one at a time: torch work happens on long-lived threads (python-osc's threading
+  servers are for light handlers; libtorch state is per thread);
+- the second engine thread runs small jobs (scheduling.SMALL_JOB_BAR_VARIATIONS) while the engine thread is busy,
+  with its own copy of the current model (a LiveModel keeps caches and serves one caller at a time), so a client's
+  8-bar regen does not wait for another client's 16 x 64-bar one;
+- the pacer thread sends what is left of long result streams at a pace a receiver's queue can take
+  (scheduling.Pacer).
 
 Replies go to the sender's IP on the reply port (9128 by default, or the port the client registered with
-/arvae/hello), never to the datagram's source port: Max's udpsend sends from a port nobody listens on.
+/arvae/hello), never to the datagram's source port: Max's udpsend sends from a port nobody listens on. Until a client
+has verified its registration (/arvae/verify), the bytes sent to it are bounded by its credit (client_state.py).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import queue
 import socket
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from arvae_live.client_state import ClientState, ClientTable
 from arvae_live.core.device import resolve_device
 from arvae_live.engine import LiveModel
+from arvae_live.errors import ArvaeError
 from arvae_live.model_store import UnknownModelError, available_models, resolve_model
-from arvae_live.osc_bridge import Client, Job, OscBridge
-from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT, ProtocolError
+from arvae_live.osc_bridge import OscBridge
+from arvae_live.osc_wire import encode_message
+from arvae_live.protocol import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REPLY_PORT,
+    MAX_DATAGRAM_IN_BYTES,
+    UNVERIFIED_MESSAGE,
+)
+from arvae_live.scheduling import FairQueue, Job, Pacer
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUE = 64  # queued engine jobs; more are answered `busy`
-MAX_REPLY_PORTS = 1024  # clients whose /hello reply port is remembered
 LATENCY_WINDOW = 2000  # latencies kept for the percentiles in /arvae/status
 # Closed-loop refinement stops when another round would end after this many ms of engine time: the latency bar is
 # p50 <= 10 ms and p99 <= 25 ms round trip for an 8-bar clip, and the daemon's own overhead needs a little of that.
 DEFAULT_BUDGET_MS = 8.0
-RECV_BYTES = 65535  # largest UDP datagram; bigger input is never silently truncated as in socketserver's 8192
+
+
+class PortInUseError(ArvaeError):
+    """The request port is taken (another daemon running?); the message says which port and what to do."""
 
 
 class Stats:
@@ -77,6 +94,7 @@ class ModelHost:
         self.loaded: dict[str, LiveModel] = {}
         self.paths: dict[str, Path] = {}
         self.current_id = ""
+        self._second: dict[str, LiveModel] = {}  # the second engine thread's copies, by id
         self._lock = threading.Lock()
 
     def add(self, id_or_path: str | Path) -> LiveModel:
@@ -114,6 +132,16 @@ class ModelHost:
         with self._lock:
             self.current_id = lm.model_id
         log.info("current model is now %s", lm.model_id)
+        return lm
+
+    def second_copy(self, model_id: str) -> LiveModel:
+        """The second engine thread's own copy of a held model, loaded on first use (call it from that thread only)."""
+        with self._lock:
+            lm, path = self._second.get(model_id), self.paths[model_id]
+        if lm is None:
+            lm = LiveModel.from_checkpoint(path, device=self.device)
+            with self._lock:
+                self._second[model_id] = lm
         return lm
 
     def listing(self) -> list[tuple[str, int]]:
@@ -154,34 +182,47 @@ class Daemon:
         self.budget_ms = budget_ms
         self.device = str(resolve_device(models.device).type)
         self.stats = Stats()
+        self.clients = ClientTable()
         self.bridge = OscBridge(self)
-        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=MAX_QUEUE)
-        self._pending: dict[tuple[Client, int], Job] = {}  # queued, not started, by (client, rid)
-        self._latest: dict[tuple, Job] = {}  # newest queued job per coalesce key
-        self._pending_lock = threading.Lock()
+        self._queue = FairQueue()
         # Held while the engine runs a job; MIDI-port mode (midi_mode.SharedEngine) takes it too: one model caller.
         self.engine_lock = threading.Lock()
-        self._reply_ports: OrderedDict[Client, int] = OrderedDict()
-        self._busy = False
+        self._second_lock = threading.Lock()  # the same for the second engine thread's copies (only it takes it)
         self._stop = threading.Event()  # threads stop
         self._shutdown = threading.Event()  # someone asked to shut down (signal handler, test)
         self._sock: socket.socket | None = None
         self._out: socket.socket | None = None
+        self._pacer: Pacer | None = None
         self._threads: list[threading.Thread] = []
 
     # ---- lifecycle ----
 
     def start(self) -> Daemon:
-        """Bind the sockets and start the receiving and engine threads; returns self."""
+        """Bind the sockets and start the receiving, engine and pacer threads; returns self.
+
+        Raises:
+            PortInUseError: the request port is taken.
+        """
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self._sock.bind((self.host, self.port))
+        try:
+            self._sock.bind((self.host, self.port))
+        except OSError as err:
+            self._sock.close()
+            if err.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUseError(
+                f"port {self.port} on {self.host} is in use (another arvae-live serve?); stop that one or pick "
+                "another with --port (and point the device at it)"
+            ) from None
         self._sock.settimeout(0.2)  # wake up to see the stop flag
         self.port = self._sock.getsockname()[1]
         self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._pacer = Pacer(self._out).start()
         self._threads = [
             threading.Thread(target=self._receive_loop, name="arvae-osc", daemon=True),
             threading.Thread(target=self._engine_loop, name="arvae-engine", daemon=True),
+            threading.Thread(target=self._engine_loop, args=(True,), name="arvae-engine-2", daemon=True),
         ]
         for t in self._threads:
             t.start()
@@ -192,17 +233,16 @@ class Daemon:
         return self
 
     def stop(self) -> None:
-        """Stop both threads and close the sockets; safe to call twice."""
+        """Stop the threads and close the sockets; safe to call twice."""
         if self._stop.is_set():
             return
         log.info("shutting down")
         self._stop.set()
-        try:
-            self._queue.put_nowait(None)
-        except queue.Full:
-            pass
+        self._queue.close()
         for t in self._threads:
             t.join(timeout=5)
+        if self._pacer is not None:
+            self._pacer.stop()
         for s in (self._sock, self._out):
             if s is not None:
                 s.close()
@@ -223,68 +263,65 @@ class Daemon:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    # ---- used by the bridge ----
+    # ---- used by the bridge (osc_bridge.DaemonSide) ----
 
-    def send(self, client: Client, data: bytes) -> None:
-        port = self._reply_ports.get(client, self.reply_port)
-        try:
-            self._out.sendto(data, (client[0], port))
-        except OSError as err:  # e.g. nobody listening (ICMP refused) or the socket closed during shutdown
-            log.debug("reply to %s:%d failed: %s", client[0], port, err)
+    def send(self, state: ClientState, rid: int, address: str, datagrams: list[bytes]) -> bool:
+        """Send a reply's datagrams to the client's reply port, paced; within its credit when it is unverified.
 
-    def send_many(self, client: Client, datagrams: list[bytes]) -> None:
-        """Send datagrams to one client in order, back to back."""
-        dest = (client[0], self._reply_ports.get(client, self.reply_port))
-        sendto = self._out.sendto
-        try:
-            for data in datagrams:
-                sendto(data, dest)
-        except OSError as err:
-            log.debug("reply to %s:%d failed: %s", *dest, err)
+        A reply an unverified client's credit cannot take is replaced by one `/arvae/error rid unverified`; when even
+        that does not fit, or the reply port's backlog is full (PACE_MAX_BACKLOG), nothing is sent and the drop is
+        counted (`dropped_replies`).
 
-    def register_reply_port(self, client: Client, port: int) -> None:
-        self._reply_ports[client] = port
-        self._reply_ports.move_to_end(client)
-        while len(self._reply_ports) > MAX_REPLY_PORTS:
-            self._reply_ports.popitem(last=False)
+        Args:
+            state: the client.
+            rid: the request's id (for the refusal).
+            address: the request's address (for the refusal).
+            datagrams: the reply, in order.
 
-    def submit(self, job: Job) -> None:
-        """Queue a job for the engine thread; a newer job with the same coalesce key cancels the queued older one."""
-        with self._pending_lock:
-            if job.coalesce_key is not None:
-                older = self._latest.get(job.coalesce_key)
-                if older is not None and not older.cancelled:
-                    older.cancelled = True
-                self._latest[job.coalesce_key] = job
-            try:
-                self._queue.put_nowait(job)
-            except queue.Full:
-                if job.coalesce_key is not None and self._latest.get(job.coalesce_key) is job:
-                    del self._latest[job.coalesce_key]
-                raise ProtocolError("busy", f"{MAX_QUEUE} requests already queued; try again") from None
-            self._pending[(job.client, job.rid)] = job
-
-    def cancel(self, client: Client, rid: int) -> bool:
-        """Mark a queued job of this client cancelled; False when there is none (finished, running or unknown)."""
-        with self._pending_lock:
-            job = self._pending.get((client, rid))
-            if job is None:
+        Returns:
+            True when the reply was sent (or queued for pacing).
+        """
+        sent = True
+        if not state.spend(sum(map(len, datagrams))):
+            sent = False
+            datagrams = [encode_message("/arvae/error", rid, "unverified", UNVERIFIED_MESSAGE, address[:200])]
+            if not state.spend(len(datagrams[0])):
+                self.stats.count("dropped_replies")
                 return False
-            job.cancelled = True
-            return True
+            self.stats.count("unverified_refusals")
+        if not self._pacer.send((state.client[0], state.reply_port or self.reply_port), datagrams):
+            self.stats.count("dropped_replies")  # the reply port's backlog is full
+            return False
+        return sent
+
+    def submit(self, job: Job) -> Job | None:
+        """Queue a job for the engine thread; returns the queued job it replaced (same coalescing key), if any.
+
+        Raises:
+            ProtocolError: busy, when the client's share of the queue or the whole queue is full.
+        """
+        return self._queue.put(job)
+
+    def cancel(self, state: ClientState, rid: int) -> Job | None:
+        """Take a queued job of this client out of the queue; None when there is none (finished, running, unknown)."""
+        return self._queue.cancel(state, rid)
 
     def queue_size(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     def state(self) -> str:
-        return "busy" if self._busy else "ready"
+        return "ready" if self._queue.idle() else "busy"
+
+    def idle(self) -> bool:
+        """Nothing queued, nothing running on the engine, no reply datagram waiting for the pacer."""
+        return self._queue.idle() and (self._pacer is None or not self._pacer.pending())
 
     # ---- threads ----
 
     def _receive_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                data, client = self._sock.recvfrom(RECV_BYTES)
+                data, client = self._sock.recvfrom(MAX_DATAGRAM_IN_BYTES)
             except TimeoutError:
                 continue
             except OSError as err:
@@ -295,24 +332,27 @@ class Daemon:
             self.stats.count("datagrams")
             self.bridge.handle_datagram(data, client)
 
-    def _engine_loop(self) -> None:
+    def _second_model(self) -> LiveModel:
+        return self.models.second_copy(self.models.current_id)
+
+    def _engine_loop(self, second: bool = False) -> None:
+        """Run jobs until stopped: any job, or (second) small jobs while the other engine thread is busy."""
         if self.threads:
             torch.set_num_threads(self.threads)
-        while True:
-            job = self._queue.get()
-            if job is None or self._stop.is_set():
-                break
-            with self._pending_lock:
-                self._pending.pop((job.client, job.rid), None)
-                if job.coalesce_key is not None and self._latest.get(job.coalesce_key) is job:
-                    del self._latest[job.coalesce_key]
-                cancelled = job.cancelled
-            if cancelled:
-                self.bridge._error(job.client, job.rid, "cancelled", "replaced by a newer request", job.address)
-                continue
-            self._busy = True
+        lock = self._second_lock if second else self.engine_lock
+        if second:
+            try:
+                self.models.second_copy(self.models.current_id)  # loaded now, not when the first small job waits
+            except Exception as err:  # the engine thread still serves everything
+                log.warning("second engine thread not started: %s", err)
+                return
+        while (job := self._queue.get(small_only=second)) is not None:
             t0 = time.perf_counter()
-            with self.engine_lock:
-                self.bridge.run_guarded(job)
-            self._busy = False
+            try:
+                with lock:
+                    self.bridge.run_guarded(job, self._second_model if second else lambda: self.models.current)
+            except Exception:  # run_guarded answers every failure; this is a bug in answering: log, keep serving
+                log.exception("engine job %s rid %d could not be answered", job.address, job.rid)
+            finally:
+                self._queue.task_done()
             log.debug("%s rid %d from %s: %.2f ms", job.address, job.rid, job.client, (time.perf_counter() - t0) * 1e3)

@@ -17,7 +17,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9127
 DEFAULT_REPLY_PORT = 9128
 
-# Limits (protocol-v1 "Limits"); each violation is answered with `too_large` or `bad_args`.
+# Limits (protocol-v1 "Limits"), each defined once here: the daemon enforces them, docs/protocol.md shows them (the
+# generated limits table), and the Max device's script is checked against them. A request over a size limit is
+# answered `too_large`, other violations `bad_args`.
 MAX_DATAGRAM_OUT_BYTES = 4096  # every datagram the daemon sends
 MAX_ARGS_OUT = 64  # OSC arguments per message sent (Max lists and zl objects crop long lists)
 MAX_NOTES = 1024  # notes per uploaded clip
@@ -25,20 +27,70 @@ MAX_BARS = 64  # bars per request (and per uploaded clip)
 MAX_VARIATIONS = 16  # variations per request
 MAX_SLOTS = 16  # upload slots per client, 0..15
 MAX_TARGETS = 16  # name/value pairs per request
+MAX_WARNINGS = 8  # /arvae/warning messages per request; the last one then says how many more there were
 UPLOAD_TTL_SEC = 5.0  # a partial upload is dropped this long after its last message
 RID_MAX = 2**31 - 1
+# Incoming datagrams: anything over these is dropped (structure) or answered bad_args (arguments) before any work.
+MAX_DATAGRAM_IN_BYTES = 65535  # the largest UDP datagram, read whole
+MAX_MESSAGES_IN = 32  # messages per datagram (a bundle's messages, nested ones included)
+MAX_BUNDLE_DEPTH = 4  # bundles inside bundles
+MAX_ARGS_IN = 64  # arguments per request message
+# Sharing the daemon between clients (a client is an IP and source port).
+MAX_QUEUE = 64  # queued engine requests in all; more are answered `busy`
+MAX_QUEUE_PER_CLIENT = 8  # queued engine requests per client; the engine serves clients round robin
+MAX_CLIENTS = 64  # clients whose registration, uploads, clips and results are held
+REGISTRATION_TTL_SEC = 600.0  # a client's registration and state are dropped after this long without a datagram
+UNVERIFIED_REPLY_FACTOR = 10  # bytes sent to an unverified client <= this x the bytes it has sent
+RESULTS_KEPT = 4  # completed results per client kept for /arvae/resend
+RESULT_KEEP_SEC = 60.0  # ... each for this long
+# Pacing: a burst never fills half of Max's 2,048-message udpreceive queue, and the pace stays above what steady use
+# sends (8-bar regens of 4 variations back to back are about 24 datagrams per ms), so it only slows the big streams.
+PACE_BURST = 1024  # result datagrams sent back to back to one reply port, then ...
+PACE_PER_MS = 32  # ... at most this many per millisecond until the burst allowance refills
+PACE_MAX_BACKLOG = 65536  # datagrams waiting for one reply port; a reply that would exceed it is dropped (resend)
+
+LIMITS = (
+    ("MAX_NOTES", MAX_NOTES, "notes per uploaded clip"),
+    ("MAX_BARS", MAX_BARS, "bars per clip and per request (4 beats each)"),
+    ("MAX_VARIATIONS", MAX_VARIATIONS, "variations or interpolation steps per request"),
+    ("MAX_SLOTS", MAX_SLOTS, "upload slots per client (0..15)"),
+    ("MAX_TARGETS", MAX_TARGETS, "attribute targets per request"),
+    ("MAX_WARNINGS", MAX_WARNINGS, "warnings per request (then one saying how many more)"),
+    ("UPLOAD_TTL_SEC", UPLOAD_TTL_SEC, "seconds a partial upload is kept after its last message"),
+    ("MAX_DATAGRAM_OUT_BYTES", MAX_DATAGRAM_OUT_BYTES, "bytes per datagram the daemon sends"),
+    ("MAX_ARGS_OUT", MAX_ARGS_OUT, "arguments per message the daemon sends"),
+    ("MAX_DATAGRAM_IN_BYTES", MAX_DATAGRAM_IN_BYTES, "bytes per datagram read (whole)"),
+    ("MAX_MESSAGES_IN", MAX_MESSAGES_IN, "messages per incoming datagram; a bundle with more is dropped"),
+    ("MAX_BUNDLE_DEPTH", MAX_BUNDLE_DEPTH, "bundles nested in bundles; deeper is dropped"),
+    ("MAX_ARGS_IN", MAX_ARGS_IN, "arguments per request; more is answered bad_args"),
+    ("MAX_QUEUE", MAX_QUEUE, "engine requests queued in all (more: busy)"),
+    ("MAX_QUEUE_PER_CLIENT", MAX_QUEUE_PER_CLIENT, "engine requests queued per client (more: busy)"),
+    ("MAX_CLIENTS", MAX_CLIENTS, "clients held (registration, uploads, clips, results)"),
+    ("REGISTRATION_TTL_SEC", REGISTRATION_TTL_SEC, "seconds without a datagram before a client's state is dropped"),
+    ("UNVERIFIED_REPLY_FACTOR", UNVERIFIED_REPLY_FACTOR, "reply bytes per request byte for an unverified client"),
+    ("RESULTS_KEPT", RESULTS_KEPT, "completed results per client kept for /arvae/resend"),
+    ("RESULT_KEEP_SEC", RESULT_KEEP_SEC, "seconds each kept result stays available"),
+    ("PACE_BURST", PACE_BURST, "datagrams sent back to back to one reply port"),
+    ("PACE_PER_MS", PACE_PER_MS, "datagrams per millisecond to one reply port after a burst"),
+    ("PACE_MAX_BACKLOG", PACE_MAX_BACKLOG, "datagrams waiting for one reply port; a reply past it is dropped"),
+)
+
+# The one line an unverified client gets when a reply does not fit its credit.
+UNVERIFIED_MESSAGE = "send /arvae/hello, then echo its nonce with /arvae/verify"
 
 ERROR_CODES = {
-    "bad_args": "wrong argument count, type or range",
+    "bad_args": "wrong argument count, type or range, or an unsupported type tag (only i, f and s are taken)",
     "unknown_address": "no such request address",
     "unknown_model": "no model with that id",
     "unknown_attr": "the model has no such attribute, or cannot steer it",
-    "no_clip": "nothing uploaded to that slot (or the upload expired)",
+    "no_clip": "nothing uploaded to that slot by this client (IP and source port), or the upload expired",
     "clip_incomplete": "/clip/end came before all notes; the message lists the missing idx",
     "too_large": "a limit was exceeded (notes, bars, variations, datagram size)",
     "unsupported": "a protocol version or feature this daemon does not speak",
-    "busy": "the request queue is full; try again",
+    "busy": "the request queue (in all or this client's share) or the client table is full; try again",
     "cancelled": "a newer request from the same client and slot, or /arvae/cancel, replaced it",
+    "unverified": "the reply does not fit an unverified client's byte credit; send /arvae/hello, then /arvae/verify",
+    "no_result": "/arvae/resend names a result this client does not have (unknown, gone, or no such variation)",
     "internal": "a bug in the daemon; the message says what failed",
 }
 
@@ -96,6 +148,8 @@ class Request:
         optional: arguments that may follow the required ones.
         targets: trailing `name:s value:f` attribute-target pairs are allowed (values 0..1).
         engine: the request runs on the engine thread (it needs the model); others are answered at once.
+        coalesce: for engine requests, the argument names that, with the client and the address, make the
+            coalescing key: a newer queued request with the same key replaces the older one (None: never replaced).
     """
 
     address: str
@@ -105,6 +159,7 @@ class Request:
     optional: tuple[Param, ...] = ()
     targets: bool = False
     engine: bool = False
+    coalesce: tuple[str, ...] | None = None
 
     def signature(self) -> str:
         """'rid:i slot:i 0..15 ...' as shown in docs/protocol.md."""
@@ -126,8 +181,14 @@ REQUESTS: dict[str, Request] = {
         Request(
             "/arvae/hello",
             (Param("client", "s"), Param("reply_port", "i", 1, 65535), Param("proto", "i")),
-            "/arvae/hello rid server_version:s proto:i device:s",
-            "register the port this client (IP and source port) wants replies on",
+            "/arvae/hello rid server_version:s proto:i device:s nonce:i, sent to the newly registered port",
+            "register the port this client (IP and source port) wants replies on; replies stay small until verified",
+        ),
+        Request(
+            "/arvae/verify",
+            (Param("nonce", "i", 1, RID_MAX),),
+            "/arvae/verify rid ok:i (1)",
+            "echo the nonce of this client's last /arvae/hello: proves it reads its reply port (full replies)",
         ),
         Request("/arvae/ping", (), "/arvae/ping rid daemon_ms:f", "liveness; daemon_ms: daemon monotonic clock"),
         Request(
@@ -194,6 +255,7 @@ REQUESTS: dict[str, Request] = {
             "/arvae/attrs/measure rid name:s value:f ... (per-measure mean, normalised 0..1)",
             "the attributes of an uploaded clip",
             engine=True,
+            coalesce=("slot",),
         ),
         Request(
             "/arvae/regen",
@@ -209,6 +271,7 @@ REQUESTS: dict[str, Request] = {
             "regenerate bars start_bar.. (n_bars 0: to the clip end) of an uploaded clip with attribute targets",
             targets=True,
             engine=True,
+            coalesce=("slot",),
         ),
         Request(
             "/arvae/sample",
@@ -217,6 +280,7 @@ REQUESTS: dict[str, Request] = {
             "new bars from the prior with attribute targets",
             targets=True,
             engine=True,
+            coalesce=(),
         ),
         Request(
             "/arvae/interp",
@@ -228,6 +292,13 @@ REQUESTS: dict[str, Request] = {
             f"{_STREAM} /arvae/interp rid steps:i latency_ms:f",
             "interpolate in latent space from the clip in slot_a to the one in slot_b, one variation per step",
             engine=True,
+            coalesce=(),
+        ),
+        Request(
+            "/arvae/resend",
+            (Param("target_rid", "i", 1, RID_MAX), Param("v", "i", 0, MAX_VARIATIONS - 1)),
+            "variation v's result stream again (carrying target_rid as rid), then /arvae/resend rid target_rid:i v:i",
+            f"re-send one variation of one of this client's last {RESULTS_KEPT} results (kept {RESULT_KEEP_SEC:g} s)",
         ),
         Request(
             "/arvae/cancel",
@@ -344,6 +415,14 @@ def parse_request(address: str, args: list | tuple) -> ParsedRequest:
     return ParsedRequest(address, rid, values, targets)
 
 
+def coalesce_key(req: ParsedRequest, client: object) -> tuple | None:
+    """The coalescing key of a parsed engine request from `client` (see Request.coalesce); None: never replaced."""
+    names = REQUESTS[req.address].coalesce
+    if names is None:
+        return None
+    return (client, req.address, *(req.values[n] for n in names))
+
+
 def markdown_table() -> str:
     """The tables of docs/protocol.md, generated from REQUESTS (print them: `python -m arvae_live.protocol`)."""
     lines = ["| address | arguments | reply | what it does |", "|---|---|---|---|"]
@@ -353,6 +432,8 @@ def markdown_table() -> str:
     lines += [f"| `{address}` | `{args}` |" for address, args in STREAM_MESSAGES]
     lines += ["", "| error code | meaning |", "|---|---|"]
     lines += [f"| `{code}` | {meaning} |" for code, meaning in ERROR_CODES.items()]
+    lines += ["", "| limit (arvae_live/protocol.py) | value | what it bounds |", "|---|---|---|"]
+    lines += [f"| `{name}` | {_fmt(value)} | {doc} |" for name, value, doc in LIMITS]
     return "\n".join(lines)
 
 

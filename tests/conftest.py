@@ -6,14 +6,18 @@ worked out by hand.
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 import pytest
 import torch
 
+from arvae_live.client import DaemonClient
 from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
 from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import Note, Vocabulary, notes_to_tokens, ticks_to_beats
+from arvae_live.daemon import Daemon, ModelHost
 
 # Keep the suite from fighting itself for the 2 cores.
 torch.set_num_threads(1)
@@ -76,3 +80,33 @@ def tiny_ckpt(tmp_path, tiny_model: MeasureVAE, tiny_config: ModelConfig, vocab:
         provenance={"preset": "test-fixture"},
     )
     return save_checkpoint(ckpt, tmp_path / "tiny.pt")
+
+
+# ---- the daemon on the tiny model, over real loopback sockets (tests/test_daemon.py, tests/test_hostile_osc.py)
+
+
+@pytest.fixture
+def sink():
+    """The daemon's default reply port: replies to clients without a registration land here (a test may read them)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def daemon(tiny_ckpt, sink, tmp_path, monkeypatch):
+    # An empty model folder: the models bundled in checkpoints/ would otherwise be listed as loadable too.
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
+    (tmp_path / "no-models").mkdir()
+    host = ModelHost("cpu")
+    host.add(str(tiny_ckpt))
+    d = Daemon(host, port=0, reply_port=sink.getsockname()[1]).start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def client(daemon):
+    with DaemonClient(daemon.port, timeout_sec=10) as c:
+        yield c

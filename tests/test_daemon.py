@@ -28,37 +28,11 @@ from arvae_live.client import DaemonClient, DaemonError, result_notes
 from arvae_live.core.attributes import compute_attributes
 from arvae_live.core.representation import Note, Vocabulary, notes_to_tokens
 from arvae_live.daemon import Daemon, ModelHost
-from arvae_live.osc_bridge import Job, encode_message
+from arvae_live.osc_wire import encode_message
+from arvae_live.scheduling import Job
 from tests.conftest import tick_notes
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def sink():
-    """A socket the daemon's default replies go to and nobody reads (clients register their own port)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def daemon(tiny_ckpt, sink, tmp_path, monkeypatch):
-    # An empty model folder: the models bundled in checkpoints/ would otherwise be listed as loadable too.
-    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
-    (tmp_path / "no-models").mkdir()
-    host = ModelHost("cpu")
-    host.add(str(tiny_ckpt))
-    d = Daemon(host, port=0, reply_port=sink.getsockname()[1]).start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
-def client(daemon):
-    with DaemonClient(daemon.port, timeout_sec=10) as c:
-        yield c
 
 
 # Two bars in 4/4, hand-written: bar 1 quarters C D E F (velocities 20, 30, 40, 50), bar 2 a half note G and two
@@ -70,7 +44,8 @@ TWO_BARS = [Note(n.pitch, n.start_beats, n.dur_beats, v) for n, v in zip(TWO_BAR
 def test_ping_hello_status_and_listing(client, daemon):
     assert client.request("/arvae/ping")[0].address == "/arvae/ping"
     hello = client.request("/arvae/hello", "test", client.reply_port, 1)[0]
-    assert hello.args[1].startswith("arvae-live") and hello.args[2:] == (1, "cpu")
+    assert hello.args[1].startswith("arvae-live") and hello.args[2:4] == (1, "cpu") and hello.args[4] > 0
+    assert client.request("/arvae/verify", hello.args[4])[0].args[1] == 1
     status = client.request("/arvae/status")[0].args
     assert status[1:5] == ("ready", "tiny", "cpu", 0)
     models = client.request("/arvae/models/list", final="/arvae/models/end")
@@ -163,15 +138,19 @@ def test_latest_wins_and_cancel(client, daemon):
     client.upload(TWO_BARS, 8.0, slot=0)
     client.upload(TWO_BARS, 8.0, slot=1)
     gate = threading.Event()
-    daemon.submit(Job(("test", 0), 0, "/test/hold", lambda: gate.wait(10), time.perf_counter()))  # engine busy
+    for small in (False, True):  # both engine threads busy, the first one first
+        daemon.submit(
+            Job(("test", small), 0, "/test/hold", lambda _lm: gate.wait(10), time.perf_counter(), None, small)
+        )
+        while daemon.queue_size():
+            time.sleep(0.002)
     rids = [client.next_rid() for _ in range(7)]
     for rid in rids[:5]:  # a dial sweep: five requests for slot 0 while the engine is busy
         client.send("/arvae/regen", rid, 0, 4, 1.0, rid, 0, 0, "note_density", rid / 10)
     client.send("/arvae/regen", rids[5], 1, 1, 0.0, 0, 0, 0)  # slot 1: not replaced by slot 0's requests
     client.send("/arvae/cancel", rids[6], rids[5])  # but cancelled by rid
-    while daemon.queue_size() < 6:
-        time.sleep(0.01)
     assert client.collect(rids[6], "/arvae/cancel")[0].args[1] == rids[5]
+    assert daemon.queue_size() == 1  # replaced and cancelled requests leave the queue at once
     gate.set()
     outcome = {}
     for rid in rids[:6]:
@@ -183,7 +162,7 @@ def test_latest_wins_and_cancel(client, daemon):
 
 
 def test_partial_uploads_expire(client, daemon):
-    daemon.bridge.uploads.ttl_sec = 0.2
+    daemon.clients.get(("127.0.0.1", client.reply_port)).upload_ttl_sec = 0.2
     client.send("/arvae/clip/begin", 0, 0, 1, 4.0)
     time.sleep(0.3)
     rid = client.next_rid()
@@ -336,7 +315,7 @@ def test_memory_does_not_grow_over_ten_thousand_requests(daemon, client):
     finally:
         tracemalloc.stop()
     assert after - before < 512 * 1024, f"traced memory grew by {(after - before) / 1024:.0f} KiB"
-    assert daemon.bridge.uploads.sizes() == (0, 8)
+    assert daemon.clients.sizes() == (0, 8)
 
 
 def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
@@ -357,7 +336,7 @@ def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "stopped: 2 requests, 0 errors" in out  # the hello and the ping
+    assert "stopped: 3 requests, 0 errors" in out  # the hello, the verify and the ping
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "truncated", "foreign"])
@@ -432,3 +411,23 @@ def test_bench_runs_with_the_tiny_model(tiny_ckpt, tmp_path):
     run = json.loads(out.read_text())["runs"][0]
     assert run["variations"] == 2 and 0 < run["engine_ms"][0] <= run["engine_ms"][2]
     assert run["round_trip_ms"][0] > 0 and run["daemon_engine_p50_ms"] > 0
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tiny_ckpt):
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    try:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli_main, ["serve", "--model", str(tiny_ckpt), "--port", str(port)])
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and f"port {port}" in lines[0] and "--port" in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_a_remote_host_without_allow_remote(tiny_ckpt):
+    result = CliRunner().invoke(cli_main, ["serve", "--model", str(tiny_ckpt), "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "--allow-remote" in result.output, result.output

@@ -9,7 +9,7 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from arvae_live.osc_bridge import decode_message, encode_message
+from arvae_live.osc_wire import decode_message, encode_message
 from arvae_live.protocol import REQUESTS, ProtocolError, markdown_table, parse_request
 
 ROOT = Path(__file__).resolve().parents[1]

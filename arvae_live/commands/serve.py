@@ -101,9 +101,37 @@ Examples:
 """
 
 
+def _remember_allow_remote(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta["arvae_allow_remote"] = value  # read by _check_host; not a parameter of serve_cmd
+
+
+def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a non-loopback --host without --allow-remote, in one line, before anything loads."""
+    if not _is_loopback(value) and not ctx.meta.get("arvae_allow_remote"):
+        raise click.ClickException(
+            f"--host {value} is not a loopback address: other machines could send requests and receive replies; "
+            "add --allow-remote if you mean that"
+        )
+    return value
+
+
 @click.command("serve", epilog=SERVE_EXAMPLES)
 @model_option(without="every model in the model folder, the Bach model current", multiple=True, dest="models")
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind; loopback unless you say so.")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_remember_allow_remote,
+    help="Allow a --host that is not loopback (the daemon is then reachable from other machines).",
+)
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    callback=_check_host,
+    help="Address to bind; anything but loopback also needs --allow-remote.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="Request port.")
 @click.option(
     "--reply-port",
@@ -164,7 +192,7 @@ def serve_cmd(
     # Handlers before the startup lines: a client that reads them may signal at once.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.request_shutdown())
-    daemon.start()
+    daemon.start()  # a port in use: PortInUseError, one line
     if not _is_loopback(host):
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
@@ -177,7 +205,8 @@ def serve_cmd(
         midi_mode.stop()
     s = daemon.stats
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
-    click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams")
+    n_held_back = s.get("unverified_refusals") + s.get("dropped_replies")
+    click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams, {n_held_back} replies held back")
 
 
 def _open_midi_mode(engine, midi: dict, threads: int):
