@@ -434,6 +434,8 @@ def regenerate_group(
     for name, delta in options.shifts.items():
         targets[name] = np.clip(np.concatenate([p.before[name] for _, p in ready]) + delta, 0.0, 1.0)
     try:
+        from arvae_live.engine import Clips  # torch loads with the engine, not with the options
+
         keys = [melody_key(p.clip) if options.scale == "auto" else None for _, p in ready]
         scales = [k.pitch_classes | _own_classes(p.clip) if k else None for k, (_, p) in zip(keys, ready)]
         res = lm.regenerate(
@@ -442,8 +444,7 @@ def regenerate_group(
             variations=options.variations,
             temperature=options.temperature,
             seed=options.seed,
-            clip_scales=scales,
-            clips=[len(w) for w in windows],  # each file its own key; no bar line joined across two files
+            scale=Clips(tuple(len(w) for w in windows), tuple(scales)),  # each file its own key and bar lines
         )
     except Exception as err:
         if len(ready) == 1:

@@ -43,7 +43,6 @@ from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary, tokens
 from arvae_live.errors import RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
 from arvae_live.steering import (
-    MAX_ROUNDS,
     Budget,
     Candidates,
     ClosedLoop,
@@ -55,6 +54,24 @@ from arvae_live.steering import (
 
 # regenerate's scale: "auto" (the input's key), "off" or None (chromatic), or pitch classes 0..11.
 ScaleArg = str | Sequence[int] | frozenset[int] | None
+
+
+@dataclass(frozen=True)
+class Clips:
+    """Several clips end to end in one regenerate call (batch regeneration of several files): the measures of each
+    and each one's scale (a ScaleArg), in order."""
+
+    lengths: tuple[int, ...]
+    scales: tuple[ScaleArg, ...]
+
+    def check(self, n_measures: int) -> None:
+        """RepresentationError unless the lengths are positive, add up to n_measures and have one scale each."""
+        if not self.lengths or min(self.lengths) < 1 or sum(self.lengths) != n_measures:
+            raise RepresentationError(f"clips must be positive lengths adding up to {n_measures}, got {self.lengths}")
+        if len(self.scales) != len(self.lengths):
+            raise RepresentationError(f"clips: {len(self.lengths)} clips and {len(self.scales)} scales")
+
+
 ENCODE_CACHE_SIZE = 64  # clips whose encoding is kept (a dial sweep re-sends the same clip with new targets)
 
 
@@ -262,11 +279,8 @@ class LiveModel:
         temperature: float = 0.0,
         seed: int = 0,
         closed_loop: bool = True,
-        max_rounds: int = MAX_ROUNDS,
         budget_ms: float | None = None,
-        scale: ScaleArg = "auto",
-        clips: Sequence[int] | None = None,
-        clip_scales: Sequence[ScaleArg] | None = None,
+        scale: ScaleArg | Clips = "auto",
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -277,17 +291,16 @@ class LiveModel:
             variations: V >= 1; variation 0 starts from the posterior mean, the others from seeded posterior samples.
             temperature: 0 for argmax decoding; > 0 samples tokens (seeded).
             seed: random seed for variations and sampling; the same call with the same seed gives the same tokens.
-            closed_loop: refine by measuring decoded candidates (True) or trust the calibrated latent move (False).
-            max_rounds: closed-loop refinement rounds at most.
+            closed_loop: refine by measuring decoded candidates (True; at most `steering.max_rounds` rounds) or trust
+                the calibrated latent move (False).
             budget_ms: no refinement round or sweep starts when it would likely end after this much time since the
                 call began (estimated by the decode-cost model, steering.DecodeCost); None: no limit. The first
                 guess is always decoded, so this bounds the latency of the closed loop without ever failing.
             scale: which pitches the output may use, besides the input's own: "auto" (the default) the diatonic
                 scale of the input's Krumhansl-Kessler key (core/key.py); a collection of pitch classes 0..11 (a
-                scale the client knows, e.g. Live's); None or "off": any pitch.
-            clips: when tokens are several clips end to end (batch regeneration of several files in one call), the
-                measures of each; each gets its own key, and no bar line is joined across two clips. None: one clip.
-            clip_scales: with clips, one scale per clip in place of scale.
+                scale the client knows, e.g. Live's); None or "off": any pitch. `Clips` when tokens are several
+                clips end to end (batch regeneration of several files in one call): each has its own scale, and no
+                bar line is joined across two clips.
 
         Variation 0 at temperature 0 keeps every bar whose targets equal its own values as it is; the other bars keep
         as many of their notes as the targets allow (steering.py, `splice`).
@@ -298,7 +311,7 @@ class LiveModel:
 
         Raises:
             UnknownAttributeError: a target names an attribute the model does not have or cannot steer.
-            RepresentationError: bad tokens, or a target outside 0..1 (both are ValueErrors).
+            RepresentationError: bad tokens, a target outside 0..1 or bad clips (all ValueErrors).
         """
         t0 = time.perf_counter()
         tokens = self._check_tokens(tokens)
@@ -306,21 +319,12 @@ class LiveModel:
         V = _check_count("variations", variations)
         _check_temperature(temperature)
         parsed = self._parse_targets(targets, M)
-        segments = _check_clips(clips, M)
-        if clip_scales is not None and len(clip_scales) != len(segments):
-            raise RepresentationError(f"clip_scales: one per clip, {len(segments)} clips and {len(clip_scales)} scales")
-        scales = list(clip_scales) if clip_scales is not None else [scale] * len(segments)
-        allowed, keys, before, after = self._clip_context(tokens, segments, scales)
+        clips = scale if isinstance(scale, Clips) else Clips((M,), (scale,))
+        clips.check(M)
+        allowed, keys, before, after = self._clip_context(tokens, clips)
         with torch.inference_mode():
             mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
-            z0 = mu.cpu().numpy().astype(np.float64)
-            if V > 1:
-                noise = torch.randn(V - 1, M, self.latent_dim, generator=gen).numpy()
-                sigma = torch.exp(0.5 * logvar).cpu().numpy()
-                z = np.concatenate([z0[None], z0[None] + noise * sigma[None]]).reshape(V * M, -1)
-            else:
-                z = z0.copy()
+            z = self._start_latents(mu, logvar, V, seed)
             asked = np.array(input_attrs)
             for k, a in enumerate(self.attributes):
                 if a.name in parsed:
@@ -332,8 +336,8 @@ class LiveModel:
             req.allowed = allowed if allowed is None or allowed.ndim == 1 else np.tile(allowed, (V, 1))
             if temperature == 0:  # variation 0 may come back as the input where nothing was asked of a bar
                 req.input_rows = np.arange(V * M) < M
-            best, rounds = self.steering.steer(z, req, closed_loop, max_rounds)
-            join_bars(best, req, segments, self.vocab.size, self.attributes)
+            best, rounds = self.steering.steer(z, req, closed_loop)
+            join_bars(best, req, clips.lengths, self.vocab.size, self.attributes)
         result = self._result(
             best, rounds, req, (V, M), {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes)}
         )
@@ -341,14 +345,24 @@ class LiveModel:
         result.key = keys[0] if len(keys) == 1 else None
         return result
 
+    def _start_latents(self, mu: torch.Tensor, logvar: torch.Tensor, variations: int, seed: int) -> np.ndarray:
+        """(V*M, Z) starting latents, variation-major: the posterior mean, then seeded posterior samples."""
+        z0 = mu.cpu().numpy().astype(np.float64)
+        if variations == 1:
+            return z0.copy()
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        noise = torch.randn(variations - 1, *z0.shape, generator=gen).numpy()
+        sigma = torch.exp(0.5 * logvar).cpu().numpy()
+        return np.concatenate([z0[None], z0[None] + noise * sigma[None]]).reshape(variations * z0.shape[0], -1)
+
     def _clip_context(
-        self, tokens: np.ndarray, segments: list[int], scales: list[ScaleArg]
+        self, tokens: np.ndarray, clips: Clips
     ) -> tuple[np.ndarray | None, list[str | None], np.ndarray, np.ndarray]:
-        """Per clip of tokens (segments: measures per clip, end to end): the allowed tokens (V,) for one clip or
-        (M, V) for several (None: all), each clip's key name, and each measure's neighbouring notes (before, after),
-        float (M,) each, NaN at the clip's edges."""
+        """Per clip of tokens: the allowed tokens (V,) for one clip or (M, V) for several (None: all), each clip's
+        key name, and each measure's neighbouring notes (before, after), float (M,) each, NaN at the clip's edges."""
+        segments = clips.lengths
         masks, keys, befores, afters = [], [], [], []
-        for start, n, clip_scale in zip(np.cumsum([0, *segments[:-1]]), segments, scales):
+        for start, n, clip_scale in zip(np.cumsum([0, *segments[:-1]]), segments, clips.scales):
             clip = tokens[start : start + n]
             mask, key = self.scale_for(clip, clip_scale)
             masks.append(mask)
@@ -371,8 +385,8 @@ class LiveModel:
         temperature: float = 1.0,
         seed: int = 0,
         closed_loop: bool = True,
-        max_rounds: int = MAX_ROUNDS,
         budget_ms: float | None = None,
+        scale: Sequence[int] | None = None,
     ) -> Regeneration:
         """New measures from the prior, with the targeted attributes steered (closed loop on those only).
 
@@ -382,6 +396,8 @@ class LiveModel:
             variations: V >= 1.
             temperature: 0 for argmax decoding, > 0 samples tokens.
             seed: random seed for the latents and the token sampling.
+            closed_loop, budget_ms: as for regenerate.
+            scale: pitch classes 0..11 the new notes keep to (there is no input to take a key from), or None: any.
 
         Returns:
             Regeneration; asked holds the targeted attributes only.
@@ -399,7 +415,8 @@ class LiveModel:
                 if a.name in parsed:
                     asked[:, k] = parsed[a.name]
             req = self._request(np.tile(asked, (V, 1)), parsed, None, temperature, seed, t0, budget_ms)
-            best, rounds = self.steering.steer(z, req, closed_loop, max_rounds)
+            req.allowed = None if scale is None else self.scale_for(np.full((1, TICKS_PER_MEASURE), 1), scale)[0]
+            best, rounds = self.steering.steer(z, req, closed_loop)
         asked_out = {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes) if a.name in parsed}
         return self._result(best, rounds, req, (V, M), asked_out)
 
@@ -476,16 +493,6 @@ def neighbour_notes(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for m in range(M - 2, -1, -1):
         after[m] = first[m + 1] if not np.isnan(first[m + 1]) else after[m + 1]
     return before, after
-
-
-def _check_clips(clips: Sequence[int] | None, n_measures: int) -> list[int]:
-    """regenerate's clips as a list of positive lengths that add up to n_measures ([n_measures] for None)."""
-    if clips is None:
-        return [n_measures]
-    segments = [int(n) for n in clips]
-    if not segments or min(segments) < 1 or sum(segments) != n_measures:
-        raise RepresentationError(f"clips must be positive lengths adding up to {n_measures} measures, got {segments}")
-    return segments
 
 
 def _check_count(name: str, value: int) -> int:

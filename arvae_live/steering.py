@@ -334,6 +334,7 @@ class ClosedLoop:
         self.predictor = predictor
         self.device = device
         self.cost = DecodeCost()  # calibrated by the model's warm-up
+        self.max_rounds = MAX_ROUNDS  # refinement rounds per call at most (a knob for experiments and tests)
         self._decode = decode
         # The steered attributes (those with a regularised dim): their columns and dims.
         self._steer = [(k, a) for k, a in enumerate(self.attributes) if a.latent_dim is not None]
@@ -341,7 +342,7 @@ class ClosedLoop:
         self._dims = [a.latent_dim for _, a in self._steer]
 
     def steer(
-        self, z: np.ndarray, req: Request, closed_loop: bool = True, max_rounds: int = MAX_ROUNDS
+        self, z: np.ndarray, req: Request, closed_loop: bool = True, max_rounds: int | None = None
     ) -> tuple[Candidates, int]:
         """First guess, then (closed loop) refinement rounds and the sweep.
 
@@ -355,7 +356,7 @@ class ClosedLoop:
         best = self.first_guess(z, req, closed_loop)
         if not closed_loop or not self._steer:
             return best, 0
-        rounds = self.refine(best, req, max_rounds)
+        rounds = self.refine(best, req, self.max_rounds if max_rounds is None else max_rounds)
         self.sweep(best, req)
         self.splice(best, req)
         return best, rounds

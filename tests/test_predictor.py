@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from arvae_live import steering
 from arvae_live.core.checkpoint import load_checkpoint, save_checkpoint
 from arvae_live.core.predictor import AttributePredictor, PredictorConfig
 from arvae_live.engine import LiveModel
@@ -120,8 +121,10 @@ def test_engine_starts_the_closed_loop_from_the_predictor(tmp_path, tiny_fit, me
         lm.regenerate(measures, targets, closed_loop=False).tokens,
         plain.regenerate(measures, targets, closed_loop=False).tokens,
     )
-    first = lm.regenerate(measures, targets, max_rounds=0, budget_ms=None)
-    z_open = plain.regenerate(measures, targets, max_rounds=0).latents
+    lm.steering.max_rounds = plain.steering.max_rounds = 0  # the first guesses alone
+    first = lm.regenerate(measures, targets, budget_ms=None)
+    z_open = plain.regenerate(measures, targets).latents
+    lm.steering.max_rounds = plain.steering.max_rounds = steering.MAX_ROUNDS
     assert not np.allclose(first.latents, z_open)  # a different first guess
     rng = np.random.default_rng(0)
     miss = {"open": 0.0, "closed": 0.0}

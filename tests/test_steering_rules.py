@@ -13,7 +13,7 @@ from arvae_live import steering
 from arvae_live.core.key import allowed_tokens
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, Vocabulary, notes_to_tokens
-from arvae_live.engine import LiveModel, neighbour_notes
+from arvae_live.engine import Clips, LiveModel, neighbour_notes
 from arvae_live.fast_decode import FastDecoder
 from arvae_live.steering import Budget, Request
 
@@ -126,13 +126,15 @@ def test_several_clips_in_one_call_each_keep_their_own_key(lm, vocab):
     c_major, _ = notes_to_tokens(tick_notes((60, 0, 6), (64, 6, 6), (67, 12, 6), (72, 18, 6)), 1, vocab)
     f_sharp_major, _ = notes_to_tokens(tick_notes((66, 0, 6), (70, 6, 6), (73, 12, 6), (78, 18, 6)), 1, vocab)
     both = np.concatenate([c_major, c_major, f_sharp_major, f_sharp_major])
-    res = lm.regenerate(both, {"note_density": 0.9}, variations=2, temperature=1.0, seed=4, clips=[2, 2])
+    res = lm.regenerate(
+        both, {"note_density": 0.9}, variations=2, temperature=1.0, seed=4, scale=Clips((2, 2), ("auto", "auto"))
+    )
     assert res.keys == ["C major", "F# major"] and res.key is None
     f_sharp = {6, 8, 10, 11, 1, 3, 5}
     assert _pitch_classes(res.tokens[:, :2], vocab) <= C_MAJOR
     assert _pitch_classes(res.tokens[:, 2:], vocab) <= f_sharp
     with pytest.raises(ValueError, match="clips"):
-        lm.regenerate(both, {}, clips=[2, 1])
+        lm.regenerate(both, {}, scale=Clips((2, 1), ("auto", "auto")))
 
 
 def test_a_scale_per_row_matches_the_eager_decoder(tiny_model: MeasureVAE, vocab):

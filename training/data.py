@@ -375,61 +375,13 @@ def build_dataset(
         n_listed = len(sources)
         skipped = Counter()
 
-    from tqdm import tqdm
-
-    results: list[tuple[str, Melody | str]]
-    bar = dict(total=len(sources), desc=f"parsing {name}", unit="piece", disable=not progress)
-    if workers == 1:
-        results = [_process(s) for s in tqdm(sources, **bar)]
-    else:
-        import multiprocessing
-
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            results = list(tqdm(pool.imap(_process, sources, chunksize=4), **bar))
-
-    names: list[str] = []
-    melodies: list[Melody] = []
-    meters: Counter[str] = Counter()
-    seen: dict[bytes, str] = {}
-    duplicates: dict[str, str] = {}  # piece -> the earlier piece with the same melody
-    for piece_name, result in results:
-        if isinstance(result, str):
-            skipped[result] += 1
-            continue
-        key = _melody_key(result)
-        if key in seen:
-            skipped[SKIP_DUPLICATE_MELODY] += 1
-            duplicates[piece_name] = seen[key]
-            continue
-        if not len(transpositions(result.pitch_low, result.pitch_high, vocab)):
-            skipped[SKIP_RANGE] += 1
-            continue
-        seen[key] = piece_name
-        names.append(piece_name)
-        melodies.append(result)
-        meters[result.meter] += 1
-
+    results = _parse_all(sources, name, workers, progress)
+    names, melodies, meters, duplicates = _keep_melodies(results, vocab, skipped)
     if name in TEST_ONLY_DATASETS:
         piece_split = np.full(len(names), SPLITS.index("test"), dtype=np.int8)
     else:
         piece_split = split_pieces(len(names))
-    rows_tokens, rows_piece, rows_shift = [], [], []
-    n_untransposed = n_silent = 0
-    for i, melody in enumerate(melodies):
-        keep = ~silent_measures(melody.tokens)
-        n_silent += int((~keep).sum())
-        wide = melody.tokens[keep]
-        n_untransposed += len(wide)
-        shifts = transpositions(melody.pitch_low, melody.pitch_high, vocab)
-        if name in ONE_TRANSPOSITION:
-            shifts = [shifts[len(shifts) // 2]]  # centred: random_transpose reaches the rest during training
-        for shift in shifts:
-            rows_tokens.append(transpose_tokens(wide, shift, vocab))
-            rows_piece.append(np.full(len(wide), i, dtype=np.int64))
-            rows_shift.append(np.full(len(wide), shift, dtype=np.int64))
-    tokens = np.concatenate(rows_tokens) if rows_tokens else np.zeros((0, TICKS_PER_MEASURE), dtype=np.int64)
-    piece = np.concatenate(rows_piece) if rows_piece else np.zeros(0, dtype=np.int64)
-    shift = np.concatenate(rows_shift) if rows_shift else np.zeros(0, dtype=np.int64)
+    tokens, piece, shift, n_untransposed, n_silent = _measure_rows(melodies, vocab, one=name in ONE_TRANSPOSITION)
     split = piece_split[piece] if len(piece) else np.zeros(0, dtype=np.int8)
     n_seen_in_train = {}
     if name in DEDUPLICATED and len(tokens):
@@ -520,6 +472,73 @@ def random_transpose(tokens: np.ndarray, rng: np.random.Generator, vocab: Vocabu
     shift = np.floor(down + rng.random(len(out)) * (up - down + 1)).astype(np.int64)
     out += np.where(pitched, shift[:, None], 0)
     return out
+
+
+def _parse_all(sources: list[PieceSource], name: str, workers: int, progress: bool) -> list[tuple[str, Melody | str]]:
+    """(name, Melody or skip reason) per source, parsed by `workers` processes, in order."""
+    from tqdm import tqdm
+
+    bar = dict(total=len(sources), desc=f"parsing {name}", unit="piece", disable=not progress)
+    if workers == 1:
+        return [_process(s) for s in tqdm(sources, **bar)]
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return list(tqdm(pool.imap(_process, sources, chunksize=4), **bar))
+
+
+def _keep_melodies(
+    results: list[tuple[str, Melody | str]], vocab: Vocabulary, skipped: Counter[str]
+) -> tuple[list[str], list[Melody], Counter[str], dict[str, str]]:
+    """The parsed melodies worth keeping: (names, melodies, meters kept, duplicates: piece -> the earlier piece with
+    the same melody). Adds each skip reason to skipped."""
+    names: list[str] = []
+    melodies: list[Melody] = []
+    meters: Counter[str] = Counter()
+    seen: dict[bytes, str] = {}
+    duplicates: dict[str, str] = {}
+    for piece_name, result in results:
+        if isinstance(result, str):
+            skipped[result] += 1
+            continue
+        key = _melody_key(result)
+        if key in seen:
+            skipped[SKIP_DUPLICATE_MELODY] += 1
+            duplicates[piece_name] = seen[key]
+            continue
+        if not len(transpositions(result.pitch_low, result.pitch_high, vocab)):
+            skipped[SKIP_RANGE] += 1
+            continue
+        seen[key] = piece_name
+        names.append(piece_name)
+        melodies.append(result)
+        meters[result.meter] += 1
+    return names, melodies, meters, duplicates
+
+
+def _measure_rows(
+    melodies: list[Melody], vocab: Vocabulary, one: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Every kept measure of every melody in every in-range transposition (one, the centred one, when `one`):
+    (tokens (N, 24), piece index (N,), shift (N,), measures before transposition, silent measures dropped)."""
+    rows_tokens, rows_piece, rows_shift = [], [], []
+    n_untransposed = n_silent = 0
+    for i, melody in enumerate(melodies):
+        keep = ~silent_measures(melody.tokens)
+        n_silent += int((~keep).sum())
+        wide = melody.tokens[keep]
+        n_untransposed += len(wide)
+        shifts = transpositions(melody.pitch_low, melody.pitch_high, vocab)
+        if one:
+            shifts = [shifts[len(shifts) // 2]]  # centred: random_transpose reaches the rest during training
+        for shift in shifts:
+            rows_tokens.append(transpose_tokens(wide, shift, vocab))
+            rows_piece.append(np.full(len(wide), i, dtype=np.int64))
+            rows_shift.append(np.full(len(wide), shift, dtype=np.int64))
+    tokens = np.concatenate(rows_tokens) if rows_tokens else np.zeros((0, TICKS_PER_MEASURE), dtype=np.int64)
+    piece = np.concatenate(rows_piece) if rows_piece else np.zeros(0, dtype=np.int64)
+    shift = np.concatenate(rows_shift) if rows_shift else np.zeros(0, dtype=np.int64)
+    return tokens, piece, shift, n_untransposed, n_silent
 
 
 def cache_key(name: str, vocab: Vocabulary, limit: int | None) -> str:

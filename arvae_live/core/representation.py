@@ -325,6 +325,4 @@ def tokens_to_notes(
         The notes, in onset order, times in beats from the start of the first measure.
     """
     pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
-    return [
-        Note(p, s, d, velocity) for p, s, d in zip(pitches.tolist(), starts.tolist(), durs.tolist(), strict=True)
-    ]
+    return [Note(p, s, d, velocity) for p, s, d in zip(pitches.tolist(), starts.tolist(), durs.tolist(), strict=True)]
