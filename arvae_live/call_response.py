@@ -295,12 +295,11 @@ class Response:
     engine_ms: float
 
 
-class CallResponse:
-    """The call-and-response state machine; see the module docstring for the musical behaviour.
+@dataclass(frozen=True)
+class CallSettings:
+    """How a CallResponse listens and answers (serve's MIDI-port options).
 
-    Args:
-        engine: the model side, e.g. an arvae_live.engine.LiveModel.
-        cc_map: which CCs drive targets, temperature, regenerate and reset; defaults for the engine's attributes.
+    Attributes:
         tempo_bpm: follow this fixed tempo (20..400 bpm) instead of incoming MIDI clock; None follows the clock.
         max_bars: longest call, 1..64 bars; a call reaching it ends on that bar line.
         end_silence_beats: beats without a held key that end a call, > 0.
@@ -309,48 +308,60 @@ class CallResponse:
         out_channel: MIDI channel 0..15 the response is played on.
         temperature: temperature until the temperature CC moves, >= 0.
         seed: seed of the first regeneration; each later one adds 1, so repeats differ at temperature > 0.
+
+    Raises:
+        ConfigError: a value out of its range, naming it.
     """
 
-    def __init__(
-        self,
-        engine: Regenerator,
-        cc_map: CCMap | None = None,
-        *,
-        tempo_bpm: float | None = None,
-        max_bars: int = 8,
-        end_silence_beats: float = 2.0,
-        early_beats: float = 0.25,
-        in_channel: int | None = None,
-        out_channel: int = 0,
-        temperature: float = 0.0,
-        seed: int = 0,
-    ) -> None:
-        if tempo_bpm is not None and not 20.0 <= tempo_bpm <= 400.0:
-            raise ConfigError(f"tempo must be in range 20..400 bpm, got {tempo_bpm}")
-        if not 1 <= max_bars <= 64:
-            raise ConfigError(f"max_bars must be in range 1..64, got {max_bars}")
-        if not end_silence_beats > 0:
-            raise ConfigError(f"end_silence_beats must be > 0, got {end_silence_beats}")
-        if not 0 <= early_beats < BEATS_PER_MEASURE:
-            raise ConfigError(f"early_beats must be in range 0..{BEATS_PER_MEASURE}, got {early_beats}")
-        for name, ch in (("in_channel", in_channel), ("out_channel", out_channel)):
+    tempo_bpm: float | None = None
+    max_bars: int = 8
+    end_silence_beats: float = 2.0
+    early_beats: float = 0.25
+    in_channel: int | None = None
+    out_channel: int = 0
+    temperature: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.tempo_bpm is not None and not 20.0 <= self.tempo_bpm <= 400.0:
+            raise ConfigError(f"tempo must be in range 20..400 bpm, got {self.tempo_bpm}")
+        if not 1 <= self.max_bars <= 64:
+            raise ConfigError(f"max_bars must be in range 1..64, got {self.max_bars}")
+        if not self.end_silence_beats > 0:
+            raise ConfigError(f"end_silence_beats must be > 0, got {self.end_silence_beats}")
+        if not 0 <= self.early_beats < BEATS_PER_MEASURE:
+            raise ConfigError(f"early_beats must be in range 0..{BEATS_PER_MEASURE}, got {self.early_beats}")
+        for name, ch in (("in_channel", self.in_channel), ("out_channel", self.out_channel)):
             if ch is not None and not 0 <= ch <= 15:
                 raise ConfigError(f"{name} must be in range 0..15, got {ch}")
-        if not temperature >= 0:
-            raise ConfigError(f"temperature must be >= 0, got {temperature}")
+        if not self.temperature >= 0:
+            raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
+
+
+class CallResponse:
+    """The call-and-response state machine; see the module docstring for the musical behaviour.
+
+    Args:
+        engine: the model side, e.g. an arvae_live.engine.LiveModel.
+        cc_map: which CCs drive targets, temperature, regenerate and reset; defaults for the engine's attributes.
+        settings: tempo, call length, channels, temperature and seed (CallSettings).
+    """
+
+    def __init__(self, engine: Regenerator, cc_map: CCMap | None = None, settings: CallSettings | None = None) -> None:
+        settings = settings if settings is not None else CallSettings()
         self.engine = engine
         self.cc_map = cc_map if cc_map is not None else CCMap.for_attributes(engine.attribute_names)
         unknown = [a for a in self.cc_map.attributes if a not in engine.attribute_names]
         if unknown:
             raise ConfigError(f"CC map names attribute(s) {unknown} the model lacks; it has {engine.attribute_names}")
-        self.tempo_bpm = tempo_bpm
-        self.max_bars = max_bars
-        self.end_silence_beats = end_silence_beats
-        self.early_beats = early_beats
-        self.in_channel = in_channel
-        self.out_channel = out_channel
-        self.temperature = float(temperature)
-        self.seed = seed
+        self.tempo_bpm = settings.tempo_bpm
+        self.max_bars = settings.max_bars
+        self.end_silence_beats = settings.end_silence_beats
+        self.early_beats = settings.early_beats
+        self.in_channel = settings.in_channel
+        self.out_channel = settings.out_channel
+        self.temperature = float(settings.temperature)  # the temperature CC changes it
+        self.seed = settings.seed  # each regeneration adds 1
         self.targets: dict[str, float] = {}  # attribute -> normalised 0..1 target, set by CCs
         self.clock = ClockFollower()
         self.anchor_time: float | None = None  # fixed-tempo mode: monotonic seconds of beat 0

@@ -160,19 +160,18 @@ def build_machine(
     Raises:
         ConfigError: a bad --midi-cc override or setting.
     """
-    from arvae_live.call_response import CallResponse, CCMap
+    from arvae_live.call_response import CallResponse, CallSettings, CCMap
 
     in_channel = None if midi_channel is None else midi_channel - 1
     cc_map = CCMap.for_attributes(engine.attribute_names, midi_cc, channel=in_channel)
-    return CallResponse(
-        engine,
-        cc_map,
+    settings = CallSettings(
         tempo_bpm=tempo,
         max_bars=max_bars,
         end_silence_beats=end_silence,
         in_channel=in_channel,
         out_channel=midi_out_channel - 1,
     )
+    return CallResponse(engine, cc_map, settings)
 
 
 def run_midi_mode(

@@ -15,7 +15,7 @@ import mido
 import numpy as np
 import pytest
 
-from arvae_live.call_response import CallResponse, CCMap, ClockFollower, run_loop
+from arvae_live.call_response import CallResponse, CallSettings, CCMap, ClockFollower, run_loop
 from arvae_live.core.attributes import PAPER_ATTRIBUTES
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, REST, Vocabulary, tokens_to_notes
 from arvae_live.errors import ConfigError
@@ -227,7 +227,7 @@ def test_a_last_key_released_just_after_the_bar_line_adds_no_bar():
 
 def test_a_call_reaching_max_bars_ends_on_that_bar_line_and_held_keys_are_cut():
     engine = TransposingEngine()
-    machine = CallResponse(engine, max_bars=1)
+    machine = CallResponse(engine, settings=CallSettings(max_bars=1))
     out = drive_clock(machine, 320, {96: [on(70)], 250: [off(70)]})  # held for more than a bar
     assert engine.calls[0]["tokens"].tolist() == [[17] + [HOLD] * 23]  # the whole bar, cut at its end
     # The call ended on the bar line at beat 8 (pulse 192), so the response starts one bar later, pulse 288.
@@ -299,7 +299,7 @@ def test_stop_silences_the_response_and_start_drops_a_half_recorded_call():
 
 
 def test_notes_while_the_clock_is_stopped_are_ignored_and_in_channel_filters():
-    machine = CallResponse(TransposingEngine(), in_channel=1)
+    machine = CallResponse(TransposingEngine(), settings=CallSettings(in_channel=1))
     machine.handle(mido.Message("stop"), 0.0)
     assert machine.handle(on(60, channel=1), 0.1) == [] and machine.state == "idle"
     machine.handle(mido.Message("continue"), 0.2)
@@ -312,9 +312,9 @@ def test_notes_while_the_clock_is_stopped_are_ignored_and_in_channel_filters():
 def test_machine_refuses_bad_settings():
     engine = TransposingEngine()
     with pytest.raises(ConfigError, match="tempo"):
-        CallResponse(engine, tempo_bpm=1000)
+        CallSettings(tempo_bpm=1000)
     with pytest.raises(ConfigError, match="max_bars"):
-        CallResponse(engine, max_bars=65)
+        CallSettings(max_bars=65)
     with pytest.raises(ConfigError, match="lacks"):
         CallResponse(engine, CCMap({"no_such_attr": 30}))
 
@@ -372,7 +372,7 @@ def test_whole_loop_at_a_fixed_tempo_plays_on_time_and_silences_at_exit():
     # Stop while the last response note still sounds: run_loop must send its note-off on the way out.
     sim = Simulation(timeline, end=6.75)
     engine = TransposingEngine()
-    machine = CallResponse(engine, tempo_bpm=120.0)
+    machine = CallResponse(engine, settings=CallSettings(tempo_bpm=120.0))
     run_loop(sim.inport, sim.outport, machine, should_stop=sim.should_stop, clock=sim.clock, wait=sim.wait)
     anchor = machine.anchor_time
     assert 1.0 <= anchor <= 1.0 + 0.001 + 1e-9  # read at the first poll after it arrived
