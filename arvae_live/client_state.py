@@ -98,6 +98,9 @@ class ClientState:
         self.reply_port: int | None = None  # None: the daemon's default reply port
         self.nonce = 0  # 0: no registration yet
         self.verified = False
+        # /arvae/scale: "auto" (each clip's key), "off" (any pitch) or "set" with a 12-bit pitch-class mask; None:
+        # the daemon's default (serve --scale).
+        self.scale: tuple[str, int] | None = None
         self.last_seen = time.monotonic()
         self.received_bytes = 0
         self.sent_bytes = 0

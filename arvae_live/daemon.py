@@ -180,6 +180,7 @@ class Daemon:
         self.reply_port = reply_port
         self.threads = threads
         self.budget_ms = budget_ms
+        self.default_scale: tuple[str, int] = ("auto", 0)  # clients without /arvae/scale (serve --scale)
         self.device = str(resolve_device(models.device).type)
         self.stats = Stats()
         self.clients = ClientTable()

@@ -22,8 +22,9 @@ import numpy as np
 
 from arvae_live import __version__
 from arvae_live.client_state import Client, ClientState, ClientTable
+from arvae_live.core.key import estimate_key
 from arvae_live.core.notes import NoteFields, carried_note_fields
-from arvae_live.core.representation import BEATS_PER_MEASURE, Adjustment, Note
+from arvae_live.core.representation import BEATS_PER_MEASURE, Adjustment, Note, Vocabulary, tokens_to_note_arrays
 from arvae_live.engine import LiveModel, Regeneration
 from arvae_live.errors import ArvaeError, UnknownAttributeError
 from arvae_live.model_store import UnknownModelError
@@ -32,6 +33,7 @@ from arvae_live.protocol import (
     MAX_WARNINGS,
     PROTOCOL_VERSION,
     REQUESTS,
+    SCALE_MODES,
     UNVERIFIED_MESSAGE,
     ParsedRequest,
     ProtocolError,
@@ -71,6 +73,7 @@ class DaemonSide(Protocol):
     clients: ClientTable
     device: str
     budget_ms: float | None
+    default_scale: tuple[str, int]  # the scale of clients that sent no /arvae/scale (serve --scale)
 
     def send(self, state: ClientState, rid: int, address: str, datagrams: list[bytes]) -> bool:
         """Send a reply's datagrams to the client's reply port, within its credit; False when refused or dropped."""
@@ -134,6 +137,7 @@ class OscBridge:
             "/arvae/regen": self._regen,
             "/arvae/sample": self._sample,
             "/arvae/interp": self._interp,
+            "/arvae/scale": self._scale,
             "/arvae/cancel": self._cancel,
             "/arvae/resend": self._resend,
         }
@@ -233,6 +237,15 @@ class OscBridge:
         log.debug("%s verified, replies to port %s", state, state.reply_port)
         self._reply(state, req, "/arvae/verify", 1)
 
+    def _scale(self, state: ClientState, req: ParsedRequest, received: float) -> None:
+        mode, mask = str(req.values["mode"]), int(req.values.get("mask", 0))
+        if mode not in SCALE_MODES:
+            raise ProtocolError("bad_args", f"scale mode must be one of {', '.join(SCALE_MODES)}, got {mode[:40]!r}")
+        if (mode == "set") != (mask > 0):
+            raise ProtocolError("bad_args", "scale mode set takes a pitch-class mask 1..4095; auto and off take none")
+        state.scale = (mode, mask)
+        self._reply(state, req, "/arvae/scale", mode, mask)
+
     def _ping(self, state: ClientState, req: ParsedRequest, received: float) -> None:
         self._reply(state, req, "/arvae/ping", time.monotonic() * 1e3 % 1e7)
 
@@ -318,10 +331,12 @@ class OscBridge:
             n = v["n_bars"] or M - start
             if start >= M or start + n > M:
                 raise ProtocolError("bad_args", f"bars {start}..{start + n - 1} are outside the clip's {M} bars")
+            scale, key = clip_scale(tokens, lm.vocab, state.scale or self.daemon.default_scale)
             res = lm.regenerate(
                 tokens[start : start + n], req.targets, v["variations"], v["temperature"], v["seed"],
-                budget_ms=self.daemon.budget_ms,
+                budget_ms=self.daemon.budget_ms, scale=scale,
             )  # fmt: skip
+            res.key = key
             if req.rid == 0:
                 return
             streams = []
@@ -338,9 +353,12 @@ class OscBridge:
         v = req.values
 
         def run(lm: LiveModel) -> None:
+            mode, mask = state.scale or self.daemon.default_scale
+            scale = [k for k in range(12) if mask >> k & 1] if mode == "set" else None  # no clip: no key to find
             res = lm.sample(
-                v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"], budget_ms=self.daemon.budget_ms
-            )
+                v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"],
+                budget_ms=self.daemon.budget_ms, scale=scale,
+            )  # fmt: skip
             if req.rid == 0:
                 return
             length = float(v["n_bars"] * BEATS_PER_MEASURE)
@@ -404,9 +422,29 @@ class OscBridge:
         latency_ms = (time.perf_counter() - received) * 1e3
         self.daemon.stats.record(latency_ms, res.engine_ms)
         self.daemon.stats.count("served")
-        final = encode_message(req.address, req.rid, len(streams), latency_ms)
+        extra = (res.key or "",) if req.address == "/arvae/regen" else ()  # the key the notes kept to; "": any pitch
+        final = encode_message(req.address, req.rid, len(streams), latency_ms, *extra)
         state.keep_result(req.rid, streams)  # before sending: a /resend may follow the final reply at once
         self.daemon.send(state, req.rid, req.address, [*warnings, *(d for s in streams for d in s), final])
+
+
+def clip_scale(tokens: np.ndarray, vocab: Vocabulary, choice: tuple[str, int]) -> tuple[frozenset[int] | None, str]:
+    """The pitch classes a regeneration of a clip keeps to, and the key's name, for a client's /arvae/scale choice.
+
+    "auto" takes the key of the whole clip (not only the bars regenerated) plus its own chromatic notes; "set" the
+    mask's pitch classes; "off" none (None, "").
+    """
+    mode, mask = choice
+    if mode == "off":
+        return None, ""
+    pitches, _, durations = tokens_to_note_arrays(tokens, vocab)
+    own = frozenset(int(p) % 12 for p in pitches)
+    if mode == "set":
+        return frozenset(k for k in range(12) if mask >> k & 1) | own, "custom"
+    if not len(pitches):
+        return None, ""
+    key = estimate_key(pitches, durations)
+    return key.pitch_classes | own, key.name
 
 
 def _warnings(rid: int, adjustments: Sequence[Adjustment]) -> list[bytes]:

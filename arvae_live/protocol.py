@@ -169,6 +169,8 @@ class Request:
         return " ".join(parts)
 
 
+SCALE_MODES = ("auto", "off", "set")  # /arvae/scale and serve --scale (without set)
+
 _SLOT = Param("slot", "i", 0, MAX_SLOTS - 1)
 _VARIATIONS = Param("variations", "i", 1, MAX_VARIATIONS, too_large=True)
 _TEMPERATURE = Param("temperature", "f", 0.0, 10.0)
@@ -267,7 +269,7 @@ REQUESTS: dict[str, Request] = {
                 Param("start_bar", "i", 0, MAX_BARS - 1),
                 Param("n_bars", "i", 0, MAX_BARS, too_large=True),
             ),  # fmt: skip
-            f"warnings, {_STREAM} /arvae/regen rid n_variations:i latency_ms:f",
+            f"warnings, {_STREAM} /arvae/regen rid n_variations:i latency_ms:f key:s",
             "regenerate bars start_bar.. (n_bars 0: to the clip end) of an uploaded clip with attribute targets",
             targets=True,
             engine=True,
@@ -299,6 +301,14 @@ REQUESTS: dict[str, Request] = {
             (Param("target_rid", "i", 1, RID_MAX), Param("v", "i", 0, MAX_VARIATIONS - 1)),
             "variation v's result stream again (carrying target_rid as rid), then /arvae/resend rid target_rid:i v:i",
             f"re-send one variation of one of this client's last {RESULTS_KEPT} results (kept {RESULT_KEEP_SEC:g} s)",
+        ),
+        Request(
+            "/arvae/scale",
+            (Param("mode", "s"),),
+            "/arvae/scale rid mode:s mask:i",
+            "which pitches this client's regen/sample keep to: auto (the clip's key, the default), off (any), "
+            "set (mask: bit k = pitch class k, 0 = C; e.g. Live's scale)",
+            optional=(Param("mask", "i", 1, 4095),),
         ),
         Request(
             "/arvae/cancel",

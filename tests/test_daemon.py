@@ -431,3 +431,39 @@ def test_serve_refuses_a_remote_host_without_allow_remote(tiny_ckpt):
     result = CliRunner().invoke(cli_main, ["serve", "--model", str(tiny_ckpt), "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0 and "--allow-remote" in result.output, result.output
+
+
+def _pitch_classes(replies, v: int = 0) -> set[int]:
+    return {n.pitch % 12 for n in result_notes(replies, v)}
+
+
+def test_regen_keeps_the_clip_key_and_scale_chooses_per_client(client, daemon):
+    # C major, whole clip: C E G C' / D F A D' -- every variation, sampled, stays on the white keys
+    clip = [Note(p, float(k), 1.0, 80) for k, p in enumerate([60, 64, 67, 72, 62, 65, 69, 74])]
+    client.upload(clip, 8.0)
+    replies = client.regen(targets={"note_density": 0.9, "pitch_range": 0.9}, variations=4, temperature=2.0, seed=1)
+    assert replies[-1].args[3] == "C major"  # the final reply names the key
+    assert set().union(*(_pitch_classes(replies, v) for v in range(4))) <= {0, 2, 4, 5, 7, 9, 11}
+    # "set": Live's scale as a mask; the clip's own notes stay possible
+    g_major_pentatonic = sum(1 << k for k in (7, 9, 11, 2, 4))
+    assert client.request("/arvae/scale", "set", g_major_pentatonic)[-1].args[1:] == ("set", g_major_pentatonic)
+    replies = client.regen(targets={"note_density": 0.9}, variations=4, temperature=2.0, seed=1)
+    allowed = {7, 9, 11, 2, 4} | {0, 4, 7, 2, 5, 9}
+    assert replies[-1].args[3] == "custom"
+    assert set().union(*(_pitch_classes(replies, v) for v in range(4))) <= allowed
+    sampled = client.request("/arvae/sample", 4, 2.0, 5, 2, final="/arvae/sample")
+    assert set().union(*(_pitch_classes(sampled, v) for v in range(4))) <= {7, 9, 11, 2, 4}
+    # "off": the final reply names no key
+    client.request("/arvae/scale", "off")
+    assert client.regen(targets={"note_density": 0.9}, seed=1)[-1].args[3] == ""
+    for bad in (("set",), ("auto", 5), ("lydian",), ("set", 4096)):
+        with pytest.raises(DaemonError) as err:
+            client.request("/arvae/scale", *bad)
+        assert err.value.code == "bad_args"
+
+
+def test_nothing_asked_returns_the_clip_as_it_was(client):
+    client.upload(TWO_BARS, 8.0)
+    replies = client.regen(targets={})
+    got = [(n.pitch, n.start_beats, n.dur_beats) for n in result_notes(replies, 0)]
+    assert got == [(n.pitch, n.start_beats, n.dur_beats) for n in TWO_BARS]

@@ -143,6 +143,14 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @device_option()
 @threads_option
 @budget_option()
+@click.option(
+    "--scale",
+    type=click.Choice(["auto", "off"]),
+    default="auto",
+    show_default=True,
+    help="auto: regenerated notes keep to each clip's key (its scale plus the clip's own chromatic notes); off: any "
+    "pitch. A client may choose per connection with /arvae/scale (docs/protocol.md).",
+)
 @midi_options
 def serve_cmd(
     models: tuple[str, ...],
@@ -152,6 +160,7 @@ def serve_cmd(
     device: str,
     threads: int,
     budget_ms: float,
+    scale: str,
     **midi,
 ) -> None:
     """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
@@ -182,6 +191,7 @@ def serve_cmd(
                 except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
                     log.warning("skipped %s", err)
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
+    daemon.default_scale = (scale, 0)
     midi_mode = None
     if use_midi:  # the ports open before the daemon starts: MIDI asked for and impossible stops here, in one line
         from arvae_live.midi_mode import SharedEngine
