@@ -351,7 +351,7 @@ def build_dataset(
     """Build a dataset from its corpus (slow: parses every piece; `load_dataset` caches the result).
 
     Args:
-        name: "bach" or "folk".
+        name: "bach", "folk", "general" or "airds" (training/corpora.py).
         vocab: the target vocabulary; its pitch range bounds the transpositions.
         limit: use only the first `limit` pieces of the listing (>= 1), or all when None.
         progress: show a tqdm bar while parsing.
@@ -602,7 +602,7 @@ def load_dataset(
     """The dataset `name`, from its cache when there is one, else built (see `build_dataset`) and cached.
 
     Args:
-        name: "bach" or "folk".
+        name: "bach", "folk", "general" or "airds" (training/corpora.py).
         cache_dir: folder of the cache files (created if missing).
         vocab: target vocabulary; part of the cache key.
         rebuild: build even when a cache exists, and overwrite it.

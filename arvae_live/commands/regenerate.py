@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -88,21 +89,12 @@ def regenerate_cmd(
     inputs: tuple[Path, ...],
     out_dir: Path,
     model: str | None,
-    set_: tuple[str, ...],
-    shift: tuple[str, ...],
-    bars: str | None,
-    track: int | None,
-    pickup: float | None,
-    variations: int,
-    temperature: float,
-    seed: int,
-    scale: str,
     jobs: int,
     batch_files: int,
     device: str,
     report: Path | None,
-    overwrite: bool,
-) -> None:  # fmt: skip
+    **what: Any,
+) -> None:
     """Regenerate the melody of each MIDI file in INPUTS (files, or folders searched for *.mid and *.midi).
 
     Tempo, meter, the other tracks and every non-note event are kept; only the melody's notes in the selected bars
@@ -121,17 +113,11 @@ def regenerate_cmd(
     from arvae_live.model_store import resolve_model
     from arvae_live.paths import check_regular
 
+    # `what`: the options that decide what each file becomes (RegenOptions' fields; --set and --shift parsed here).
     options = RegenOptions(
-        targets=parse_assignments(set_, "--set", 0.0, 1.0),
-        shifts=parse_assignments(shift, "--shift", -1.0, 1.0),
-        bars=bars,
-        track=track,
-        pickup=pickup,
-        variations=variations,
-        temperature=temperature,
-        seed=seed,
-        overwrite=overwrite,
-        scale=scale,
+        targets=parse_assignments(what.pop("set_"), "--set", 0.0, 1.0),
+        shifts=parse_assignments(what.pop("shift"), "--shift", -1.0, 1.0),
+        **what,
     )
     model_path = check_regular(resolve_model(model), CheckpointError, "checkpoint")
     check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])

@@ -148,6 +148,8 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
     type=click.Choice(["auto", "off"]),
     default="auto",
     show_default=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: ctx.meta.__setitem__("arvae_scale", value),
     help="auto: regenerated notes keep to each clip's key (its scale plus the clip's own chromatic notes); off: any "
     "pitch. A client may choose per connection with /arvae/scale (docs/protocol.md).",
 )
@@ -160,7 +162,6 @@ def serve_cmd(
     device: str,
     threads: int,
     budget_ms: float,
-    scale: str,
     **midi,
 ) -> None:
     """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
@@ -191,7 +192,7 @@ def serve_cmd(
                 except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
                     log.warning("skipped %s", err)
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
-    daemon.default_scale = (scale, 0)
+    daemon.default_scale = (click.get_current_context().meta.get("arvae_scale", "auto"), 0)  # --scale
     midi_mode = None
     if use_midi:  # the ports open before the daemon starts: MIDI asked for and impossible stops here, in one line
         from arvae_live.midi_mode import SharedEngine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,14 +47,10 @@ def traverse_cmd(
     steps: int,
     out_dir: Path,
     model: str | None,
-    track: int | None,
-    pickup: float | None,
-    bars: str | None,
-    open_loop: bool,
     as_json: bool,
-    seed: int,
     device: str,
-) -> None:  # fmt: skip
+    **how: Any,
+) -> None:
     """Decode the melody of MIDI_FILE (or bars of it) at STEPS values of one attribute, from low to high.
 
     Writes one MIDI file per step (the input with the selected bars replaced) and a PNG: the input's and each
@@ -75,13 +72,15 @@ def traverse_cmd(
     from arvae_live.paths import check_regular
     from arvae_live.traversal import plot_traversal, traverse
 
-    clip = read_midi(midi_file, track=track, pickup=pickup)
-    sel = parse_bars(bars, clip.n_measures, clip.first_bar)
+    # `how`: which melody and bars (track, pickup, bars) and how to steer (open_loop, seed).
+    clip = read_midi(midi_file, track=how["track"], pickup=how["pickup"])
+    sel = parse_bars(how["bars"], clip.n_measures, clip.first_bar)
     if sel.clamped:
         click.echo(f"note: {sel.clamped}", err=True)
     lm = LiveModel.from_checkpoint(check_regular(resolve_model(model), CheckpointError, "checkpoint"), device=device)
     tokens, _ = clip_tokens(clip, lm.vocab)
-    tr = traverse(lm, tokens[sel.start : sel.stop], attribute, steps=steps, closed_loop=not open_loop, seed=seed)
+    window = tokens[sel.start : sel.stop]
+    tr = traverse(lm, window, attribute, steps=steps, closed_loop=not how["open_loop"], seed=how["seed"])
     stem = f"{midi_file.stem}.{attribute}"
     outputs = []
     for s in range(steps):

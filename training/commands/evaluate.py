@@ -110,18 +110,16 @@ def evaluate_cmd(
     max_measures: int,
     data_cache: Path,
     device: str,
-    ood: bool,
-    z_draws: int,
     **options: Any,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
     # `options` are evaluate_checkpoint's keyword arguments, one click option each: seed, batch_size, plot_dir,
-    # progress.
+    # progress; and HeldOutData's ood and z_draws.
     from arvae_live.core.device import resolve_device
     from training.evaluation import HeldOutData, evaluate_checkpoint
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
-    data = HeldOutData(dataset, split, data_cache, max_measures, ood, z_draws)
+    data = HeldOutData(dataset, split, data_cache, max_measures, options.pop("ood"), options.pop("z_draws"))
     result = evaluate_checkpoint(ckpt, data, device=device, **options)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
