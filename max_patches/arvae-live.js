@@ -147,6 +147,7 @@ function newState() {
         menuLoadRid: 0,
         restored: null, // {model, names} from the Live Set, applied once the daemon's lists arrive
         savedOnce: false, // the device has written its state to the Set (a restore after that would be stale)
+        saveWanted: false, // the performer changed something before the saved state was applied: save after it
         partner: null, // Interpolate's clip B: {id, name}
         job: null,
         pendingWrite: null, // a finished job waiting for Overwrite
@@ -1575,7 +1576,11 @@ function isPerformerMove(i, v) {
 // follows from them; never before the saved state has been applied, nor from the daemon's lists alone (a restore may
 // still come).
 function saveState() {
-    if (!state.started || state.restored !== null) return;
+    if (!state.started) return;
+    if (state.restored !== null) {
+        state.saveWanted = true;
+        return;
+    }
     var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel, KEY_CHOICES[state.key]];
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) if (state.touched[i]) atoms.push(state.attrs[i].name);
     boxMessage("state_store", atoms);
@@ -1666,7 +1671,7 @@ function applyAttrs(items) {
     if (items.length > MAX_DIALS) {
         showMessage("the model has " + items.length + " attributes; the device shows the first " + MAX_DIALS);
     }
-    if (state.savedOnce) saveState();
+    if (state.savedOnce || state.saveWanted) saveState();
     log("attributes: " + items.length);
 }
 

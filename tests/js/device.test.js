@@ -879,3 +879,18 @@ test("a daemon without /arvae/scale: the status line says the Key menu has no ef
   net.flush();
   assert.match(dev.text("status_msg"), /^Wrote 1 variation\(s\) into slot\(s\) 2 of track 1 \(daemon 43 ms/);
 });
+
+test("a Key change before the saved state is applied wins, and is saved once it is", () => {
+  const set = setWithScale();
+  const net = new FakeNet();
+  const daemon = daemonStub(net);
+  const dev = loadDevice({set, net, globals: new Map()});
+  dev.msg("restore", "v2", "-", "off", "contour");
+  dev.msg("bang");
+  dev.msg("key", KEY_LIVE); // before the daemon's lists are in
+  assert.equal(dev.saved, null);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/scale").map((m) => m.slice(2)), [["set", 2741]]);
+  assert.deepEqual(daemon.client(dev).scale, ["set", 2741]);
+  assert.deepEqual(dev.saved, ["v2", "-", "live", "contour"]); // no model chosen yet, as the Set said
+});
