@@ -739,6 +739,10 @@ function onError(address, args) {
         return;
     }
     if (r === state.scaleRid) {
+        if (code === "unknown_address" && KEY_CHOICES[state.key] === "auto") {
+            log("this daemon has no /arvae/scale (an older arvae-live): it keeps to its own default"); // as asked
+            return;
+        }
         showMessage(code === "unknown_address" ? "Key: this daemon has no key control (update arvae-live); it " +
             "keeps to its own default" : "Key: the daemon refused the scale: " + words + " - " + detail);
         return;

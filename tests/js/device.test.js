@@ -871,9 +871,13 @@ for (const [key, words] of [["G major", ", in G major"], ["custom", ", in Live's
   });
 }
 
-test("a daemon without /arvae/scale: the status line says the Key menu has no effect, requests still work", () => {
+test("a daemon without /arvae/scale: quiet on Auto; another Key says it has no effect; requests still work", () => {
   const set = setWithScale();
   const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]], scale: false});
+  assert.doesNotMatch(dev.text("status_msg"), /Key/);
+  assert.match(dev.logs.join("\n"), /this daemon has no \/arvae\/scale/);
+  dev.msg("key", KEY_OFF);
+  net.flush();
   assert.match(dev.text("status_msg"), /^Key: this daemon has no key control \(update arvae-live\)/);
   dev.msg("go", 1);
   net.flush();
