@@ -9,14 +9,15 @@
 //
 // Wiring (arvae-live.maxpat):
 //   inlet 0  <- live.thisdevice (bang), the controls (`target i v`, `variations n`, `temperature t`, `seed s`,
-//               `bars n`, `mode i`, `replace 0/1`, `auto 0/1`, `model i`, `go`, `cancel`, `overwrite`, `setb`,
-//               `free`), the saved state (`restore ...`, from the pattr `state_store`), and every OSC reply from
-//               `udpreceive` after `routepass` has let through only the addresses the daemon (or the port probe) sends.
+//               `bars n`, `mode i`, `key i`, `replace 0/1`, `auto 0/1`, `model i`, `go`, `cancel`, `overwrite`,
+//               `setb`, `free`), the saved state (`restore ...`, from the pattr `state_store`), and every OSC reply
+//               from `udpreceive` after `routepass` has let through only the addresses the daemon (or the port probe)
+//               sends.
 //   outlet 0 -> `udpsend 127.0.0.1 9127`: OSC messages, the address as the selector.
 //   outlet 1 -> `print arvae-live`: a log line per action (the Max Console).
 // Boxes reached by scripting name (this.patcher.getnamed): the status lines, dial labels and results, the dials, the
-// model menu, `reply_in` (the udpreceive: `port N`), `probe_out` (a udpsend to this device's own reply port) and
-// `state_store` (the pattr that keeps the saved state in the Live Set).
+// model and key menus, `reply_in` (the udpreceive: `port N`), `probe_out` (a udpsend to this device's own reply port)
+// and `state_store` (the pattr that keeps the saved state in the Live Set).
 //
 // The script is plain ES5 (Max's `js` is a JavaScript 1.8.5 engine, the same in Max 8 and 9): no let/const, arrow
 // functions or template strings. tests/js/ runs it under Node against a strict fake of the Live Object Model
@@ -67,9 +68,14 @@ var AUTO_DEBOUNCE_MS = 400; // "Auto": regenerate this long after the performer'
 var VALUE_TOLERANCE = 0.001; // dial output vs the parameter's own value: more apart means modulation
 var PROBE_ADDRESS = "/arvae/device/probe"; // sent to ourselves only, never to the daemon
 var PORT_REGISTRY = "arvae_live_reply_ports"; // Max Global shared by every copy of this script in one Max
-var STATE_VERSION = "v1"; // first atom of the saved state
+var STATE_VERSION = "v2"; // first atom of the saved state ("v1", from before the Key menu, is still read)
 var MODES = ["regen", "sample", "interp"];
 var MODE_NAMES = ["Regenerate", "Sample", "Interpolate"];
+// The Key menu's items (KEY_NAMES in build_patch.py) and their names in the saved state: which pitches the daemon
+// keeps to (/arvae/scale): the clip's own key, any pitch, or the Set's scale (Live 12: Song.root_note and
+// Song.scale_intervals), sent as a pitch-class mask.
+var KEY_CHOICES = ["auto", "off", "live"];
+var PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
 // The dials' parameter names as saved in the patch (build_patch.py); renamed after the loaded model's attributes.
 var DIAL_PARAMETER_NAMES = ["rhythmic_complexity", "pitch_range", "note_density", "contour", "Attr 5", "Attr 6",
     "Attr 7", "Attr 8"];
@@ -132,12 +138,16 @@ function newState() {
         seed: 0,
         bars: 4,
         mode: 0,
+        key: 0, // index into KEY_CHOICES
+        scaleRid: 0, // rid of the last /arvae/scale
+        scaleSent: "", // "mode mask" of the last /arvae/scale, to send Live's scale again only when it changed
         replace: false,
         auto: false,
         modelLoadRid: 0,
         menuLoadRid: 0,
         restored: null, // {model, names} from the Live Set, applied once the daemon's lists arrive
         savedOnce: false, // the device has written its state to the Set (a restore after that would be stale)
+        saveWanted: false, // the performer changed something before the saved state was applied: save after it
         partner: null, // Interpolate's clip B: {id, name}
         job: null,
         pendingWrite: null, // a finished job waiting for Overwrite
@@ -227,6 +237,15 @@ function mode(i) {
     if (state.started) showMessage(modeHint());
 }
 
+// The Key menu: 0 Auto (the clip's key), 1 Off (any pitch), 2 Live's scale. Sent at once when the daemon has
+// registered this device, else after the handshake; while the device loads the menu's saved value is only kept.
+function key(i) {
+    state.key = Math.floor(clamp(Number(i), 0, KEY_CHOICES.length - 1));
+    if (!state.started) return;
+    saveState();
+    if (ready()) sendScale(true);
+}
+
 function replace(on) {
     state.replace = Number(on) !== 0;
 }
@@ -303,14 +322,18 @@ function setb(v) {
     showMessage("B is \"" + clip.name + "\": select clip A and press Interpolate");
 }
 
-// The saved state from the Live Set (pattr `state_store`, when the Set loads): `v1 <model or -> <names of the dials
-// that were set>...`. Applied once the daemon's lists are in; taken as late as the device has saved nothing itself.
+// The saved state from the Live Set (pattr `state_store`, when the Set loads): `v2 <model or -> <key> <names of the
+// dials that were set>...` (`v1` has no key). The key applies at once, the rest once the daemon's lists are in;
+// taken as late as the device has saved nothing itself.
 function restore() {
     if (state.savedOnce) return;
     var atoms = Array.prototype.slice.call(arguments);
-    if (atoms.length < 2 || String(atoms[0]) !== STATE_VERSION) return;
+    var version = atoms.length > 0 ? String(atoms[0]) : "";
+    var first = version === "v1" ? 2 : 3; // the first dial name
+    if ((version !== "v1" && version !== STATE_VERSION) || atoms.length < first) return;
     state.restored = {model: String(atoms[1]) === "-" ? "" : String(atoms[1]), names: {}};
-    for (var i = 2; i < atoms.length; i++) state.restored.names[String(atoms[i])] = true;
+    if (version === STATE_VERSION) applyRestoredKey(String(atoms[2]));
+    for (var i = first; i < atoms.length; i++) state.restored.names[String(atoms[i])] = true;
     if (state.models.length > 0) applyRestoredModel();
     if (state.attrs.length > 0) applyAttrs(state.attrs);
 }
@@ -492,6 +515,7 @@ var HANDLERS = {
     "/arvae/sample": onRequestDone,
     "/arvae/interp": onRequestDone,
     "/arvae/resend": onResendDone,
+    "/arvae/scale": onScale,
     "/arvae/cancel": onCancelled,
     "/arvae/warning": onWarning,
     "/arvae/error": onError
@@ -544,6 +568,7 @@ function onVerify(address, args) {
 function onVerified(how) {
     state.verify = how;
     requestLists();
+    sendScale(false); // a daemon that restarted forgot this client's choice
     var job = state.job;
     if (job !== null && job.retryAfterVerify) {
         job.retryAfterVerify = false;
@@ -615,6 +640,81 @@ function onModelLoaded(address, args) {
     send(["/arvae/attrs/list", rid()]);
 }
 
+// ---- Key: which pitches the daemon keeps to (/arvae/scale) ---------------------------------------------------------
+
+// Sends the Key menu's choice; `announce`: say it on the status line (a change by the performer).
+function sendScale(announce) {
+    var choice = scaleChoice();
+    state.scaleSent = choice.mode + " " + choice.mask;
+    state.scaleRid = rid();
+    var msg = ["/arvae/scale", state.scaleRid, choice.mode];
+    if (choice.mode === "set") msg.push(choice.mask);
+    send(msg);
+    if (choice.problem !== undefined) showMessage(choice.problem);
+    else if (announce) showMessage("Key: " + choice.text);
+}
+
+// Live's scale may have changed since it was sent: read it again before a request, and send it when it did.
+function refreshLiveScale() {
+    if (KEY_CHOICES[state.key] !== "live") return;
+    var choice = scaleChoice();
+    if (choice.mode + " " + choice.mask !== state.scaleSent) sendScale(false);
+}
+
+// {mode, mask, text[, problem]}: what /arvae/scale carries for the Key menu's choice.
+function scaleChoice() {
+    var k = KEY_CHOICES[state.key];
+    if (k === "off") return {mode: "off", mask: 0, text: "off, any pitch"};
+    if (k === "live") {
+        var live = liveScale();
+        if (live.error === undefined) return {mode: "set", mask: live.mask, text: "Live's scale, " + live.name};
+        return {mode: "auto", mask: 0, text: "the clip's key",
+            problem: "Key: " + live.error + ", so the device keeps to the clip's key (Auto)"};
+    }
+    return {mode: "auto", mask: 0, text: "the clip's key"};
+}
+
+// The Set's scale (Live 12: Song.root_note 0..11, 0 = C, and Song.scale_intervals, semitones above the root) as a
+// 12-bit pitch-class mask, bit (root + interval) % 12; {error} when this Live has no such properties (the get
+// throws or returns nothing) or they make no sense.
+function liveScale() {
+    var root;
+    var intervals;
+    try {
+        var song = new LiveAPI("live_set");
+        root = atomList(song.get("root_note"));
+        intervals = atomList(song.get("scale_intervals"));
+    } catch (e) {
+        return {error: "this Live has no scale of the Set (Live 12 and later)"};
+    }
+    if (root.length === 0 || intervals.length === 0) {
+        return {error: "this Live has no scale of the Set (Live 12 and later)"};
+    }
+    var r = Number(root[0]);
+    if (!(r >= 0 && r <= 11 && Math.floor(r) === r)) return {error: "Live's root note " + root[0] + " is not 0..11"};
+    var mask = 0;
+    for (var i = 0; i < intervals.length; i++) {
+        var iv = Number(intervals[i]);
+        if (!(iv >= 0 && Math.floor(iv) === iv)) return {error: "Live's scale has an interval " + intervals[i]};
+        mask |= 1 << ((r + iv) % 12);
+    }
+    return {mask: mask, name: PITCH_NAMES[r] + ", " + intervals.length + " notes"};
+}
+
+// /arvae/scale rid mode mask: the daemon keeps to it from now on.
+function onScale(address, args) {
+    if (Number(args[0]) !== state.scaleRid) return;
+    log("key: " + args[1] + (Number(args[2]) > 0 ? " mask " + args[2] : ""));
+}
+
+// The key a regeneration used, from its final reply ("G major", "custom" for a mask, "" for any pitch), in words.
+function keyText(key) {
+    if (key === null || key === undefined) return "";
+    if (key === "") return ", any pitch";
+    if (key === "custom") return ", in Live's scale";
+    return ", in " + key;
+}
+
 function onCancelled(address, args) {
     log("the daemon dropped request " + args[1] + " if it had not started; a late result is ignored");
 }
@@ -636,6 +736,15 @@ function onError(address, args) {
     }
     if (r === state.helloRid || r === state.verifyRid) {
         showMessage("The daemon refused this device: " + words + " - " + detail);
+        return;
+    }
+    if (r === state.scaleRid) {
+        if (code === "unknown_address" && KEY_CHOICES[state.key] === "auto") {
+            log("this daemon has no /arvae/scale (an older arvae-live): it keeps to its own default"); // as asked
+            return;
+        }
+        showMessage(code === "unknown_address" ? "Key: this daemon has no key control (update arvae-live); it " +
+            "keeps to its own default" : "Key: the daemon refused the scale: " + words + " - " + detail);
         return;
     }
     var job = state.job;
@@ -814,6 +923,7 @@ function newJob(what, anchor, partner, count, nBars, uploads) {
         results: [],
         warnings: [],
         done: null, // args of the final reply
+        key: null, // the key the daemon kept to, from the final reply; null when it did not say
         expected: count,
         resendRid: 0,
         resendV: -1,
@@ -877,6 +987,7 @@ function onClipAck(address, args) {
 }
 
 function sendRequest(job) {
+    if (job.kind !== "interp") refreshLiveScale();
     job.requestRid = rid();
     var msg;
     if (job.kind === "sample") {
@@ -953,6 +1064,7 @@ function onRequestDone(address, args) {
     job.done = args;
     job.expected = Number(args[1]);
     job.latencyMs = Number(args[2]);
+    job.key = args.length > 3 ? String(args[3]) : null; // /arvae/regen names the key it kept to
     checkResults(job);
 }
 
@@ -1043,7 +1155,7 @@ function finishWrite(job) {
         var facts = [];
         if (job.done !== null) facts.push("daemon " + fmtMs(job.latencyMs));
         if (job.kind !== "interp") facts.push("seed " + job.seed);
-        var text = out.text + (facts.length > 0 ? " (" + facts.join(", ") + ")" : "");
+        var text = out.text + keyText(job.key) + (facts.length > 0 ? " (" + facts.join(", ") + ")" : "");
         if (job.warnings.length > 0) text += ". Note: " + job.warnings.join("; ");
         showMessage(text);
     }
@@ -1462,17 +1574,30 @@ function isPerformerMove(i, v) {
     }
 }
 
-// ---- saved state: which dials are set and the model, kept in the Live Set by the pattr `state_store` ---------------
+// ---- saved state: which dials are set, the model and the key, kept in the Live Set by the pattr `state_store` ------
 
-// Written after the performer's own changes (a dial, Free, the model menu) and, once one has been, after what follows
-// from them; never before the saved state has been applied, nor from the daemon's lists alone (a restore may still
-// come).
+// Written after the performer's own changes (a dial, Free, the model or Key menu) and, once one has been, after what
+// follows from them; never before the saved state has been applied, nor from the daemon's lists alone (a restore may
+// still come).
 function saveState() {
-    if (!state.started || state.restored !== null) return;
-    var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel];
+    if (!state.started) return;
+    if (state.restored !== null) {
+        state.saveWanted = true;
+        return;
+    }
+    var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel, KEY_CHOICES[state.key]];
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) if (state.touched[i]) atoms.push(state.attrs[i].name);
     boxMessage("state_store", atoms);
     state.savedOnce = true;
+}
+
+// The saved Key choice: shown in the menu (without output) and sent once the daemon has registered the device.
+function applyRestoredKey(name) {
+    var k = KEY_CHOICES.indexOf(name);
+    if (k < 0) return;
+    state.key = k;
+    boxMessage("key_menu", ["set", k]);
+    if (state.started && ready()) sendScale(false);
 }
 
 // Once the daemon's model list is in: switch to the saved model if it is not the current one.
@@ -1550,7 +1675,7 @@ function applyAttrs(items) {
     if (items.length > MAX_DIALS) {
         showMessage("the model has " + items.length + " attributes; the device shows the first " + MAX_DIALS);
     }
-    if (state.savedOnce) saveState();
+    if (state.savedOnce || state.saveWanted) saveState();
     log("attributes: " + items.length);
 }
 
@@ -1661,6 +1786,12 @@ function isArray(value) {
 
 function num(value) {
     return Number(isArray(value) ? value[0] : value);
+}
+
+// A property's atoms as an array ([] for nothing).
+function atomList(value) {
+    if (value === undefined || value === null) return [];
+    return isArray(value) ? value : [value];
 }
 
 // A string property: Max may hand a name with spaces over as several atoms.

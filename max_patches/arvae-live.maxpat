@@ -151,9 +151,10 @@
         "box": {
           "id": "obj-8",
           "maxclass": "newobj",
-          "numinlets": 25,
-          "numoutlets": 25,
+          "numinlets": 26,
+          "numoutlets": 26,
           "outlettype": [
+            "",
             "",
             "",
             "",
@@ -186,7 +187,7 @@
             1200.0,
             22.0
           ],
-          "text": "routepass /arvae/device/probe /arvae/hello /arvae/verify /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/asked /arvae/result/end /arvae/regen /arvae/sample /arvae/interp /arvae/resend /arvae/cancel /arvae/warning /arvae/error"
+          "text": "routepass /arvae/device/probe /arvae/hello /arvae/verify /arvae/ping /arvae/status /arvae/models/begin /arvae/models/item /arvae/models/end /arvae/attrs/begin /arvae/attrs/item /arvae/attrs/end /arvae/model/load /arvae/clip/end /arvae/result/begin /arvae/result/note /arvae/result/asked /arvae/result/end /arvae/regen /arvae/sample /arvae/interp /arvae/resend /arvae/scale /arvae/cancel /arvae/warning /arvae/error"
         }
       },
       {
@@ -431,6 +432,65 @@
       {
         "box": {
           "id": "obj-19",
+          "maxclass": "live.menu",
+          "numinlets": 1,
+          "numoutlets": 3,
+          "outlettype": [
+            "",
+            "",
+            "float"
+          ],
+          "patching_rect": [
+            1280.0,
+            50.0,
+            120.0,
+            15.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            516.0,
+            146.0,
+            130.0,
+            15.0
+          ],
+          "parameter_enable": 1,
+          "varname": "key_menu",
+          "saved_attribute_attributes": {
+            "valueof": {
+              "parameter_longname": "Key",
+              "parameter_shortname": "Key",
+              "parameter_type": 2,
+              "parameter_enum": [
+                "Auto (clip's key)",
+                "Off (any pitch)",
+                "Live's scale"
+              ],
+              "parameter_mmax": 2
+            }
+          }
+        }
+      },
+      {
+        "box": {
+          "id": "obj-20",
+          "maxclass": "newobj",
+          "numinlets": 1,
+          "numoutlets": 1,
+          "outlettype": [
+            ""
+          ],
+          "patching_rect": [
+            1280.0,
+            75.0,
+            89.0,
+            22.0
+          ],
+          "text": "prepend key"
+        }
+      },
+      {
+        "box": {
+          "id": "obj-21",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -453,7 +513,7 @@
       },
       {
         "box": {
-          "id": "obj-20",
+          "id": "obj-22",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -477,7 +537,7 @@
       },
       {
         "box": {
-          "id": "obj-21",
+          "id": "obj-23",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -519,7 +579,7 @@
       },
       {
         "box": {
-          "id": "obj-22",
+          "id": "obj-24",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -537,7 +597,7 @@
       },
       {
         "box": {
-          "id": "obj-23",
+          "id": "obj-25",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -562,7 +622,7 @@
       },
       {
         "box": {
-          "id": "obj-24",
+          "id": "obj-26",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -586,7 +646,7 @@
       },
       {
         "box": {
-          "id": "obj-25",
+          "id": "obj-27",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -628,7 +688,7 @@
       },
       {
         "box": {
-          "id": "obj-26",
+          "id": "obj-28",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -646,7 +706,7 @@
       },
       {
         "box": {
-          "id": "obj-27",
+          "id": "obj-29",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -671,7 +731,7 @@
       },
       {
         "box": {
-          "id": "obj-28",
+          "id": "obj-30",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -695,7 +755,7 @@
       },
       {
         "box": {
-          "id": "obj-29",
+          "id": "obj-31",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -737,7 +797,7 @@
       },
       {
         "box": {
-          "id": "obj-30",
+          "id": "obj-32",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -755,7 +815,7 @@
       },
       {
         "box": {
-          "id": "obj-31",
+          "id": "obj-33",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -780,7 +840,7 @@
       },
       {
         "box": {
-          "id": "obj-32",
+          "id": "obj-34",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -804,7 +864,7 @@
       },
       {
         "box": {
-          "id": "obj-33",
+          "id": "obj-35",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -846,7 +906,7 @@
       },
       {
         "box": {
-          "id": "obj-34",
+          "id": "obj-36",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -864,7 +924,7 @@
       },
       {
         "box": {
-          "id": "obj-35",
+          "id": "obj-37",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -889,7 +949,7 @@
       },
       {
         "box": {
-          "id": "obj-36",
+          "id": "obj-38",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -913,7 +973,7 @@
       },
       {
         "box": {
-          "id": "obj-37",
+          "id": "obj-39",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -955,7 +1015,7 @@
       },
       {
         "box": {
-          "id": "obj-38",
+          "id": "obj-40",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -973,7 +1033,7 @@
       },
       {
         "box": {
-          "id": "obj-39",
+          "id": "obj-41",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -998,7 +1058,7 @@
       },
       {
         "box": {
-          "id": "obj-40",
+          "id": "obj-42",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1022,7 +1082,7 @@
       },
       {
         "box": {
-          "id": "obj-41",
+          "id": "obj-43",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1064,7 +1124,7 @@
       },
       {
         "box": {
-          "id": "obj-42",
+          "id": "obj-44",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1082,7 +1142,7 @@
       },
       {
         "box": {
-          "id": "obj-43",
+          "id": "obj-45",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1107,7 +1167,7 @@
       },
       {
         "box": {
-          "id": "obj-44",
+          "id": "obj-46",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1131,7 +1191,7 @@
       },
       {
         "box": {
-          "id": "obj-45",
+          "id": "obj-47",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1173,7 +1233,7 @@
       },
       {
         "box": {
-          "id": "obj-46",
+          "id": "obj-48",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1191,7 +1251,7 @@
       },
       {
         "box": {
-          "id": "obj-47",
+          "id": "obj-49",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1216,7 +1276,7 @@
       },
       {
         "box": {
-          "id": "obj-48",
+          "id": "obj-50",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1240,7 +1300,7 @@
       },
       {
         "box": {
-          "id": "obj-49",
+          "id": "obj-51",
           "maxclass": "live.dial",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1282,7 +1342,7 @@
       },
       {
         "box": {
-          "id": "obj-50",
+          "id": "obj-52",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1300,7 +1360,7 @@
       },
       {
         "box": {
-          "id": "obj-51",
+          "id": "obj-53",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1325,7 +1385,30 @@
       },
       {
         "box": {
-          "id": "obj-52",
+          "id": "obj-54",
+          "maxclass": "comment",
+          "numinlets": 1,
+          "numoutlets": 0,
+          "patching_rect": [
+            130.0,
+            620.0,
+            80.0,
+            20.0
+          ],
+          "presentation": 1,
+          "presentation_rect": [
+            482.0,
+            144.0,
+            30.0,
+            18.0
+          ],
+          "text": "Key",
+          "fontsize": 9.0
+        }
+      },
+      {
+        "box": {
+          "id": "obj-55",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1366,7 +1449,7 @@
       },
       {
         "box": {
-          "id": "obj-53",
+          "id": "obj-56",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1384,7 +1467,7 @@
       },
       {
         "box": {
-          "id": "obj-54",
+          "id": "obj-57",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1425,7 +1508,7 @@
       },
       {
         "box": {
-          "id": "obj-55",
+          "id": "obj-58",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1443,7 +1526,7 @@
       },
       {
         "box": {
-          "id": "obj-56",
+          "id": "obj-59",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1484,7 +1567,7 @@
       },
       {
         "box": {
-          "id": "obj-57",
+          "id": "obj-60",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1502,7 +1585,7 @@
       },
       {
         "box": {
-          "id": "obj-58",
+          "id": "obj-61",
           "maxclass": "live.numbox",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1543,7 +1626,7 @@
       },
       {
         "box": {
-          "id": "obj-59",
+          "id": "obj-62",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1561,7 +1644,7 @@
       },
       {
         "box": {
-          "id": "obj-60",
+          "id": "obj-63",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1584,7 +1667,7 @@
       },
       {
         "box": {
-          "id": "obj-61",
+          "id": "obj-64",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1607,7 +1690,7 @@
       },
       {
         "box": {
-          "id": "obj-62",
+          "id": "obj-65",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1630,7 +1713,7 @@
       },
       {
         "box": {
-          "id": "obj-63",
+          "id": "obj-66",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -1653,7 +1736,7 @@
       },
       {
         "box": {
-          "id": "obj-64",
+          "id": "obj-67",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1695,7 +1778,7 @@
       },
       {
         "box": {
-          "id": "obj-65",
+          "id": "obj-68",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1713,7 +1796,7 @@
       },
       {
         "box": {
-          "id": "obj-66",
+          "id": "obj-69",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1755,7 +1838,7 @@
       },
       {
         "box": {
-          "id": "obj-67",
+          "id": "obj-70",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1773,7 +1856,7 @@
       },
       {
         "box": {
-          "id": "obj-68",
+          "id": "obj-71",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1815,7 +1898,7 @@
       },
       {
         "box": {
-          "id": "obj-69",
+          "id": "obj-72",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1833,7 +1916,7 @@
       },
       {
         "box": {
-          "id": "obj-70",
+          "id": "obj-73",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1875,7 +1958,7 @@
       },
       {
         "box": {
-          "id": "obj-71",
+          "id": "obj-74",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1893,7 +1976,7 @@
       },
       {
         "box": {
-          "id": "obj-72",
+          "id": "obj-75",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1935,7 +2018,7 @@
       },
       {
         "box": {
-          "id": "obj-73",
+          "id": "obj-76",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -1953,7 +2036,7 @@
       },
       {
         "box": {
-          "id": "obj-74",
+          "id": "obj-77",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -1995,7 +2078,7 @@
       },
       {
         "box": {
-          "id": "obj-75",
+          "id": "obj-78",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -2013,7 +2096,7 @@
       },
       {
         "box": {
-          "id": "obj-76",
+          "id": "obj-79",
           "maxclass": "live.text",
           "numinlets": 1,
           "numoutlets": 2,
@@ -2055,7 +2138,7 @@
       },
       {
         "box": {
-          "id": "obj-77",
+          "id": "obj-80",
           "maxclass": "newobj",
           "numinlets": 1,
           "numoutlets": 1,
@@ -2073,7 +2156,7 @@
       },
       {
         "box": {
-          "id": "obj-78",
+          "id": "obj-81",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -2098,7 +2181,7 @@
       },
       {
         "box": {
-          "id": "obj-79",
+          "id": "obj-82",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -2123,7 +2206,7 @@
       },
       {
         "box": {
-          "id": "obj-80",
+          "id": "obj-83",
           "maxclass": "comment",
           "numinlets": 1,
           "numoutlets": 0,
@@ -2503,6 +2586,18 @@
             24
           ],
           "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-8",
+            25
+          ],
+          "destination": [
             "obj-9",
             0
           ]
@@ -2595,11 +2690,11 @@
       {
         "patchline": {
           "source": [
-            "obj-21",
+            "obj-19",
             0
           ],
           "destination": [
-            "obj-22",
+            "obj-20",
             0
           ]
         }
@@ -2607,7 +2702,7 @@
       {
         "patchline": {
           "source": [
-            "obj-22",
+            "obj-20",
             0
           ],
           "destination": [
@@ -2619,11 +2714,11 @@
       {
         "patchline": {
           "source": [
-            "obj-25",
+            "obj-23",
             0
           ],
           "destination": [
-            "obj-26",
+            "obj-24",
             0
           ]
         }
@@ -2631,7 +2726,7 @@
       {
         "patchline": {
           "source": [
-            "obj-26",
+            "obj-24",
             0
           ],
           "destination": [
@@ -2643,11 +2738,11 @@
       {
         "patchline": {
           "source": [
-            "obj-29",
+            "obj-27",
             0
           ],
           "destination": [
-            "obj-30",
+            "obj-28",
             0
           ]
         }
@@ -2655,7 +2750,7 @@
       {
         "patchline": {
           "source": [
-            "obj-30",
+            "obj-28",
             0
           ],
           "destination": [
@@ -2667,11 +2762,11 @@
       {
         "patchline": {
           "source": [
-            "obj-33",
+            "obj-31",
             0
           ],
           "destination": [
-            "obj-34",
+            "obj-32",
             0
           ]
         }
@@ -2679,7 +2774,7 @@
       {
         "patchline": {
           "source": [
-            "obj-34",
+            "obj-32",
             0
           ],
           "destination": [
@@ -2691,11 +2786,11 @@
       {
         "patchline": {
           "source": [
-            "obj-37",
+            "obj-35",
             0
           ],
           "destination": [
-            "obj-38",
+            "obj-36",
             0
           ]
         }
@@ -2703,7 +2798,7 @@
       {
         "patchline": {
           "source": [
-            "obj-38",
+            "obj-36",
             0
           ],
           "destination": [
@@ -2715,11 +2810,11 @@
       {
         "patchline": {
           "source": [
-            "obj-41",
+            "obj-39",
             0
           ],
           "destination": [
-            "obj-42",
+            "obj-40",
             0
           ]
         }
@@ -2727,7 +2822,7 @@
       {
         "patchline": {
           "source": [
-            "obj-42",
+            "obj-40",
             0
           ],
           "destination": [
@@ -2739,11 +2834,11 @@
       {
         "patchline": {
           "source": [
-            "obj-45",
+            "obj-43",
             0
           ],
           "destination": [
-            "obj-46",
+            "obj-44",
             0
           ]
         }
@@ -2751,7 +2846,7 @@
       {
         "patchline": {
           "source": [
-            "obj-46",
+            "obj-44",
             0
           ],
           "destination": [
@@ -2763,11 +2858,11 @@
       {
         "patchline": {
           "source": [
-            "obj-49",
+            "obj-47",
             0
           ],
           "destination": [
-            "obj-50",
+            "obj-48",
             0
           ]
         }
@@ -2775,11 +2870,23 @@
       {
         "patchline": {
           "source": [
-            "obj-50",
+            "obj-48",
             0
           ],
           "destination": [
             "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-51",
+            0
+          ],
+          "destination": [
+            "obj-52",
             0
           ]
         }
@@ -2791,31 +2898,7 @@
             0
           ],
           "destination": [
-            "obj-53",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-53",
-            0
-          ],
-          "destination": [
             "obj-2",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-54",
-            0
-          ],
-          "destination": [
-            "obj-55",
             0
           ]
         }
@@ -2827,7 +2910,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-56",
             0
           ]
         }
@@ -2839,7 +2922,7 @@
             0
           ],
           "destination": [
-            "obj-57",
+            "obj-2",
             0
           ]
         }
@@ -2851,7 +2934,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-58",
             0
           ]
         }
@@ -2863,15 +2946,27 @@
             0
           ],
           "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
             "obj-59",
             0
+          ],
+          "destination": [
+            "obj-60",
+            0
           ]
         }
       },
       {
         "patchline": {
           "source": [
-            "obj-59",
+            "obj-60",
             0
           ],
           "destination": [
@@ -2883,11 +2978,11 @@
       {
         "patchline": {
           "source": [
-            "obj-64",
+            "obj-61",
             0
           ],
           "destination": [
-            "obj-65",
+            "obj-62",
             0
           ]
         }
@@ -2895,23 +2990,11 @@
       {
         "patchline": {
           "source": [
-            "obj-65",
+            "obj-62",
             0
           ],
           "destination": [
             "obj-2",
-            0
-          ]
-        }
-      },
-      {
-        "patchline": {
-          "source": [
-            "obj-66",
-            0
-          ],
-          "destination": [
-            "obj-67",
             0
           ]
         }
@@ -2923,7 +3006,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-68",
             0
           ]
         }
@@ -2935,7 +3018,7 @@
             0
           ],
           "destination": [
-            "obj-69",
+            "obj-2",
             0
           ]
         }
@@ -2947,7 +3030,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-70",
             0
           ]
         }
@@ -2959,7 +3042,7 @@
             0
           ],
           "destination": [
-            "obj-71",
+            "obj-2",
             0
           ]
         }
@@ -2971,7 +3054,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-72",
             0
           ]
         }
@@ -2983,7 +3066,7 @@
             0
           ],
           "destination": [
-            "obj-73",
+            "obj-2",
             0
           ]
         }
@@ -2995,7 +3078,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-74",
             0
           ]
         }
@@ -3007,7 +3090,7 @@
             0
           ],
           "destination": [
-            "obj-75",
+            "obj-2",
             0
           ]
         }
@@ -3019,7 +3102,7 @@
             0
           ],
           "destination": [
-            "obj-2",
+            "obj-76",
             0
           ]
         }
@@ -3031,7 +3114,7 @@
             0
           ],
           "destination": [
-            "obj-77",
+            "obj-2",
             0
           ]
         }
@@ -3040,6 +3123,42 @@
         "patchline": {
           "source": [
             "obj-77",
+            0
+          ],
+          "destination": [
+            "obj-78",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-78",
+            0
+          ],
+          "destination": [
+            "obj-2",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-79",
+            0
+          ],
+          "destination": [
+            "obj-80",
+            0
+          ]
+        }
+      },
+      {
+        "patchline": {
+          "source": [
+            "obj-80",
             0
           ],
           "destination": [
@@ -3065,97 +3184,102 @@
         "Model",
         0
       ],
-      "obj-21": [
+      "obj-19": [
+        "Key",
+        "Key",
+        0
+      ],
+      "obj-23": [
         "rhythmic_complexity",
         "rhythmic_complexity",
         0
       ],
-      "obj-25": [
+      "obj-27": [
         "pitch_range",
         "pitch_range",
         0
       ],
-      "obj-29": [
+      "obj-31": [
         "note_density",
         "note_density",
         0
       ],
-      "obj-33": [
+      "obj-35": [
         "contour",
         "contour",
         0
       ],
-      "obj-37": [
+      "obj-39": [
         "Attr 5",
         "Attr 5",
         0
       ],
-      "obj-41": [
+      "obj-43": [
         "Attr 6",
         "Attr 6",
         0
       ],
-      "obj-45": [
+      "obj-47": [
         "Attr 7",
         "Attr 7",
         0
       ],
-      "obj-49": [
+      "obj-51": [
         "Attr 8",
         "Attr 8",
         0
       ],
-      "obj-52": [
+      "obj-55": [
         "Variations",
         "Variations",
         0
       ],
-      "obj-54": [
+      "obj-57": [
         "Temperature",
         "Temp",
         0
       ],
-      "obj-56": [
+      "obj-59": [
         "Seed",
         "Seed",
         0
       ],
-      "obj-58": [
+      "obj-61": [
         "Bars",
         "Bars",
         0
       ],
-      "obj-64": [
+      "obj-67": [
         "Replace",
         "Replace",
         0
       ],
-      "obj-66": [
+      "obj-69": [
         "Auto",
         "Auto",
         0
       ],
-      "obj-68": [
+      "obj-71": [
         "Free dials",
         "Free dials",
         0
       ],
-      "obj-70": [
+      "obj-73": [
         "Set B",
         "Set B",
         0
       ],
-      "obj-72": [
+      "obj-75": [
         "Go",
         "Go",
         0
       ],
-      "obj-74": [
+      "obj-77": [
         "Cancel",
         "Cancel",
         0
       ],
-      "obj-76": [
+      "obj-79": [
         "Overwrite",
         "Overwrite",
         0

@@ -67,6 +67,7 @@ ROUTED_ADDRESSES = (
     "/arvae/sample",
     "/arvae/interp",
     "/arvae/resend",
+    "/arvae/scale",
     "/arvae/cancel",
     "/arvae/warning",
     "/arvae/error",
@@ -78,6 +79,8 @@ N_DIALS = 8  # MAX_DIALS in arvae-live.js
 # attributes, so automation lanes carry the attribute names. DIAL_PARAMETER_NAMES in arvae-live.js is this list.
 DIAL_NAMES = ("rhythmic_complexity", "pitch_range", "note_density", "contour", "Attr 5", "Attr 6", "Attr 7", "Attr 8")
 MODE_NAMES = ("Regenerate", "Sample", "Interpolate")  # MODE_NAMES in arvae-live.js
+# The Key menu, in the order of KEY_CHOICES in arvae-live.js (auto, off, live): which pitches the daemon keeps to.
+KEY_NAMES = ("Auto (clip's key)", "Off (any pitch)", "Live's scale")
 DEVICE_WIDTH = 760.0
 AMXD_DEVICE_TYPE = b"mmmm"  # a MIDI effect
 AMXD_META = 4
@@ -222,11 +225,15 @@ def build() -> dict:
     midiout = p.obj("midiout", 1, 0, 560, 60)
     p.line(midiin, 0, midiout, 0)
 
-    # -- header row: title, mode and model menus, connection status
+    col = 482.0  # the right column's left edge (request settings, buttons, clip B, Key)
+
+    # -- header row: title, mode and model menus, connection status; the Key menu
     p.add("comment", 1, 0, [700, 20, 80, 20], present=[6, 2, 64, 18], text="arvae-live", fontface=1)
     for varname, message, longname, enum, x, present in (
         ("mode_menu", "mode", "Mode", list(MODE_NAMES), 700, [72, 4, 96, 15]),
         ("model_menu", "model", "Model", ["(no daemon)"], 830, [172, 4, 130, 15]),
+        # bottom of the right column, under clip B's line
+        ("key_menu", "key", "Key", list(KEY_NAMES), 1280, [col + 34, 146, 130, 15]),
     ):
         menu = p.add(
             "live.menu",
@@ -302,8 +309,9 @@ def build() -> dict:
             linecount=3,
         )
 
+    _label(p, "Key", [col, 144, 30, 18], y=620)
+
     # -- request settings and buttons (right column)
-    col = 482.0
     y = 620.0
     for args in (
         ("variations_box", "variations", "Variations", "Variations", 1, 1, 8, 1, [col + 64, 22, 40, 15]),

@@ -242,6 +242,15 @@ def test_dial_parameters_are_named_after_attributes(boxes: dict[str, dict]) -> N
         assert labels[f"attr_label_{i}"]["presentation_rect"][2] >= 5.5 * len(name)
 
 
+def test_the_key_menu_offers_the_scripts_choices(boxes: dict[str, dict]) -> None:
+    (menu,) = [b for b in boxes.values() if b.get("varname") == "key_menu"]
+    assert menu["maxclass"] == "live.menu" and menu.get("presentation") == 1
+    assert menu["saved_attribute_attributes"]["valueof"]["parameter_enum"] == list(build_patch.KEY_NAMES)
+    choices = re.search(r"^var KEY_CHOICES = \[(.*?)\];", DEVICE_JS.read_text(), re.M).group(1)
+    assert re.findall(r'"(\w+)"', choices) == ["auto", "off", "live"]  # in the menu's order; live is sent as "set"
+    assert {"auto", "off", "set"} == set(protocol.SCALE_MODES)
+
+
 LIVE_DEVICE_HEIGHT = 169.0  # the height of every device in Live's device view, in pixels
 
 
@@ -590,6 +599,41 @@ def test_a_lost_datagram_is_asked_for_again_with_resend(daemon) -> None:
     assert [m[2:] for m in dev["sent"] if m[0] == "/arvae/resend"] == [[regen_req[1], 0]]
     results, _ = _streams(dev["received"], regen_req[1])
     _written_as_streamed(results, dev["clips"], [1])
+
+
+@pytest.mark.slow
+@node_only
+def test_the_key_menu_sends_lives_scale_and_the_daemons_notes_keep_to_it(daemon) -> None:
+    """Key = Live's scale with the fake Set on Db major pentatonic (root_note 1, scale_intervals 0 2 4 7 9): the
+    daemon takes the mask, a regeneration keeps to it (plus the clip's own pitch classes) and says "custom", and a
+    Sample, which has no clip, keeps to the scale alone."""
+    out = _run_harness(*daemon, "key")
+    assert out["error"] is None, out
+    (dev,) = out["devices"]
+    scale = {1, 3, 5, 8, 10}  # (1 + interval) % 12
+    mask = sum(1 << k for k in scale)
+    sent = [m for m in dev["sent"] if m[0] == "/arvae/scale"]
+    assert [m[2:] for m in sent] == [["auto"], ["set", mask]]  # after the handshake, then the menu
+    received = _decode(dev["received"])
+    assert ("/arvae/scale", [sent[-1][1], "set", mask]) in received, "the daemon accepted it"
+    own = {0, 2, 4, 5, 7}  # the clip's pitch classes (C D E F G), which stay possible
+
+    def pitch_classes(results: dict[int, dict]) -> set[int]:
+        return {note[0] % 12 for res in results.values() for note in res["notes"].values()}
+
+    regen_req = _request(dev, "/arvae/regen")
+    results, final = _streams(dev["received"], regen_req[1])
+    assert final[1] == 2 and final[3] == "custom", final
+    assert pitch_classes(results) <= scale | own, pitch_classes(results)
+    regenerated = dev["regenerated"]
+    assert regenerated.startswith("Wrote 2 variation(s) into slot(s) 2, 3 of track 1, in Live's scale ("), regenerated
+    sample_req = _request(dev, "/arvae/sample")
+    results, final = _streams(dev["received"], sample_req[1])
+    assert final[1] == 2
+    assert sum(len(res["notes"]) for res in results.values()) >= 4
+    assert pitch_classes(results) <= scale, pitch_classes(results)
+    assert dev["sampled"].startswith("Wrote 2 variation(s)"), dev["sampled"]
+    assert dev["misses"] == []
 
 
 @node_only

@@ -3,6 +3,9 @@
 // Replies are queued on the network (UDP is asynchronous; Max never re-enters the script from inside an outlet
 // call) and delivered by net.flush().
 //
+// opts.key is what the final /arvae/regen reply names as the key used (null: the reply has no key, as before the
+// Key control); /arvae/scale is checked as the daemon checks it and kept per client (client(dev).scale), or, with
+// opts.scale false, refused as an unknown address (an older daemon).
 // opts.results(kind, request) -> [[[pitch, start, dur, vel], ...] per variation] decides the notes; opts.drop(v, i,
 // pass) drops note i of variation v on a pass (0: the first stream, 1..: resends).
 "use strict";
@@ -18,13 +21,14 @@ function daemonStub(net, opts) {
   const o = Object.assign({
     online: true, models: ["folk-4attr-small"], current: null, attrs: ATTRS, results: null, asked: [],
     achieved: [], drop: () => false, nonce: 777001, verify: true, resend: true, defaultReplyPort: 9128,
-    answerRequests: true, lengthBeats: null,
+    answerRequests: true, lengthBeats: null, key: null,
   }, opts);
   o.current = o.current || o.models[0];
   const clients = new Map(); // device -> {replyPort, uploads: {slot: {n, length, notes}}, done: Map(rid -> streams)}
   const requests = []; // [device, message] of every request
   function client(dev) {
-    if (!clients.has(dev)) clients.set(dev, {replyPort: o.defaultReplyPort, uploads: {}, done: new Map()});
+    if (!clients.has(dev)) clients.set(dev, {replyPort: o.defaultReplyPort, uploads: {}, done: new Map(),
+      scale: ["auto", 0]});
     return clients.get(dev);
   }
 
@@ -84,7 +88,7 @@ function daemonStub(net, opts) {
           achieved: o.achieved[v]}));
         streams.forEach((res, v) => stream(reply, rid, v, res, 0));
         c.done.set(rid, {streams: streams, passes: 0});
-        reply(addr, rid, streams.length, 42.5);
+        reply(addr, rid, streams.length, 42.5, ...(kind === "regen" && o.key !== null ? [o.key] : []));
         break;
       }
       case "/arvae/resend": {
@@ -103,6 +107,20 @@ function daemonStub(net, opts) {
         break;
       }
       case "/arvae/cancel": reply("/arvae/cancel", rid, m[2]); break;
+      case "/arvae/scale": {
+        if (o.scale === false) { // a daemon from before the Key control
+          reply("/arvae/error", rid, "unknown_address", "unknown address /arvae/scale", addr);
+          break;
+        }
+        const mask = m.length > 3 ? m[3] : 0;
+        if (!["auto", "off", "set"].includes(m[2]) || (m[2] === "set") !== (mask >= 1 && mask <= 4095)) {
+          reply("/arvae/error", rid, "bad_args", "bad scale " + m.slice(2).join(" "), addr);
+          break;
+        }
+        c.scale = [m[2], mask];
+        reply("/arvae/scale", rid, m[2], mask);
+        break;
+      }
       default: reply("/arvae/error", rid, "unknown_address", "unknown address " + addr, addr);
     }
   };

@@ -53,14 +53,15 @@ function snapshot(set) {
   });
 }
 
-test("init proves its reply port, says hello with it, echoes the nonce, then asks for the lists", () => {
+test("init proves its port, says hello with it, echoes the nonce, then asks for the lists and sets the key", () => {
   const set = new FakeSet();
   const {dev} = ready(set, {}, {basePort: 9555});
   const addrs = dev.sent.map((m) => m[0]);
   assert.deepEqual(addrs.slice(0, 3), ["/arvae/hello", "/arvae/ping", "/arvae/verify"]);
   assert.deepEqual(dev.sent[0].slice(2), ["arvae-m4l", 9555, 1]);
   assert.deepEqual(dev.sentTo("/arvae/verify")[0].slice(2), [777001]);
-  assert.deepEqual(addrs.slice(3), ["/arvae/models/list", "/arvae/attrs/list", "/arvae/status"]);
+  assert.deepEqual(addrs.slice(3), ["/arvae/models/list", "/arvae/attrs/list", "/arvae/status", "/arvae/scale"]);
+  assert.deepEqual(dev.sentTo("/arvae/scale")[0].slice(2), ["auto"]);
   const rids = dev.sent.map((m) => m[1]);
   assert.equal(new Set(rids).size, rids.length, "every request has its own rid");
   assert.deepEqual(dev.patcher.boxes.get("reply_in").messages, [["maxqueuesize", 8192], ["port", 9555]]);
@@ -537,7 +538,7 @@ test("saved dial values, set dials and model are applied once the daemon's lists
   assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), ["rhythmic_complexity", 0.25, "note_density", 0.9]);
   assert.equal(dev.saved, null, "what the Set holds is not written back until the performer changes something");
   dev.msg("target", 1, 0.6);
-  assert.deepEqual(dev.saved, ["v1", "folk-arvae", "rhythmic_complexity", "pitch_range", "note_density"]);
+  assert.deepEqual(dev.saved, ["v2", "folk-arvae", "auto", "rhythmic_complexity", "pitch_range", "note_density"]);
 });
 
 test("a saved state that arrives after the daemon's lists is still applied", () => {
@@ -556,7 +557,7 @@ test("a saved state that arrives after the daemon's lists is still applied", () 
   dev.msg("target", 0, 0.5); // the performer's move is saved; a restore after it would be stale and is ignored
   dev.msg("restore", "v1", "-", "pitch_range");
   assert.doesNotMatch(dev.text("attr_result_1"), /^asked/);
-  assert.deepEqual(dev.saved, ["v1", "folk-4attr-small", "rhythmic_complexity", "contour"]);
+  assert.deepEqual(dev.saved, ["v2", "folk-4attr-small", "auto", "rhythmic_complexity", "contour"]);
 });
 
 // ---- writes by id --------------------------------------------------------------------------------------------------
@@ -721,7 +722,7 @@ test("choosing another model in the menu loads it and rebuilds the dials from it
   assert.equal(dev.text("attr_label_0"), "note density");
   assert.equal(dev.patcher.boxes.get("attr_dial_2").hidden, 1);
   assert.equal(dev.text("attr_result_0"), "free (keeps the clip's value)");
-  assert.deepEqual(dev.saved, ["v1", "bach-arvae"]);
+  assert.deepEqual(dev.saved, ["v2", "bach-arvae", "auto"]);
 });
 
 test("the script is ES5: no let/const, arrows, template strings, classes, spread or for-of", () => {
@@ -752,4 +753,148 @@ test("every table entry of lom_api.js names its documentation page", () => {
     }
   }
   assert.equal(ATTRS.length, 4);
+});
+
+// ---- Key: which pitches the daemon keeps to (/arvae/scale) --------------------------------------------------------
+
+// The Key menu's items (build_patch.py KEY_NAMES): 0 Auto (clip's key), 1 Off (any pitch), 2 Live's scale.
+const KEY_AUTO = 0;
+const KEY_OFF = 1;
+const KEY_LIVE = 2;
+
+test("the Key menu sends /arvae/scale: off, Live's scale as a pitch-class mask (roots C, G, Bb), auto", () => {
+  const set = setWithScale();
+  const {dev, daemon, net} = ready(set);
+  dev.msg("key", KEY_OFF);
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["off"]);
+  assert.equal(dev.text("status_msg"), "Key: off, any pitch");
+  dev.msg("key", KEY_LIVE); // a new Live 12 Set: C Major, pitch classes 0 2 4 5 7 9 11
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["set", 1 + 4 + 16 + 32 + 128 + 512 + 2048]);
+  set.song.root_note = 7; // G Major: G A B C D E F#, pitch classes 7 9 11 0 2 4 6
+  dev.msg("key", KEY_LIVE);
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["set", 1 + 4 + 16 + 64 + 128 + 512 + 2048]);
+  assert.equal(dev.text("status_msg"), "Key: Live's scale, G, 7 notes");
+  set.song.root_note = 10; // Bb harmonic minor: Bb C Db Eb F Gb A, pitch classes 10 0 1 3 5 6 9
+  set.song.scale_intervals = [0, 2, 3, 5, 7, 8, 11];
+  dev.msg("key", KEY_LIVE);
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["set", 1 + 2 + 8 + 32 + 64 + 512 + 1024]);
+  net.flush();
+  assert.deepEqual(daemon.client(dev).scale, ["set", 1643], "the daemon accepted it");
+  dev.msg("key", KEY_AUTO);
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["auto"]);
+  net.flush();
+  assert.deepEqual(daemon.client(dev).scale, ["auto", 0]);
+  assert.deepEqual(dev.saved, ["v2", "folk-4attr-small", "auto"]);
+});
+
+for (const mode of ["throw", "log"]) {
+  test("Live's scale in a Live without Song.root_note / scale_intervals (" + mode + "): auto, and the status says so",
+    () => {
+      const set = setWithScale();
+      set.liveVersion = 11;
+      set.errorMode = mode;
+      const {dev, daemon, net} = ready(set);
+      dev.msg("key", KEY_LIVE);
+      assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["auto"]);
+      assert.equal(dev.text("status_msg"), "Key: this Live has no scale of the Set (Live 12 and later), so the " +
+        "device keeps to the clip's key (Auto)");
+      net.flush();
+      assert.deepEqual(daemon.client(dev).scale, ["auto", 0]);
+      if (mode === "log") assert.match(set.console.join("\n"), /no property root_note in Live 11/);
+    });
+}
+
+test("the Key choice is saved with the Set and sent after the handshake when the Set reopens", () => {
+  const set = setWithScale();
+  set.song.root_note = 2; // D Major: pitch classes 2 4 6 7 9 11 1
+  const first = ready(set).dev;
+  first.msg("key", KEY_LIVE);
+  assert.deepEqual(first.saved, ["v2", "folk-4attr-small", "live"]);
+  // reopened: Live hands the pattr's value over before live.thisdevice bangs
+  const net = new FakeNet();
+  const daemon = daemonStub(net);
+  const dev = loadDevice({set, net, globals: new Map()});
+  dev.msg("restore", ...first.saved);
+  assert.deepEqual(dev.patcher.boxes.get("key_menu").messages, [["set", KEY_LIVE]], "the menu shows it");
+  assert.deepEqual(dev.sentTo("/arvae/scale"), [], "nothing before the daemon registered the device");
+  dev.msg("bang");
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/scale").map((m) => m.slice(2)), [["set", 2 + 4 + 16 + 64 + 128 + 512 + 2048]]);
+  const sent = dev.sent.map((m) => m[0]);
+  assert.ok(sent.indexOf("/arvae/verify") < sent.indexOf("/arvae/scale"), "after hello and verify");
+  assert.deepEqual(daemon.client(dev).scale, ["set", 2774]);
+  assert.equal(dev.saved, null, "not written back until the performer changes something");
+});
+
+test("after a reconnection the device sends its Key choice again (a restarted daemon forgot it)", () => {
+  const {dev, daemon, net} = ready(setWithScale());
+  dev.msg("key", KEY_OFF);
+  net.flush();
+  daemon.opts.online = false;
+  dev.clock.advance(6000);
+  assert.match(dev.text("status_conn"), /offline/);
+  daemon.clients.clear(); // the daemon restarts
+  daemon.opts.online = true;
+  dev.clock.advance(2000);
+  net.flush();
+  assert.match(dev.text("status_conn"), /online/);
+  assert.deepEqual(dev.sentTo("/arvae/scale").map((m) => m.slice(2)), [["auto"], ["off"], ["off"]]);
+  assert.deepEqual(daemon.client(dev).scale, ["off", 0]);
+});
+
+test("Live's scale is read again before each request and sent when it changed", () => {
+  const set = setWithScale();
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]]});
+  dev.msg("key", KEY_LIVE);
+  net.flush();
+  const before = dev.sentTo("/arvae/scale").length;
+  dev.msg("go", 1);
+  net.flush();
+  assert.equal(dev.sentTo("/arvae/scale").length, before, "unchanged: not sent again");
+  set.song.root_note = 9; // A Major: pitch classes 9 11 1 2 4 6 8
+  dev.msg("go", 1);
+  net.flush();
+  const sent = dev.sent.map((m) => m[0]);
+  assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["set", 2 + 4 + 16 + 64 + 256 + 512 + 2048]);
+  assert.ok(sent.lastIndexOf("/arvae/scale") < sent.lastIndexOf("/arvae/regen"), "before the request");
+});
+
+for (const [key, words] of [["G major", ", in G major"], ["custom", ", in Live's scale"], ["", ", any pitch"]]) {
+  test("the status line shows the key the regeneration used (final reply key \"" + key + "\")", () => {
+    const {dev, net} = ready(setWithScale(), {results: [[[67, 0, 1, 90]], [[69, 0, 1, 90]]], key: key});
+    dev.msg("variations", 2);
+    dev.msg("seed", 7);
+    dev.msg("go", 1);
+    net.flush();
+    assert.equal(dev.text("status_msg"), "Wrote 2 variation(s) into slot(s) 2, 3 of track 1" + words +
+      " (daemon 43 ms, seed 7)");
+  });
+}
+
+test("a daemon without /arvae/scale: quiet on Auto; another Key says it has no effect; requests still work", () => {
+  const set = setWithScale();
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]], scale: false});
+  assert.doesNotMatch(dev.text("status_msg"), /Key/);
+  assert.match(dev.logs.join("\n"), /this daemon has no \/arvae\/scale/);
+  dev.msg("key", KEY_OFF);
+  net.flush();
+  assert.match(dev.text("status_msg"), /^Key: this daemon has no key control \(update arvae-live\)/);
+  dev.msg("go", 1);
+  net.flush();
+  assert.match(dev.text("status_msg"), /^Wrote 1 variation\(s\) into slot\(s\) 2 of track 1 \(daemon 43 ms/);
+});
+
+test("a Key change before the saved state is applied wins, and is saved once it is", () => {
+  const set = setWithScale();
+  const net = new FakeNet();
+  const daemon = daemonStub(net);
+  const dev = loadDevice({set, net, globals: new Map()});
+  dev.msg("restore", "v2", "-", "off", "contour");
+  dev.msg("bang");
+  dev.msg("key", KEY_LIVE); // before the daemon's lists are in
+  assert.equal(dev.saved, null);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/scale").map((m) => m.slice(2)), [["set", 2741]]);
+  assert.deepEqual(daemon.client(dev).scale, ["set", 2741]);
+  assert.deepEqual(dev.saved, ["v2", "-", "live", "contour"]); // no model chosen yet, as the Set said
 });

@@ -11,7 +11,8 @@
 // Usage: node tests/js/e2e_harness.js <daemon-port> <base-reply-port> <scenario>
 // Scenarios: "regen" (a 2-bar melody, two variations, one dial moved), "offline" (nobody listens), "two" (another
 // program holds the base port; two devices regenerate at once), "modes" (Sample, then Interpolate), "resend" (the
-// device's receive drops the first stream's second note: it must ask again with /arvae/resend).
+// device's receive drops the first stream's second note: it must ask again with /arvae/resend), "key" (the Key
+// menu on Live's scale, Db major pentatonic in the fake Set, then a regeneration and a Sample).
 // Prints one JSON object: per device its status lines, the clips now in the fake Set, the Set's change log, what it
 // sent and every datagram it received as hex, so the caller can decode them on its own and compare.
 "use strict";
@@ -224,6 +225,19 @@ const SCENARIOS = {
     set.detailClip = clipA;
     await press(dev, [["variations", 3]]);
     return [Object.assign(report(dev, 0), {sampled: sampled})];
+  },
+
+  async key(daemonPort, basePort, set) {
+    set.addTrack(8);
+    set.detailClip = set.putClip(0, 0, {name: "theme", length: 8, notes: MELODY});
+    set.highlightedSlot = set.tracks[0].slots[4];
+    set.song.root_note = 1; // Db
+    set.song.scale_intervals = [0, 2, 4, 7, 9]; // major pentatonic: Db Eb F Ab Bb
+    const dev = await startedDevice(set, daemonPort, basePort);
+    dev.msg("key", 2); // Live's scale
+    const regenerated = await press(dev, [["variations", 2], ["seed", 13], ["target", 1, 0.9]]);
+    const sampled = await press(dev, [["mode", 1], ["bars", 2], ["variations", 2], ["seed", 17]]);
+    return [Object.assign(report(dev, 0), {regenerated: regenerated, sampled: sampled})];
   },
 
   async resend(daemonPort, basePort, set) {

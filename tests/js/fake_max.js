@@ -7,6 +7,9 @@
 //     get_notes_extended). Errors follow FakeSet.errorMode: "throw" (the call throws) or "log" (the call prints to
 //     set.console and changes nothing, the way Live reports many failed calls only in the Max Console).
 //     set.failNext(cls, name, times) makes the next calls of a function or property write fail that way.
+//     set.liveVersion (default 12) is the Live that runs: a property the table says came later fails (errorMode)
+//     on get. The Song's scale (root_note, scale_intervals) is C Major, as in a new Live 12 Set: set.song.root_note
+//     and set.song.scale_intervals change it.
 //     Every change to the Set is recorded in set.changes.
 //   * this.patcher.getnamed(name): the boxes with a varname in the real arvae-live.maxpat (a name the script asks
 //     for that the patch lacks is recorded in patcher.misses). `reply_in` (udpreceive) binds its port on a network,
@@ -47,7 +50,8 @@ class FakeSet {
     this.console = []; // what Live printed in "log" mode
     this.errorMode = "throw";
     this.failures = []; // [{cls, name, times}]
-    this.song = this.make("Song", {});
+    this.liveVersion = 12;
+    this.song = this.make("Song", {root_note: 0, scale_intervals: [0, 2, 4, 5, 7, 9, 11]});
     this.view = this.make("Song.View", {parent: this.song});
     this.detailClip = null;
     this.highlightedSlot = null;
@@ -236,6 +240,7 @@ class FakeSet {
 // ---- LiveAPI, built from the table -----------------------------------------------------------------------------
 
 function atoms(value) {
+  if (Array.isArray(value)) return value.slice(); // a list property (Song.scale_intervals): one atom per element
   if (typeof value === "string") return value.split(" "); // Max may hand a symbol with spaces over as several atoms
   return [value];
 }
@@ -279,6 +284,10 @@ function makeLiveAPI(set) {
       return [];
     }
     if (cls.properties[prop] !== undefined) {
+      const since = cls.since && cls.since[prop];
+      if (since !== undefined && set.liveVersion < parseFloat(since)) {
+        return set.fail("get: no property " + prop + " in Live " + set.liveVersion + " (since " + since + ")");
+      }
       if (obj.cls === "ClipSlot" && prop === "has_clip") return [obj.clip === null ? 0 : 1];
       return atoms(obj[prop]);
     }

@@ -4,6 +4,8 @@
 // (Song.begin_undo_step, say: Live's Python remote-script API has it, the Max LOM does not) fails the tests.
 //
 // access: "get" (read-only), "get set"; kind of child: "one" (a single object, ["id", N] or id 0) or "list".
+// A class's `since` names the Live version that added a property; the fake Set refuses it in an older Live
+// (FakeSet.liveVersion).
 // Pages: the Live Object Model reference for Live 12 / Max 9 (https://docs.cycling74.com/apiref/lom/) and the
 // JavaScript LiveAPI reference (https://docs.cycling74.com/apiref/js/liveapi/). "since" is the first Live version
 // with the member, where the page gives one.
@@ -36,7 +38,10 @@ const CLASSES = {
     page: LOM_PAGE + "song",
     children: {tracks: {kind: "list", cls: "Track"}, scenes: {kind: "list", cls: "Scene"},
       view: {kind: "one", cls: "Song.View"}},
-    properties: {},
+    // The Set's scale (Live 12, the Song page): root_note 0..11 (0 = C) and scale_intervals, the scale's notes as
+    // semitones above the root (a list of ints: Major is 0 2 4 5 7 9 11).
+    properties: {root_note: "get set", scale_intervals: "get"},
+    since: {root_note: "12.0", scale_intervals: "12.0"},
     functions: {
       create_scene: "index: inserts a new scene there (-1: at the end); returns the scene",
       delete_scene: "index: deletes the scene at that index",
