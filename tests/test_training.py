@@ -304,6 +304,10 @@ def test_export_refuses_a_degenerate_model_unless_allowed(tmp_path):
     assert isinstance(exported.attributes[0], AttributeSpec)
     reason = exported.provenance["degenerate"]
     assert reason in lines[0] and f"DEGENERATE MODEL: {reason}" in result.output
+    from arvae_live.cli import main as live_cli
+
+    shown = CliRunner().invoke(live_cli, ["inspect", str(out)])
+    assert shown.exit_code == 0 and f"WARNING: degenerate model (exported with --allow-degenerate): {reason}" in shown.output
 
 
 def test_degenerate_reason_judges_the_notes_not_the_holds(vocab):

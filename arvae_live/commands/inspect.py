@@ -55,3 +55,5 @@ def inspect_cmd(model: str | None, as_json: bool) -> None:
     if prov:
         keys = ("preset", "config_hash", "step", "epoch", "arvae_version", "torch_version", "created_utc", "device")
         click.echo("provenance: " + ", ".join(f"{k}={prov[k]}" for k in keys if k in prov))
+        if prov.get("degenerate"):  # exported with --allow-degenerate: its self-check failed
+            click.echo(f"WARNING: degenerate model (exported with --allow-degenerate): {prov['degenerate']}")
