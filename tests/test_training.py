@@ -307,7 +307,8 @@ def test_export_refuses_a_degenerate_model_unless_allowed(tmp_path):
     from arvae_live.cli import main as live_cli
 
     shown = CliRunner().invoke(live_cli, ["inspect", str(out)])
-    assert shown.exit_code == 0 and f"WARNING: degenerate model (exported with --allow-degenerate): {reason}" in shown.output
+    assert shown.exit_code == 0
+    assert f"WARNING: degenerate model (exported with --allow-degenerate): {reason}" in shown.output
 
 
 def test_degenerate_reason_judges_the_notes_not_the_holds(vocab):
