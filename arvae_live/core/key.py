@@ -19,6 +19,16 @@ KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66,
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 NATURAL_MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
+
+
+def _standardised_profiles() -> np.ndarray:
+    """(24, 12): the major then the minor profile rotated to roots 0..11, each centred and of unit norm."""
+    rows = np.array([np.roll(p, root) for p in (KK_MAJOR, KK_MINOR) for root in range(12)])
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+_PROFILES = _standardised_profiles()
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -77,13 +87,10 @@ def estimate_key(pitches: np.ndarray, durations: np.ndarray | None = None) -> Ke
     hist = pitch_class_histogram(pitches, durations)
     if hist.sum() <= 0 or np.ptp(hist) == 0:
         return Key(0, "major", 0.0)
-    best = Key(0, "major", -2.0)
-    for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)):
-        for root in range(12):
-            r = float(np.corrcoef(hist, np.roll(profile, root))[0, 1])
-            if r > best.correlation:
-                best = Key(root, mode, r)
-    return best
+    h = (hist - hist.mean()) / np.linalg.norm(hist - hist.mean())
+    r = _PROFILES @ h  # Pearson r with each of the 24 keys at once (this runs on every request)
+    best = int(np.argmax(r))  # the first of equal maxima: major before minor, C upward
+    return Key(best % 12, "major" if best < 12 else "minor", float(r[best]))
 
 
 def in_scale(pitches: np.ndarray, pitch_classes: frozenset[int] | set[int]) -> np.ndarray:
