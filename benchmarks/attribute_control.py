@@ -51,8 +51,12 @@ def main() -> None:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--clips", type=int, default=64, help="8-bar clips per attribute")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--budget-ms", type=float, default=None,
-                    help="engine time budget per request, as the daemon's --budget-ms (default: none)")
+    ap.add_argument(
+        "--budget-ms",
+        type=float,
+        default=None,
+        help="engine time budget per request, as the daemon's --budget-ms (default: none)",
+    )
     ap.add_argument("--targets", default="uniform", choices=["uniform", "data"], help="how targets are drawn")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = ap.parse_args()
