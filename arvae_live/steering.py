@@ -591,9 +591,10 @@ def join_bars(
     best: Candidates, req: Request, clips: Sequence[int], vocab_size: int, attributes: Sequence[AttributeSpec]
 ) -> int:
     """Undo new leaps over an octave at the bar lines between consecutive output measures, by moving a measure an
-    octave towards the note before it, where that keeps it in range, joins both its bar lines no worse, and changes
-    none of its attributes but register (an octave keeps every interval and rhythm). Left to right, per variation;
-    updates best in place.
+    octave: the one after the bar line towards the note before it, or else the one before towards the note after,
+    where that keeps it in range and does not leap at its other bar line instead. An octave changes none of a
+    measure's attributes but register (intervals and rhythm stay), so nothing is moved when register is targeted.
+    Left to right, per variation; updates best in place.
 
     Args:
         best: the steered candidates, rows variation-major (V * bars), bars = sum(clips).
@@ -604,40 +605,50 @@ def join_bars(
     Returns:
         The number of measures moved.
     """
-    if req.ref is None:
+    if req.ref is None or "register" in req.targeted:
         return 0
     moved = 0
-    register = any(a.name == "register" for a in attributes)
-    if "register" in req.targeted:
-        return 0  # an octave would undo the register asked for
     bars = sum(clips)
     starts = np.cumsum([0, *clips[:-1]])
     for v, start, length in ((v, st, n) for v in range(len(best) // bars) for st, n in zip(starts, clips)):
         rows = np.arange(v * bars + start, v * bars + start + length)
         for m in range(1, length):
-            r = rows[m]
-            first, last = first_last_onsets(best.tokens[rows[m - 1 : m + 2]])  # bars m-1, m and m+1 (if any)
-            before = last[0]
-            if np.isnan(before) or np.isnan(first[1]) or abs(first[1] - before) <= LEAP_SEMITONES:
+            first, last = first_last_onsets(best.tokens[rows[m - 1 : m + 1]])  # bars m-1 and m
+            if np.isnan(last[0]) or np.isnan(first[1]) or abs(first[1] - last[0]) <= LEAP_SEMITONES:
                 continue
             ref_first, ref_last = first_last_onsets(req.ref[rows[m - 1 : m + 1]])
             if abs(ref_first[1] - ref_last[0]) > LEAP_SEMITONES:  # the input leaps here too
                 continue
-            shift = -12 if first[1] > before else 12
-            tokens = best.tokens[r].copy()
-            pitched = tokens >= FIRST_PITCH_TOKEN
-            tokens[pitched] += shift
-            if tokens[pitched].min() < FIRST_PITCH_TOKEN or tokens[pitched].max() >= vocab_size:
-                continue
-            after = first[2] if len(first) > 2 else np.nan
-            _, new_last = first_last_onsets(tokens[None])
-            if not np.isnan(after) and abs(after - new_last[0]) > LEAP_SEMITONES >= abs(after - last[1]):
-                continue  # it would only move the leap to the next bar line
-            best.tokens[r] = tokens
-            if register:
-                best.attributes[r] = measure(attributes, tokens[None])[0]
-            moved += 1
+            up = 12 if first[1] < last[0] else -12  # moves bar m towards bar m-1
+            after = rows[m + 1] if m + 1 < length else None
+            before = rows[m - 2] if m >= 2 else None
+            if _octave(best, rows[m], up, vocab_size, after, False) or _octave(
+                best, rows[m - 1], -up, vocab_size, before, True
+            ):
+                moved += 1
+    if moved and any(a.name == "register" for a in attributes):
+        best.attributes[:] = measure(attributes, best.tokens)
     return moved
+
+
+def _octave(best: Candidates, row: int, shift: int, vocab_size: int, neighbour: int | None, before: bool) -> bool:
+    """Move best's measure `row` by shift semitones (+-12) when it stays inside the vocabulary and its bar line with
+    the neighbouring measure (the one before when `before`, else after; None: none) gets no new leap. True if moved."""
+    tokens = best.tokens[row].copy()
+    pitched = tokens >= FIRST_PITCH_TOKEN
+    tokens[pitched] += shift
+    if not pitched.any() or tokens[pitched].min() < FIRST_PITCH_TOKEN or tokens[pitched].max() >= vocab_size:
+        return False
+    if neighbour is not None:
+        n_first, n_last = first_last_onsets(best.tokens[[neighbour]])
+        other = n_last[0] if before else n_first[0]
+        old_first, old_last = first_last_onsets(best.tokens[[row]])
+        new_first, new_last = first_last_onsets(tokens[None])
+        edge_old, edge_new = (old_first[0], new_first[0]) if before else (old_last[0], new_last[0])
+        if not np.isnan(other) and abs(edge_new - other) > LEAP_SEMITONES >= abs(edge_old - other):
+            return False  # it would only move the leap to the other bar line
+    best.tokens[row] = tokens
+    return True
 
 
 def _rows_of(req: Request, rows: np.ndarray) -> Request:

@@ -147,3 +147,16 @@ def test_a_scale_per_row_matches_the_eager_decoder(tiny_model: MeasureVAE, vocab
     assert torch.equal(fast, eager)
     assert _pitch_classes(fast[1::2].numpy(), vocab) <= C_MAJOR
     assert _pitch_classes(fast[0::2].numpy(), vocab) <= {1, 3, 6, 8, 10}
+
+
+def test_join_bars_moves_the_bar_before_when_the_leaping_one_cannot_move(lm):
+    H = HOLD
+    ref = np.array([[20] + [H] * 23, [22] + [H] * 23])  # the input steps by 2
+    # bar 2 spans the whole vocabulary (tokens 2..31): no octave fits; bar 1 (token 8) can move up to 20
+    out = np.array([[8] + [H] * 23, [25, H, H, H, H, H, 2, H, H, H, H, H, 31] + [H] * 11])
+    att = steering.measure(lm.attributes, out)
+    best = steering.Candidates(np.zeros((2, lm.latent_dim)), out.copy(), att, np.zeros(2))
+    req = Request(np.full_like(att, np.nan), frozenset(), ref, 0.0, None, Budget(lm.steering.cost, None, 0.0))
+    assert steering.join_bars(best, req, [2], lm.vocab.size, lm.attributes) == 1
+    np.testing.assert_array_equal(best.tokens[0], out[0] + np.where(out[0] >= FIRST_PITCH_TOKEN, 12, 0))
+    np.testing.assert_array_equal(best.tokens[1], out[1])
