@@ -48,7 +48,9 @@ def inspect_cmd(model: str | None, as_json: bool) -> None:
     else:
         click.echo("attribute predictor: none (the closed loop starts from the calibration tables)")
     if header["metrics"]:
-        click.echo("metrics:")
+        # What training recorded: validation figures at its last epoch. The README and checkpoints/README.md quote
+        # `arvae-train evaluate` on the test split, which differs.
+        click.echo("metrics (validation split, recorded by training; test figures: arvae-train evaluate):")
         for k, v in sorted(header["metrics"].items()):
             click.echo(f"  {k:<32} {v:.4f}")
     prov = header["provenance"]
