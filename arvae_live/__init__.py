@@ -4,7 +4,7 @@ Public API:
     arvae_live.core.representation   Note, Vocabulary, notes_to_tokens, tokens_to_notes (the 24-tick measure grid)
     arvae_live.core.attributes       ATTRIBUTES registry, compute_attributes, AttributeSpec
     arvae_live.core.notes            carried_notes, carried_note_fields: tokens -> notes with carried velocities
-    arvae_live.core.key              estimate_key, Key, allowed_tokens: Krumhansl-Kessler keys and their scales
+    arvae_live.core.key              estimate_key, melody_scale, allowed_tokens: Krumhansl-Kessler keys and their scales
     arvae_live.core.meters           the meters a MIDI file may be in, and how they map onto measures
     arvae_live.core.model            ModelConfig, MeasureVAE
     arvae_live.core.checkpoint       Checkpoint, load_checkpoint, save_checkpoint, read_header

@@ -31,7 +31,7 @@ import numpy as np
 
 from arvae_live.clip_report import warning_dicts
 from arvae_live.core.atomic import write_atomic
-from arvae_live.core.key import Key, estimate_key
+from arvae_live.core.key import Key, melody_scale
 from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import HOLD, Note, Vocabulary
 from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
@@ -436,8 +436,9 @@ def regenerate_group(
     try:
         from arvae_live.engine import Clips  # torch loads with the engine, not with the options
 
-        keys = [melody_key(p.clip) if options.scale == "auto" else None for _, p in ready]
-        scales = [k.pitch_classes | _own_classes(p.clip) if k else None for k, (_, p) in zip(keys, ready)]
+        found = [melody_key(p.clip) if options.scale == "auto" else (None, frozenset()) for _, p in ready]
+        keys = [k for k, _ in found]
+        scales = [classes if k else None for k, classes in found]
         res = lm.regenerate(
             np.concatenate(windows),
             targets,
@@ -460,16 +461,10 @@ def regenerate_group(
     return results
 
 
-def melody_key(clip: MidiClip) -> Key | None:
-    """The Krumhansl-Kessler key of a file's whole melody (not only the selected bars), None without notes."""
-    if not clip.notes:
-        return None
-    return estimate_key(np.array([n.pitch for n in clip.notes]), np.array([n.dur_beats for n in clip.notes]))
-
-
-def _own_classes(clip: MidiClip) -> frozenset[int]:
-    """The pitch classes of a melody's own notes (its chromatic notes stay possible)."""
-    return frozenset(n.pitch % 12 for n in clip.notes)
+def melody_key(clip: MidiClip) -> tuple[Key | None, frozenset[int]]:
+    """The Krumhansl-Kessler key of a file's whole melody (not only the selected bars) and the pitch classes new notes
+    keep to (core/key.py, melody_scale); (None, empty) without notes."""
+    return melody_scale([n.pitch for n in clip.notes], np.array([n.dur_beats for n in clip.notes]))
 
 
 def _write_group(lm, ready: list[tuple[int, _Prepared]], res, options: RegenOptions, settle) -> None:

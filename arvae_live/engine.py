@@ -36,7 +36,7 @@ import torch
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.checkpoint import load_checkpoint
 from arvae_live.core.device import resolve_device
-from arvae_live.core.key import allowed_tokens, estimate_key
+from arvae_live.core.key import allowed_tokens, melody_scale
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor
 from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary, tokens_to_note_arrays
@@ -262,10 +262,8 @@ class LiveModel:
         if isinstance(scale, str):
             if scale != "auto":
                 raise RepresentationError(f"scale must be 'auto', 'off' or a set of pitch classes 0..11, got {scale!r}")
-            if not len(pitches):
-                return None, None  # no notes, no key
-            key = estimate_key(pitches, durations)
-            return allowed_tokens(key.pitch_classes | own, self.vocab), key.name
+            key, classes = melody_scale(pitches, durations)
+            return (None, None) if key is None else (allowed_tokens(classes, self.vocab), key.name)
         classes = {int(c) for c in scale}
         if not classes or any(not 0 <= c <= 11 for c in classes):
             raise RepresentationError(f"scale pitch classes must be 0..11 (0 = C), at least one; got {sorted(classes)}")
@@ -415,7 +413,8 @@ class LiveModel:
                 if a.name in parsed:
                     asked[:, k] = parsed[a.name]
             req = self._request(np.tile(asked, (V, 1)), parsed, None, temperature, seed, t0, budget_ms)
-            req.allowed = None if scale is None else self.scale_for(np.full((1, TICKS_PER_MEASURE), 1), scale)[0]
+            no_notes = np.zeros((0, TICKS_PER_MEASURE), dtype=np.int64)  # sampling has no input to add pitches
+            req.allowed = None if scale is None else self.scale_for(no_notes, scale)[0]
             best, rounds = self.steering.steer(z, req, closed_loop)
         asked_out = {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes) if a.name in parsed}
         return self._result(best, rounds, req, (V, M), asked_out)

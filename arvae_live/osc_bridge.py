@@ -22,7 +22,7 @@ import numpy as np
 
 from arvae_live import __version__
 from arvae_live.client_state import Client, ClientState, ClientTable
-from arvae_live.core.key import estimate_key
+from arvae_live.core.key import melody_scale
 from arvae_live.core.notes import NoteFields, carried_note_fields
 from arvae_live.core.representation import BEATS_PER_MEASURE, Adjustment, Note, Vocabulary, tokens_to_note_arrays
 from arvae_live.engine import LiveModel, Regeneration
@@ -441,10 +441,8 @@ def clip_scale(tokens: np.ndarray, vocab: Vocabulary, choice: tuple[str, int]) -
     own = frozenset(int(p) % 12 for p in pitches)
     if mode == "set":
         return frozenset(k for k in range(12) if mask >> k & 1) | own, "custom"
-    if not len(pitches):
-        return None, ""
-    key = estimate_key(pitches, durations)
-    return key.pitch_classes | own, key.name
+    key, classes = melody_scale(pitches, durations)
+    return (None, "") if key is None else (classes, key.name)
 
 
 def _warnings(rid: int, adjustments: Sequence[Adjustment]) -> list[bytes]:

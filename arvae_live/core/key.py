@@ -108,3 +108,13 @@ def allowed_tokens(pitch_classes: frozenset[int] | set[int], vocab: Vocabulary) 
     ids = np.arange(vocab.size)
     midi = ids - FIRST_PITCH_TOKEN + vocab.pitch_low
     return (ids < FIRST_PITCH_TOKEN) | np.isin(midi % 12, sorted(pitch_classes))
+
+
+def melody_scale(pitches: np.ndarray, durations: np.ndarray | None = None) -> tuple[Key | None, frozenset[int]]:
+    """The key of a melody and the pitch classes regenerated notes keep to: the key's diatonic scale plus the
+    melody's own pitch classes (its chromatic notes stay possible). (None, empty) for a melody without notes."""
+    pitches = np.asarray(pitches, dtype=np.int64)
+    if not len(pitches):
+        return None, frozenset()
+    key = estimate_key(pitches, durations)
+    return key, key.pitch_classes | frozenset(int(p) for p in pitches % 12)
