@@ -39,7 +39,7 @@ from arvae_live.core.device import resolve_device
 from arvae_live.core.key import allowed_tokens, melody_scale
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor
-from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary, tokens_to_note_arrays
+from arvae_live.core.representation import Vocabulary, tokens_to_note_arrays
 from arvae_live.errors import RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
 from arvae_live.steering import (
@@ -128,12 +128,18 @@ class LiveModel:
         self.attribute_names = [a.name for a in self.attributes]
         self._specs = {a.name: a for a in self.attributes}
         self.latent_dim = model.config.latent_dim
+        self.grid = model.grid  # the measure grid: which meters this model serves (core/meters.py)
+        self.ticks = model.ticks  # tokens per measure, 24 (4/4, 12/8) or 18 (3/4)
         self._decoder = FastDecoder(self.model)
         self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = OrderedDict()
         # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
         # the calibration tables (core/predictor.py says why). Its decode-cost model is calibrated in warm_up.
         self.steering = ClosedLoop(
-            self.attributes, self._decode, self.device, None if predictor is None else predictor.eval().to(self.device)
+            self.attributes,
+            self._decode,
+            self.device,
+            None if predictor is None else predictor.eval().to(self.device),
+            self.grid,
         )
 
     @classmethod
@@ -157,7 +163,7 @@ class LiveModel:
     def warm_up(self) -> None:
         """Run one small regeneration so the first real request does not pay for lazy initialisation, then time
         decoding at live batch sizes (4 to 32 measures, twice each, about 30 ms on a CPU) for the budget."""
-        rest = np.zeros((1, TICKS_PER_MEASURE), dtype=np.int64)
+        rest = np.zeros((1, self.ticks), dtype=np.int64)
         rest[0, 0] = 1
         self.regenerate(rest, {})
         self._encode_cache.clear()
@@ -166,7 +172,7 @@ class LiveModel:
         with torch.inference_mode():
             for n in (4, 8, 16, 32, 4, 8, 16, 32):
                 t = time.perf_counter()
-                measure(self.attributes, self._decode(z[:n], 0.0, None))
+                measure(self.attributes, self._decode(z[:n], 0.0, None), self.grid)
                 samples.append((n, (time.perf_counter() - t) * 1e3))
         self.steering.cost.calibrate(samples)
 
@@ -190,13 +196,13 @@ class LiveModel:
         Returns:
             {name: float64 (M,)} over each attribute's model range (clipped).
         """
-        values = measure(self.attributes, self._check_tokens(tokens))
+        values = measure(self.attributes, self._check_tokens(tokens), self.grid)
         return {a.name: values[:, k].copy() for k, a in enumerate(self.attributes)}
 
     def _check_tokens(self, tokens: np.ndarray) -> np.ndarray:
         arr = np.asarray(tokens)
-        if arr.ndim != 2 or arr.shape[1] != TICKS_PER_MEASURE or arr.shape[0] < 1:
-            raise RepresentationError(f"tokens must have shape (M >= 1, {TICKS_PER_MEASURE}), got {arr.shape}")
+        if arr.ndim != 2 or arr.shape[1] != self.ticks or arr.shape[0] < 1:
+            raise RepresentationError(f"tokens must have shape (M >= 1, {self.ticks}), got {arr.shape}")
         if not np.issubdtype(arr.dtype, np.integer):
             raise RepresentationError(f"tokens must be integers, got {arr.dtype}")
         if arr.min() < 0 or arr.max() >= self.vocab.size:
@@ -236,7 +242,7 @@ class LiveModel:
             self._encode_cache.move_to_end(key)
             return hit
         mu, logvar = self.model.encode(torch.from_numpy(tokens).to(self.device))
-        entry = (mu, logvar, measure(self.attributes, tokens))
+        entry = (mu, logvar, measure(self.attributes, tokens, self.grid))
         self._encode_cache[key] = entry
         if len(self._encode_cache) > ENCODE_CACHE_SIZE:
             self._encode_cache.popitem(last=False)
@@ -335,7 +341,7 @@ class LiveModel:
             if temperature == 0:  # variation 0 may come back as the input where nothing was asked of a bar
                 req.input_rows = np.arange(V * M) < M
             best, rounds = self.steering.steer(z, req, closed_loop)
-            join_bars(best, req, clips.lengths, self.vocab.size, self.attributes)
+            join_bars(best, req, clips.lengths, self.vocab.size, self.attributes, self.grid)
         result = self._result(
             best, rounds, req, (V, M), {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes)}
         )
@@ -413,7 +419,7 @@ class LiveModel:
                 if a.name in parsed:
                     asked[:, k] = parsed[a.name]
             req = self._request(np.tile(asked, (V, 1)), parsed, None, temperature, seed, t0, budget_ms)
-            no_notes = np.zeros((0, TICKS_PER_MEASURE), dtype=np.int64)  # sampling has no input to add pitches
+            no_notes = np.zeros((0, self.ticks), dtype=np.int64)  # sampling has no input to add pitches
             req.allowed = None if scale is None else self.scale_for(no_notes, scale)[0]
             best, rounds = self.steering.steer(z, req, closed_loop)
         asked_out = {a.name: asked[:, k].copy() for k, a in enumerate(self.attributes) if a.name in parsed}
@@ -441,7 +447,7 @@ class LiveModel:
         """The Regeneration of steered candidates, rows variation-major, shape (V, M)."""
         achieved = {a.name: best.attributes[:, k].reshape(shape) for k, a in enumerate(self.attributes)}
         return Regeneration(
-            tokens=best.tokens.reshape(*shape, TICKS_PER_MEASURE),
+            tokens=best.tokens.reshape(*shape, self.ticks),
             asked=asked,
             achieved=achieved,
             engine_ms=(time.perf_counter() - req.budget.t0) * 1e3,
@@ -470,9 +476,9 @@ class LiveModel:
             w = np.array([0.5]) if S == 1 else np.linspace(0.0, 1.0, S)
             z = (za[None] * (1 - w[:, None, None]) + zb[None] * w[:, None, None]).reshape(S * M, -1)
             out = self._decode(z, 0.0, None)
-        achieved = measure(self.attributes, out)
+        achieved = measure(self.attributes, out, self.grid)
         return Regeneration(
-            tokens=out.reshape(S, M, TICKS_PER_MEASURE),
+            tokens=out.reshape(S, M, self.ticks),
             asked={},
             achieved={a.name: achieved[:, k].reshape(S, M) for k, a in enumerate(self.attributes)},
             engine_ms=(time.perf_counter() - t0) * 1e3,

@@ -20,8 +20,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from arvae_live.core.meters import TICKS_PER_BEAT
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import BEATS_PER_MEASURE, HOLD, TICKS_PER_BEAT, TICKS_PER_MEASURE
+from arvae_live.core.representation import HOLD
 
 
 class FastDecoder:
@@ -34,6 +35,8 @@ class FastDecoder:
     def __init__(self, model: MeasureVAE) -> None:
         c = model.config
         self.model = model
+        self.beats = model.beats  # beats per measure of the model's grid (4, or 3 for 3/4)
+        self.ticks = model.ticks
         self.hidden_dim = H = c.hidden_dim
         self.n_layers = c.n_layers
         self.vocab_size = c.vocab_size
@@ -71,9 +74,9 @@ class FastDecoder:
         hs = [h[:, k] for k in range(L)]
         gi0 = self.beat_gates0.expand(B, 3 * H)
         outs = []
-        for _ in range(BEATS_PER_MEASURE):
+        for _ in range(self.beats):
             outs.append(self._stack_step(gi0, hs, self.beat_w_hh_t, self.beat_b_hh, self.beat_w_ih_t, self.beat_b_ih))
-        beats = torch.stack(outs, dim=1).reshape(B * BEATS_PER_MEASURE, H)
+        beats = torch.stack(outs, dim=1).reshape(B * self.beats, H)
         h0 = m.beat_to_tick_h(beats).view(-1, L, H).transpose(0, 1).contiguous()
         return h0, m.beat_to_cond(beats)
 
@@ -171,23 +174,23 @@ class FastDecoder:
         B, H = z.shape[0], self.hidden_dim
         h0, cond = self._beats(z)  # (L, B*4, H), (B*4, H); row b*4 + i is beat i of measure b
         beat_gates = torch.addmm(self.b_ih0, cond, self.w_cond_t)  # (B*4, 3H)
-        assumed = torch.full((B, BEATS_PER_MEASURE), HOLD, dtype=torch.long, device=z.device)
-        prev = self.token_gates[assumed].view(B * BEATS_PER_MEASURE, 3 * H)
-        prev.view(B, BEATS_PER_MEASURE, 3 * H)[:, 0] = self.first_gates  # beat 0 starts from the learned input
+        assumed = torch.full((B, self.beats), HOLD, dtype=torch.long, device=z.device)
+        prev = self.token_gates[assumed].view(B * self.beats, 3 * H)
+        prev.view(B, self.beats, 3 * H)[:, 0] = self.first_gates  # beat 0 starts from the learned input
         per_row = bias is not None and bias.dim() == 2
-        beat_bias = bias.repeat_interleave(BEATS_PER_MEASURE, dim=0) if per_row else bias  # row b*4 + i
-        toks = self._run_beats(h0, beat_gates, prev, beat_bias).view(B, BEATS_PER_MEASURE, TICKS_PER_BEAT)
-        for _ in range(BEATS_PER_MEASURE - 1):
+        beat_bias = bias.repeat_interleave(self.beats, dim=0) if per_row else bias  # row b*4 + i
+        toks = self._run_beats(h0, beat_gates, prev, beat_bias).view(B, self.beats, TICKS_PER_BEAT)
+        for _ in range(self.beats - 1):
             actual = toks[:, :-1, -1]  # (B, 3): the last token of beats 0..2
             b, i = (actual != assumed[:, 1:]).nonzero(as_tuple=True)
             if b.numel() == 0:
                 break
             fed = actual[b, i]
-            rows = b * BEATS_PER_MEASURE + i + 1
+            rows = b * self.beats + i + 1
             redo_bias = beat_bias[rows] if per_row else beat_bias
             toks[b, i + 1] = self._run_beats(h0[:, rows], beat_gates[rows], self.token_gates[fed], redo_bias)
             assumed[b, i + 1] = fed
-        return toks.view(B, TICKS_PER_MEASURE)
+        return toks.view(B, self.ticks)
 
     def _decode_sequential(
         self, z: torch.Tensor, temperature: float, generator: torch.Generator | None, bias: torch.Tensor | None
@@ -196,11 +199,11 @@ class FastDecoder:
         B = z.shape[0]
         L, H = self.n_layers, self.hidden_dim
         h0, cond = self._beats(z)  # (L, B*4, H), (B*4, H); row b*4 + i is beat i of measure b
-        h0 = h0.view(L, B, BEATS_PER_MEASURE, H)
-        cond_gates = torch.addmm(self.b_ih0, cond, self.w_cond_t).view(B, BEATS_PER_MEASURE, 3 * H)
-        tokens = torch.empty(B, TICKS_PER_MEASURE, dtype=torch.long, device=z.device)
+        h0 = h0.view(L, B, self.beats, H)
+        cond_gates = torch.addmm(self.b_ih0, cond, self.w_cond_t).view(B, self.beats, 3 * H)
+        tokens = torch.empty(B, self.ticks, dtype=torch.long, device=z.device)
         prev_gates = self.first_gates.expand(B, 3 * H)
-        for i in range(BEATS_PER_MEASURE):
+        for i in range(self.beats):
             hs = [h0[k, :, i] for k in range(L)]  # the tick state restarts every beat
             beat_gates = cond_gates[:, i]
             for j in range(TICKS_PER_BEAT):

@@ -37,8 +37,9 @@ import numpy as np
 import torch
 
 from arvae_live.core.attributes import AttributeSpec, compute_attributes, get_attribute
+from arvae_live.core.meters import SIMPLE, TICKS_PER_BEAT, Grid
 from arvae_live.core.predictor import AttributePredictor
-from arvae_live.core.representation import BEATS_PER_MEASURE, FIRST_PITCH_TOKEN, TICKS_PER_BEAT
+from arvae_live.core.representation import FIRST_PITCH_TOKEN
 
 MIN_TOLERANCE = 0.005  # normalised; for attributes whose quantum is 0 (continuous) or tiny against their range
 # Weight of the notes changed against the input (0..1, see note_change) in the score: small against a missed target
@@ -71,17 +72,19 @@ Decode = Callable[[np.ndarray, float, torch.Generator | None, np.ndarray | None]
 # ---- measuring and scoring ------------------------------------------------------------------------------------------
 
 
-def measure(attributes: Sequence[AttributeSpec], tokens: np.ndarray) -> np.ndarray:
-    """(B, A) normalised 0..1 attributes of (B, 24) tokens, columns in the order of attributes."""
-    raw = compute_attributes(tokens, [a.name for a in attributes])
+def measure(attributes: Sequence[AttributeSpec], tokens: np.ndarray, grid: Grid = SIMPLE) -> np.ndarray:
+    """(B, A) normalised 0..1 attributes of (B, grid.ticks) tokens, columns in the order of attributes."""
+    raw = compute_attributes(tokens, [a.name for a in attributes], grid)
     return np.stack([a.normalise(raw[a.name]) for a in attributes], axis=1)
 
 
-def tolerances(attributes: Sequence[AttributeSpec]) -> np.ndarray:
+def tolerances(attributes: Sequence[AttributeSpec], grid: Grid = SIMPLE) -> np.ndarray:
     """(A,) the normalised miss within which a target counts as met: half the attribute's quantum (one onset, one
     semitone) over the model's range, at least MIN_TOLERANCE. Attributes are counts, so most targets fall between
     two values a measure can have."""
-    return np.array([max(MIN_TOLERANCE, 0.5 * get_attribute(a.name).quantum / (a.high - a.low)) for a in attributes])
+    return np.array(
+        [max(MIN_TOLERANCE, 0.5 * get_attribute(a.name).quantum(grid) / (a.high - a.low)) for a in attributes]
+    )
 
 
 def note_change(tokens: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -320,6 +323,7 @@ class ClosedLoop:
         decode: z float64 (B, Z), temperature, generator -> int64 tokens (B, 24).
         device: where the predictor runs.
         predictor: the checkpoint's attribute predictor, or None (the calibration tables alone).
+        grid: the model's measure grid (core/meters.py): the attributes are measured on it.
     """
 
     def __init__(
@@ -328,9 +332,11 @@ class ClosedLoop:
         decode: Decode,
         device: torch.device,
         predictor: AttributePredictor | None = None,
+        grid: Grid = SIMPLE,
     ) -> None:
         self.attributes = list(attributes)
-        self.tolerance = tolerances(self.attributes)
+        self.grid = grid
+        self.tolerance = tolerances(self.attributes, grid)
         self.predictor = predictor
         self.device = device
         self.cost = DecodeCost()  # calibrated by the model's warm-up
@@ -371,7 +377,7 @@ class ClosedLoop:
         if allowed is not None and allowed.ndim == 2:  # a scale per row (several clips in one call)
             allowed = allowed if rows is None else allowed[rows]
         tokens = self._decode(z, req.temperature, req.generator, allowed)
-        att = measure(self.attributes, tokens)
+        att = measure(self.attributes, tokens, self.grid)
         req.budget.spend(z.shape[0], (time.perf_counter() - t) * 1e3)
         return tokens, att
 
@@ -415,7 +421,7 @@ class ClosedLoop:
         because the held attributes drift, as coupled attributes do (note density and rhythmic complexity)."""
         if req.ref is None or req.input_rows is None or not req.input_rows.any():
             return None
-        att = measure(self.attributes, req.ref)
+        att = measure(self.attributes, req.ref, self.grid)
         targeted = np.array([a.name in req.targeted for a in self.attributes])
         miss = np.nan_to_num(np.abs(att - req.asked) - self.tolerance, nan=0.0)[:, targeted]
         meets = (miss <= 0).all(axis=1)
@@ -574,11 +580,12 @@ class ClosedLoop:
         if req.ref is None:
             return
         B = len(best)
-        masks = (np.arange(2**BEATS_PER_MEASURE)[:, None] >> np.arange(BEATS_PER_MEASURE)) & 1  # (16, 4), 1 = ours
+        beats = self.grid.beats
+        masks = (np.arange(2**beats)[:, None] >> np.arange(beats)) & 1  # (16, 4), 1 = ours
         tick_mask = np.repeat(masks, TICKS_PER_BEAT, axis=1).astype(bool)  # (16, 24)
         mixed = np.where(tick_mask[None], best.tokens[:, None], req.ref[:, None]).reshape(-1, best.tokens.shape[1])
         rows = np.repeat(np.arange(B), len(masks))
-        att = measure(self.attributes, mixed)
+        att = measure(self.attributes, mixed, self.grid)
         scores = self.score(att, mixed, req, rows).reshape(B, len(masks))
         pick = scores.argmin(axis=1)
         chosen = np.arange(B) * len(masks) + pick
@@ -588,7 +595,12 @@ class ClosedLoop:
 
 
 def join_bars(
-    best: Candidates, req: Request, clips: Sequence[int], vocab_size: int, attributes: Sequence[AttributeSpec]
+    best: Candidates,
+    req: Request,
+    clips: Sequence[int],
+    vocab_size: int,
+    attributes: Sequence[AttributeSpec],
+    grid: Grid = SIMPLE,
 ) -> int:
     """Undo new leaps over an octave at the bar lines between consecutive output measures, by moving a measure an
     octave: the one after the bar line towards the note before it, or else the one before towards the note after,
@@ -601,6 +613,7 @@ def join_bars(
         req: the request (its ref, the input measures, says which leaps the input had itself).
         clips: the measures of each clip in a variation's rows, end to end (no bar line is joined across clips).
         vocab_size: tokens in the vocabulary (the highest pitch token is vocab_size - 1).
+        attributes: the model's attributes, remeasured (on grid) when a move changed register.
 
     Returns:
         The number of measures moved.
@@ -627,7 +640,7 @@ def join_bars(
             ):
                 moved += 1
     if moved and any(a.name == "register" for a in attributes):
-        best.attributes[:] = measure(attributes, best.tokens)
+        best.attributes[:] = measure(attributes, best.tokens, grid)
     return moved
 
 

@@ -197,8 +197,15 @@ class TrainConfig:
         return _from_dict(cls, d, "")
 
     def config_hash(self) -> str:
-        """SHA-256 of the sorted-JSON config, hex; its first 10 characters name the run directory."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        """SHA-256 of the sorted-JSON config, hex; its first 10 characters name the run directory.
+
+        Fields added since runs were started are left out at their default value, so an older run's folder (and its
+        last.pt) keeps its name: model.grid ("simple").
+        """
+        d = self.to_dict()
+        if d["model"].get("grid") == "simple":
+            del d["model"]["grid"]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
 def _from_dict(cls: type, d: dict[str, Any], prefix: str) -> Any:

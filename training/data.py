@@ -34,7 +34,7 @@ import numpy as np
 
 from arvae_live.core.atomic import atomic_open, write_atomic
 from arvae_live.core.meters import BARS_PER_MEASURE as _BARS_PER_MEASURE
-from arvae_live.core.meters import BEATS_PER_MEASURE as MEASURE_BEATS
+from arvae_live.core.representation import BEATS_PER_MEASURE as MEASURE_BEATS
 from arvae_live.core.representation import (
     CHORD_REDUCED,
     FIRST_PITCH_TOKEN,

@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import TICKS_PER_MEASURE
 
 DEFAULT_BATCH_SIZE = 512  # measures per forward pass: the validation batch of the trainer
 
@@ -89,7 +88,7 @@ def encode_batched(
         The Encoding, NumPy arrays on the CPU.
     """
     tokens = np.asarray(tokens, dtype=np.int64)
-    assert tokens.ndim == 2 and tokens.shape[1] == TICKS_PER_MEASURE, f"expected (N, 24) tokens, got {tokens.shape}"
+    assert tokens.ndim == 2 and tokens.shape[1] == model.ticks, f"expected (N, {model.ticks}) tokens: {tokens.shape}"
     assert batch_size >= 1, f"batch_size must be >= 1, got {batch_size}"
     mus, logvars, zs = [], [], []
     with _evaluating(model, device) as dev:
@@ -135,9 +134,9 @@ def decode_batched(
 
     z = torch.as_tensor(z, dtype=torch.float32)
     assert z.ndim == 2 and z.shape[1] == model.config.latent_dim, f"expected (N, {model.config.latent_dim}) codes"
-    assert targets is None or np.shape(targets) == (len(z), TICKS_PER_MEASURE), "targets must be (N, 24)"
+    assert targets is None or np.shape(targets) == (len(z), model.ticks), f"targets must be (N, {model.ticks})"
     assert batch_size >= 1, f"batch_size must be >= 1, got {batch_size}"
-    tokens = np.empty((len(z), TICKS_PER_MEASURE), dtype=np.int64)
+    tokens = np.empty((len(z), model.ticks), dtype=np.int64)
     ce = None if targets is None else np.empty(len(z), dtype=np.float64)
     with _evaluating(model, device) as dev:
         starts = range(0, len(z), batch_size)
@@ -148,5 +147,5 @@ def decode_batched(
             if ce is not None:
                 x = torch.as_tensor(np.asarray(targets[start:stop], dtype=np.int64), device=dev)
                 per_tick = F.cross_entropy(logits.flatten(0, 1).float(), x.flatten(), reduction="none")  # (B*24,)
-                ce[start:stop] = per_tick.view(-1, TICKS_PER_MEASURE).double().mean(dim=1).cpu().numpy()
+                ce[start:stop] = per_tick.view(-1, model.ticks).double().mean(dim=1).cpu().numpy()
     return Decoding(tokens, ce)

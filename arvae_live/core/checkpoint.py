@@ -98,7 +98,7 @@ class Checkpoint:
             KEY_KIND: self.kind,
             KEY_MODEL_CONFIG: self.model_config.to_dict(),
             KEY_ATTRIBUTES: [a.to_dict() for a in self.attributes],
-            KEY_VOCABULARY: self.vocabulary.to_dict(),
+            KEY_VOCABULARY: self.vocabulary.to_dict(self.model_config.measure_grid),
             KEY_METRICS: {k: float(v) for k, v in self.metrics.items()},
             KEY_PROVENANCE: self.provenance,
         }
@@ -429,11 +429,12 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
         state_dict = payload[KEY_STATE_DICT]
         if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
             raise CheckpointError("state_dict is not a mapping of tensors")
+        model_config = ModelConfig(**payload[KEY_MODEL_CONFIG])  # no "grid" (files before 3/4 and 6/8): simple
         ckpt = Checkpoint(
             kind=kind,
-            model_config=ModelConfig(**payload[KEY_MODEL_CONFIG]),
+            model_config=model_config,
             attributes=[AttributeSpec.from_dict(_whole_latent_dim(a)) for a in payload[KEY_ATTRIBUTES]],
-            vocabulary=Vocabulary.from_dict(payload[KEY_VOCABULARY]),
+            vocabulary=Vocabulary.from_dict(payload[KEY_VOCABULARY], model_config.measure_grid),
             state_dict=state_dict,
             metrics=dict(payload.get(KEY_METRICS) or {}),
             provenance=dict(payload.get(KEY_PROVENANCE) or {}),

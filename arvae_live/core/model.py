@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from arvae_live.core.representation import BEATS_PER_MEASURE, TICKS_PER_BEAT, TICKS_PER_MEASURE
+from arvae_live.core.meters import GRIDS, TICKS_PER_BEAT, Grid
 from arvae_live.errors import ConfigError
 
 
@@ -39,6 +39,9 @@ class ModelConfig:
     latent_dim: int = 32  # size of z
     dropout: float = 0.5  # between stacked GRU layers, active only in training
     relu_logits: bool = True  # the reference applies ReLU to the output logits before softmax (a quirk)
+    # The measure grid (core/meters.py): "simple" (4/4, 4 beats), "triple" (3/4, 3 beats) or "compound" (12/8 and
+    # 6/8, 4 dotted beats). Fixes the number of beat steps, so the measure length: 6 ticks per beat.
+    grid: str = "simple"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "embed_dim", "hidden_dim", "n_layers", "latent_dim"):
@@ -51,17 +54,28 @@ class ModelConfig:
             raise ConfigError(f"model.dropout must be in range [0, 1), got {self.dropout!r}")
         if not isinstance(self.relu_logits, bool):
             raise ConfigError(f"model.relu_logits must be true or false, got {self.relu_logits!r}")
+        if self.grid not in GRIDS:
+            raise ConfigError(f"model.grid must be one of {', '.join(GRIDS)}, got {self.grid!r}")
+
+    @property
+    def measure_grid(self) -> Grid:
+        """The Grid named by `grid`."""
+        return GRIDS[self.grid]
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class MeasureVAE(nn.Module):
-    """Hierarchical GRU VAE over one 24-tick measure of token ids 0..V-1."""
+    """Hierarchical GRU VAE over one measure of token ids 0..V-1: grid.beats beats of 6 ticks, T = grid.ticks (24 for
+    4/4, 18 for 3/4) in the shapes below."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = c = config
+        self.grid = c.measure_grid
+        self.beats = self.grid.beats
+        self.ticks = self.grid.ticks
         rnn_dropout = c.dropout if c.n_layers > 1 else 0.0
         # encoder
         self.enc_embed = nn.Embedding(c.vocab_size, c.embed_dim)
@@ -98,7 +112,7 @@ class MeasureVAE(nn.Module):
         """Posterior parameters of a batch of measures.
 
         Args:
-            tokens: int64 (B, 24), ids 0..V-1.
+            tokens: int64 (B, T), ids 0..V-1.
 
         Returns:
             (mu, logvar), each float (B, latent_dim).
@@ -125,9 +139,9 @@ class MeasureVAE(nn.Module):
         c = self.config
         B = z.shape[0]
         h = self.z_to_beat_h(z).view(B, c.n_layers, c.hidden_dim).transpose(0, 1).contiguous()  # (L, B, H)
-        beat_in = self.beat_input.expand(B, BEATS_PER_MEASURE, 1)
+        beat_in = self.beat_input.expand(B, self.beats, 1)
         beats, _ = self.beat_rnn(beat_in, h)  # (B, 4, H)
-        beats = beats.reshape(B * BEATS_PER_MEASURE, c.hidden_dim)
+        beats = beats.reshape(B * self.beats, c.hidden_dim)
         h0 = self.beat_to_tick_h(beats).view(-1, c.n_layers, c.hidden_dim).transpose(0, 1).contiguous()
         return h0, self.beat_to_cond(beats)
 
@@ -143,20 +157,20 @@ class MeasureVAE(nn.Module):
 
         Args:
             z: (B, latent_dim).
-            tokens: int64 (B, 24), the target measure.
+            tokens: int64 (B, T), the target measure.
 
         Returns:
-            logits (B, 24, V).
+            logits (B, T, V).
         """
         c = self.config
         B = z.shape[0]
         h0, cond = self._beats(z)
-        prev = self.dec_embed(tokens[:, :-1])  # (B, 23, E): the input of tick t is token t-1
-        prev = torch.cat([self.first_input.expand(B, 1, c.embed_dim), prev], dim=1)  # (B, 24, E)
-        prev = prev.view(B * BEATS_PER_MEASURE, TICKS_PER_BEAT, c.embed_dim)
+        prev = self.dec_embed(tokens[:, :-1])  # (B, T-1, E): the input of tick t is token t-1
+        prev = torch.cat([self.first_input.expand(B, 1, c.embed_dim), prev], dim=1)  # (B, T, E)
+        prev = prev.view(B * self.beats, TICKS_PER_BEAT, c.embed_dim)
         cond = cond.unsqueeze(1).expand(-1, TICKS_PER_BEAT, -1)  # (B*4, 6, H)
         out, _ = self.tick_rnn(torch.cat([prev, cond], dim=-1), h0)  # (B*4, 6, H)
-        return self._logits(out).view(B, TICKS_PER_MEASURE, c.vocab_size)
+        return self._logits(out).view(B, self.ticks, c.vocab_size)
 
     def decode_free(
         self,
@@ -175,17 +189,17 @@ class MeasureVAE(nn.Module):
                 sampling); None: all. The returned logits are the model's, unmasked.
 
         Returns:
-            (tokens int64 (B, 24), logits (B, 24, V)).
+            (tokens int64 (B, T), logits (B, T, V)).
         """
         c = self.config
         B = z.shape[0]
         h0, cond = self._beats(z)
-        h0 = h0.view(c.n_layers, B, BEATS_PER_MEASURE, c.hidden_dim)
-        cond = cond.view(B, BEATS_PER_MEASURE, 1, c.hidden_dim)
+        h0 = h0.view(c.n_layers, B, self.beats, c.hidden_dim)
+        cond = cond.view(B, self.beats, 1, c.hidden_dim)
         inp = self.first_input.expand(B, 1, c.embed_dim)
-        tokens = torch.empty(B, TICKS_PER_MEASURE, dtype=torch.long, device=z.device)
-        logits = torch.empty(B, TICKS_PER_MEASURE, c.vocab_size, device=z.device, dtype=z.dtype)
-        for i in range(BEATS_PER_MEASURE):
+        tokens = torch.empty(B, self.ticks, dtype=torch.long, device=z.device)
+        logits = torch.empty(B, self.ticks, c.vocab_size, device=z.device, dtype=z.dtype)
+        for i in range(self.beats):
             h = h0[:, :, i].contiguous()
             for j in range(TICKS_PER_BEAT):
                 t = i * TICKS_PER_BEAT + j
@@ -209,11 +223,11 @@ class MeasureVAE(nn.Module):
         """Encode, sample z, decode (training and evaluation).
 
         Args:
-            tokens: int64 (B, 24).
+            tokens: int64 (B, T).
             teacher_forcing: feed ground-truth previous tokens (True) or the decoder's own argmax (False).
 
         Returns:
-            (logits (B, 24, V), mu (B, Z), logvar (B, Z), z (B, Z)).
+            (logits (B, T, V), mu (B, Z), logvar (B, Z), z (B, Z)).
         """
         mu, logvar = self.encode(tokens)
         z = self.reparameterize(mu, logvar)

@@ -1,8 +1,10 @@
-"""The measure representation: notes <-> 24-tick token measures, both directions.
+"""The measure representation: notes <-> token measures on a grid, both directions.
 
-One 4/4 measure is 24 ticks, 6 per beat, at 0, 1/4, 1/3, 1/2, 2/3 and 3/4 of the beat (Pati & Lerch 2020, after
-InpaintNet): 16th notes fall on ticks 0, 1, 3, 5 of a beat and 8th-note triplets on 0, 2, 4. The grid is *not*
-uniform: tick lengths are 1/4, 1/12, 1/6, 1/6, 1/12, 1/4 of a beat.
+One 4/4 measure (the simple grid, arvae_live/core/meters.py) is 24 ticks, 6 per beat, at 0, 1/4, 1/3, 1/2, 2/3 and
+3/4 of the beat (Pati & Lerch 2020, after InpaintNet): 16th notes fall on ticks 0, 1, 3, 5 of a beat and 8th-note
+triplets on 0, 2, 4. That grid is *not* uniform: tick lengths are 1/4, 1/12, 1/6, 1/6, 1/12, 1/4 of a beat. The
+triple grid (3/4) is 3 such beats, 18 ticks; the compound grid (12/8, 6/8 in pairs) is 4 dotted-quarter beats of 6
+uniform 16th-note ticks. Every function takes the grid (default: simple); times are always in quarter notes.
 
 Each tick holds one token:
     HOLD (0)   the note or rest that began earlier goes on ("__" in the paper),
@@ -28,20 +30,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arvae_live.core.meters import SIMPLE, TICKS_PER_BEAT, Grid
 from arvae_live.errors import RepresentationError
 
-TICKS_PER_BEAT = 6
-BEATS_PER_MEASURE = 4
-TICKS_PER_MEASURE = TICKS_PER_BEAT * BEATS_PER_MEASURE  # 24
-# Position of each tick inside its beat, in beats (quarter notes).
-TICK_OFFSETS_BEATS = (0.0, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4)
+# The simple (4/4) grid's sizes, for code that only ever handles it.
+BEATS_PER_MEASURE = SIMPLE.beats  # 4
+TICKS_PER_MEASURE = SIMPLE.ticks  # 24
+# Position of each tick of the simple grid inside its beat, in beats (quarter notes).
+TICK_OFFSETS_BEATS = SIMPLE.tick_offsets
 
 HOLD = 0  # the previous note or rest goes on
 REST = 1  # a rest begins
 FIRST_PITCH_TOKEN = 2  # token of pitch_low; tokens >= this are note onsets
 
-# The grid plus the next beat's downbeat, so that snapping can round up into the following beat.
-_SNAP_GRID = np.array([*TICK_OFFSETS_BEATS, 1.0])
 # A time within this many beats of a grid point counts as on the grid (float noise from DAWs and MIDI ticks).
 _ON_GRID_TOL_BEATS = 1e-3
 
@@ -101,7 +102,7 @@ class Adjustment:
     @property
     def message(self) -> str:
         what = {
-            SNAPPED: "off-grid note(s) snapped to the nearest 16th/triplet tick",
+            SNAPPED: "off-grid note(s) snapped to the nearest tick of the grid",
             FOLDED: "pitch(es) outside the model's range folded by octaves",
             CHORD_REDUCED: "chord note(s) dropped, keeping the top line",
             OVERLAP_TRIMMED: "overlapping note(s) shortened to keep one melody line",
@@ -159,60 +160,67 @@ class Vocabulary:
             pitch -= 12
         return pitch
 
-    def to_dict(self) -> dict:
-        """Plain-JSON form stored in checkpoints."""
+    def to_dict(self, grid: Grid = SIMPLE) -> dict:
+        """Plain-JSON form stored in checkpoints, with the ticks per measure of the model's grid."""
         return {
             "tokens": self.tokens,
-            "ticks_per_measure": TICKS_PER_MEASURE,
+            "ticks_per_measure": grid.ticks,
             "pitch_low": self.pitch_low,
             "pitch_high": self.pitch_high,
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Vocabulary:
-        """Inverse of to_dict; refuses a vocabulary whose grid or token list this code does not produce."""
+    def from_dict(cls, d: dict, grid: Grid = SIMPLE) -> Vocabulary:
+        """Inverse of to_dict; refuses a vocabulary whose tick count (for the model's grid) or token list this code
+        does not produce."""
         try:
             vocab = cls(int(d["pitch_low"]), int(d["pitch_high"]))
             ticks = int(d["ticks_per_measure"])
             tokens = list(d["tokens"])
         except (KeyError, TypeError, ValueError) as err:
             raise RepresentationError(f"malformed vocabulary {d!r}: {err}") from err
-        if ticks != TICKS_PER_MEASURE or tokens != vocab.tokens:
+        if ticks != grid.ticks or tokens != vocab.tokens:
             raise RepresentationError(
                 f"vocabulary with {ticks} ticks per measure and tokens {tokens[:4]}... is not the one this "
-                f"version of arvae-live uses ({TICKS_PER_MEASURE} ticks, {vocab.tokens[:4]}...)"
+                f"version of arvae-live uses for the {grid.name} grid ({grid.ticks} ticks, {vocab.tokens[:4]}...)"
             )
         return vocab
 
 
-def beats_to_ticks(beats: float | np.ndarray) -> np.ndarray:
-    """Nearest tick to a time in beats from the clip start (global tick index, 24 per measure).
+def beats_to_ticks(beats: float | np.ndarray, grid: Grid = SIMPLE) -> np.ndarray:
+    """Nearest tick to a time in quarter notes from the clip start (global tick index, grid.ticks per measure).
 
     Args:
-        beats: time(s) in beats, >= 0.
+        beats: time(s) in quarter notes, >= 0.
+        grid: the measure grid.
 
     Returns:
         int64 array of tick indices, same shape as the input. A time just before a beat rounds up to that beat.
     """
-    beats = np.asarray(beats, dtype=np.float64)
-    whole = np.floor(beats)
-    frac = beats - whole
-    idx = np.abs(frac[..., None] - _SNAP_GRID).argmin(axis=-1)  # 0..6, where 6 is the next downbeat
+    in_beats = np.asarray(beats, dtype=np.float64) / grid.beat_quarters
+    whole = np.floor(in_beats)
+    frac = in_beats - whole
+    snap = np.array([*grid.tick_offsets, 1.0])  # a beat's ticks plus the next downbeat, to round up into it
+    idx = np.abs(frac[..., None] - snap).argmin(axis=-1)  # 0..6, where 6 is the next downbeat
     return (whole.astype(np.int64) * TICKS_PER_BEAT + idx).astype(np.int64)
 
 
-def ticks_to_beats(ticks: int | np.ndarray) -> np.ndarray:
-    """Time in beats of global tick index(es); inverse of beats_to_ticks on the grid."""
+def ticks_to_beats(ticks: int | np.ndarray, grid: Grid = SIMPLE) -> np.ndarray:
+    """Time in quarter notes of global tick index(es); inverse of beats_to_ticks on the grid."""
     ticks = np.asarray(ticks, dtype=np.int64)
-    return ticks // TICKS_PER_BEAT + np.asarray(TICK_OFFSETS_BEATS)[ticks % TICKS_PER_BEAT]
+    in_beats = ticks // TICKS_PER_BEAT + np.asarray(grid.tick_offsets)[ticks % TICKS_PER_BEAT]
+    return in_beats * grid.beat_quarters
 
 
-def n_measures_for(length_beats: float) -> int:
-    """Number of whole 4/4 measures needed to hold a clip of length_beats (a partial last bar counts as one)."""
-    return max(0, math.ceil(length_beats / BEATS_PER_MEASURE - _ON_GRID_TOL_BEATS))
+def n_measures_for(length_beats: float, grid: Grid = SIMPLE) -> int:
+    """Number of whole measures of the grid needed to hold a clip of length_beats quarter notes (a partial last
+    measure counts as one)."""
+    return max(0, math.ceil(length_beats / grid.measure_quarters - _ON_GRID_TOL_BEATS))
 
 
-def notes_to_tokens(notes: Iterable[Note], n_measures: int, vocab: Vocabulary) -> tuple[np.ndarray, list[Adjustment]]:
+def notes_to_tokens(
+    notes: Iterable[Note], n_measures: int, vocab: Vocabulary, grid: Grid = SIMPLE
+) -> tuple[np.ndarray, list[Adjustment]]:
     """Put a clip's notes on the grid as token measures.
 
     Onsets and ends snap to the nearest tick; pitches outside the vocabulary fold by octaves; notes starting on the
@@ -220,30 +228,32 @@ def notes_to_tokens(notes: Iterable[Note], n_measures: int, vocab: Vocabulary) -
     there; notes starting at or after the clip end are dropped. Each change is reported.
 
     Args:
-        notes: the clip's notes, times in beats from the clip start, any order.
-        n_measures: clip length in 4/4 measures, >= 0; notes are cut at its end.
+        notes: the clip's notes, times in quarter notes from the clip start, any order.
+        n_measures: clip length in measures of the grid, >= 0; notes are cut at its end.
         vocab: the vocabulary giving the pitch range.
+        grid: the measure grid (simple: 4/4, 24 ticks).
 
     Returns:
-        (tokens, adjustments): int64 array of shape (n_measures, 24) and the changes made, one Adjustment per
-        measure and kind, in measure order.
+        (tokens, adjustments): int64 array of shape (n_measures, grid.ticks) and the changes made, one Adjustment
+        per measure and kind, in measure order.
     """
     if n_measures < 0:
         raise RepresentationError(f"n_measures must be >= 0, got {n_measures}")
-    total = n_measures * TICKS_PER_MEASURE
+    ticks_per_measure = grid.ticks
+    total = n_measures * ticks_per_measure
     changes: Counter[tuple[int, str]] = Counter()
 
     placed: list[tuple[int, int, int]] = []  # (onset_tick, -pitch, end_tick)
     for note in notes:
-        onset = int(beats_to_ticks(note.start_beats))
-        end = int(beats_to_ticks(note.end_beats))
+        onset = int(beats_to_ticks(note.start_beats, grid))
+        end = int(beats_to_ticks(note.end_beats, grid))
         if onset >= total:
             changes[(n_measures - 1 if n_measures else 0, DROPPED)] += 1
             continue
-        measure = onset // TICKS_PER_MEASURE
+        measure = onset // ticks_per_measure
         if (
-            abs(float(ticks_to_beats(onset)) - note.start_beats) > _ON_GRID_TOL_BEATS
-            or abs(float(ticks_to_beats(end)) - note.end_beats) > _ON_GRID_TOL_BEATS
+            abs(float(ticks_to_beats(onset, grid)) - note.start_beats) > _ON_GRID_TOL_BEATS
+            or abs(float(ticks_to_beats(end, grid)) - note.end_beats) > _ON_GRID_TOL_BEATS
         ):
             changes[(measure, SNAPPED)] += 1
         pitch = vocab.fold(note.pitch)
@@ -255,12 +265,12 @@ def notes_to_tokens(notes: Iterable[Note], n_measures: int, vocab: Vocabulary) -
     melody: list[list[int]] = []  # [onset, pitch, end]
     for onset, neg_pitch, end in placed:
         if melody and melody[-1][0] == onset:  # a lower note on a tick already taken by the top note
-            changes[(onset // TICKS_PER_MEASURE, CHORD_REDUCED)] += 1
+            changes[(onset // ticks_per_measure, CHORD_REDUCED)] += 1
             continue
         melody.append([onset, -neg_pitch, end])
     for prev, nxt in zip(melody, melody[1:]):
         if prev[2] > nxt[0]:
-            changes[(nxt[0] // TICKS_PER_MEASURE, OVERLAP_TRIMMED)] += 1
+            changes[(nxt[0] // ticks_per_measure, OVERLAP_TRIMMED)] += 1
             prev[2] = nxt[0]
 
     flat = np.full(total, HOLD, dtype=np.int64)
@@ -274,20 +284,21 @@ def notes_to_tokens(notes: Iterable[Note], n_measures: int, vocab: Vocabulary) -
         flat[cursor] = REST
 
     adjustments = [Adjustment(kind, m, n) for (m, kind), n in sorted(changes.items())]
-    return flat.reshape(n_measures, TICKS_PER_MEASURE), adjustments
+    return flat.reshape(n_measures, ticks_per_measure), adjustments
 
 
 def tokens_to_note_arrays(
-    tokens: np.ndarray | Sequence[Sequence[int]], vocab: Vocabulary
+    tokens: np.ndarray | Sequence[Sequence[int]], vocab: Vocabulary, grid: Grid = SIMPLE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tokens_to_notes as arrays, for callers that go on with arrays (velocities, file encoding) before making Notes.
 
     Args:
-        tokens: int array of shape (n_measures, 24) (or a flat run of ticks), ids in 0..vocab.size-1.
+        tokens: int array of shape (n_measures, grid.ticks) (or a flat run of ticks), ids in 0..vocab.size-1.
         vocab: the vocabulary the tokens were made with.
+        grid: the grid the tokens are on.
 
     Returns:
-        (pitches int64 MIDI numbers, starts float64 beats, durations float64 beats), one entry per note in onset
+        (pitches int64 MIDI numbers, starts float64 quarters, durations float64 quarters), one entry per note in onset
         order: exactly the fields of tokens_to_notes' notes.
     """
     flat = np.asarray(tokens, dtype=np.int64).reshape(-1)
@@ -302,14 +313,15 @@ def tokens_to_note_arrays(
     ends[-1:] = flat.size
     is_note = flat[events] != REST
     onsets, ends = events[is_note], ends[is_note]
-    starts = ticks_to_beats(onsets)
-    return flat[onsets] + (vocab.pitch_low - FIRST_PITCH_TOKEN), starts, ticks_to_beats(ends) - starts
+    starts = ticks_to_beats(onsets, grid)
+    return flat[onsets] + (vocab.pitch_low - FIRST_PITCH_TOKEN), starts, ticks_to_beats(ends, grid) - starts
 
 
 def tokens_to_notes(
     tokens: np.ndarray | Sequence[Sequence[int]],
     vocab: Vocabulary,
     velocity: int = 100,
+    grid: Grid = SIMPLE,
 ) -> list[Note]:
     """Read notes back from token measures; the inverse of notes_to_tokens on the grid.
 
@@ -317,12 +329,13 @@ def tokens_to_notes(
     continues the note of the previous measure, so ties over barlines come back as one note.
 
     Args:
-        tokens: int array of shape (n_measures, 24) (or a flat run of ticks), ids in 0..vocab.size-1.
+        tokens: int array of shape (n_measures, grid.ticks) (or a flat run of ticks), ids in 0..vocab.size-1.
         vocab: the vocabulary the tokens were made with.
         velocity: velocity of every returned note, 1..127.
+        grid: the grid the tokens are on.
 
     Returns:
-        The notes, in onset order, times in beats from the start of the first measure.
+        The notes, in onset order, times in quarter notes from the start of the first measure.
     """
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
     return [Note(p, s, d, velocity) for p, s, d in zip(pitches.tolist(), starts.tolist(), durs.tolist(), strict=True)]
