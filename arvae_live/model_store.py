@@ -3,6 +3,10 @@
 A model id is the file stem of an inference checkpoint in the model folder: `checkpoints/` at the repository root,
 or the folder the environment variable ARVAE_CHECKPOINTS names (which then replaces it, so a user or a test sees
 exactly the models of one folder). Anything that looks like a path (has a separator or ends in .pt) is a path.
+
+Each checkpoint serves the meters of its grid (core/meters.py: simple 4/4, 2/2, 2/4; triple 3/4; compound 12/8, 6/8).
+`default_model_path(grid)` picks a grid's default: the id in DEFAULT_MODEL_IDS when present, else the first model of
+that grid by id.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from arvae_live.core.checkpoint import read_header
+from arvae_live.core.meters import GRIDS, SIMPLE, Grid, get_grid
 from arvae_live.errors import CheckpointError
 
 ENV_VAR = "ARVAE_CHECKPOINTS"
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_MODEL_ID = "bach-arvae"  # the paper's Bach chorale soprano model, when bundled
+# The default model of each grid, by id; a grid whose default is missing falls back to its first model by id.
+DEFAULT_MODEL_IDS = {"simple": DEFAULT_MODEL_ID, "triple": "triple-arvae", "compound": "compound-arvae"}
 SUFFIX = ".pt"
 
 _HOW_TO_GET_ONE = (
@@ -41,16 +49,55 @@ def available_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob(f"*{SUFFIX}")) if p.is_file() and not p.name.startswith(".")}
 
 
-def default_model_path() -> Path:
-    """The Bach model (bach-arvae.pt) when present, else the first model by id.
+def checkpoint_grid(path: str | os.PathLike) -> Grid:
+    """The grid a checkpoint's model is built for, from its header (simple for files that predate grids).
 
     Raises:
-        CheckpointError: there is no checkpoint at all; the message says how to get one.
+        CheckpointError: unreadable or foreign file, or a grid this version does not know.
+    """
+    config = read_header(path).get("model_config") or {}
+    try:
+        return get_grid(str(config.get("grid", SIMPLE.name)))
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+
+
+def models_by_grid() -> dict[str, dict[str, Path]]:
+    """{grid name: {model id: path}} of the readable checkpoints in model_dir(), every grid a key (maybe empty).
+    Files that cannot be read are left out here; loading them by id still says why."""
+    out: dict[str, dict[str, Path]] = {name: {} for name in GRIDS}
+    for model_id, path in available_models().items():
+        try:
+            out[checkpoint_grid(path).name][model_id] = path
+        except CheckpointError:
+            continue
+    return out
+
+
+def default_model_path(grid: Grid | None = None) -> Path:
+    """A grid's default model: its id in DEFAULT_MODEL_IDS when present, else its first model by id. Without a
+    grid: the simple (4/4) default when there is one, else the first model by id.
+
+    Raises:
+        CheckpointError: there is no checkpoint at all (or none for the grid); the message says how to get one and,
+            for a grid, which meters the models that are there serve.
     """
     models = available_models()
     if not models:
         raise CheckpointError(f"no model checkpoints (*.pt) in {model_dir()}; {_HOW_TO_GET_ONE}")
-    return models.get(DEFAULT_MODEL_ID, next(iter(models.values())))
+    if grid is None:
+        simple = models_by_grid()[SIMPLE.name]
+        if simple:
+            return simple.get(DEFAULT_MODEL_IDS[SIMPLE.name], next(iter(simple.values())))
+        return next(iter(models.values()))
+    by_grid = models_by_grid()
+    mine = by_grid[grid.name]
+    if not mine:
+        served = "; ".join(f"{g} ({GRIDS[g].meters_text}): {', '.join(ids)}" for g, ids in by_grid.items() if ids)
+        raise UnknownModelError(
+            f"no model in {model_dir()} serves {', '.join(grid.meters)}; the models there serve {served or 'nothing'}"
+        )
+    return mine.get(DEFAULT_MODEL_IDS[grid.name], next(iter(mine.values())))
 
 
 def looks_like_path(id_or_path: str) -> bool:
