@@ -6,7 +6,7 @@ Threads:
 - the engine thread runs queued jobs one at a time: torch work happens on long-lived threads (python-osc's threading
   servers are for light handlers; libtorch state is per thread);
 - the second engine thread runs small jobs (scheduling.SMALL_JOB_BAR_VARIATIONS) while the engine thread is busy,
-  with its own copy of the current model (a LiveModel keeps caches and serves one caller at a time), so a client's
+  with its own copy of each model it uses (a LiveModel keeps caches and serves one caller at a time), so a client's
   8-bar regen does not wait for another client's 16 x 64-bar one;
 - the pacer thread sends what is left of long result streams at a pace a receiver's queue can take
   (scheduling.Pacer).
@@ -259,8 +259,9 @@ class Daemon:
         for t in self._threads:
             t.start()
         log.info(
-            "listening on %s:%d, replies to port %d, device %s, models: %s (current %s)",
-            self.host, self.port, self.reply_port, self.device, ", ".join(self.models.loaded), self.models.current_id,
+            "listening on %s:%d, replies to port %d, device %s, models: %s (meters served: %s)",
+            self.host, self.port, self.reply_port, self.device, ", ".join(self.models.loaded),
+            self.models.served_text(),
         )  # fmt: skip
         return self
 

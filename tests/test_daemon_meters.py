@@ -75,10 +75,7 @@ def served(folder, sink):
 
 
 def _upload(c: DaemonClient, notes, length: float, meter: tuple[int, int] | None, slot: int = 0) -> int:
-    c.send("/arvae/clip/begin", 0, slot, len(notes), float(length), *(meter or ()))
-    for idx, n in enumerate(notes):
-        c.send("/arvae/clip/note", 0, slot, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
-    return c.request("/arvae/clip/end", slot, len(notes))[-1].args[2]
+    return c.upload(notes, length, slot, meter)
 
 
 def _error(c: DaemonClient, *args, final: str) -> tuple[str, str]:
@@ -138,6 +135,9 @@ def test_an_unserved_meter_is_refused_in_one_line_and_the_daemon_goes_on(served)
     assert message.startswith("meter 9/8 is not served by any loaded model; loaded: simple (4/4, 2/2, 2/4): four")
     assert "triple (3/4): waltz" in message and "compound (12/8, 6/8): jig" in message
     assert _error(c, "/arvae/sample", 1, 1.0, 0, 1, 5, 4, final="/arvae/sample")[0] == "unsupported"
+    with pytest.raises(DaemonError) as info:  # the refused begin kept nothing: the upload's end finds no upload
+        c.upload(WALTZ, 4.5, meter=(9, 8))
+    assert info.value.code == "no_clip"
     assert c.request("/arvae/ping")[0].address == "/arvae/ping"
 
 
