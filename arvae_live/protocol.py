@@ -148,7 +148,8 @@ class Request:
         params: required arguments after rid, in order.
         reply: what the daemon sends back (docs form).
         doc: one line saying what the request does.
-        optional: arguments that may follow the required ones.
+        optional: arguments that may follow the required ones, in order (a prefix of them may be given); in a
+            request with targets they are numbers and end at the first string (a target's name).
         targets: trailing `name:s value:f` attribute-target pairs are allowed (values 0..1).
         engine: the request runs on the engine thread (it needs the model); others are answered at once.
         coalesce: for engine requests, the argument names that, with the client and the address, make the
