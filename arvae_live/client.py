@@ -132,9 +132,13 @@ class DaemonClient:
         self._early = [m for m, keep in zip(self._early, mine) if not keep]
         return stream
 
-    def upload(self, notes: Sequence[Note], length_beats: float, slot: int = 0) -> int:
-        """Upload a clip to a slot; returns n_received from /arvae/clip/end."""
-        self.send("/arvae/clip/begin", 0, slot, len(notes), float(length_beats))
+    def upload(
+        self, notes: Sequence[Note], length_beats: float, slot: int = 0, meter: tuple[int, int] | None = None
+    ) -> int:
+        """Upload a clip (times in quarter notes) to a slot, in meter (num, den) (None: sent without one, i.e. 4/4);
+        returns n_received from /arvae/clip/end. The begin goes with rid 0: when it is refused (an `unsupported`
+        meter), /clip/end fails with DaemonError no_clip; send the begin with `request` to read why."""
+        self.send("/arvae/clip/begin", 0, slot, len(notes), float(length_beats), *(meter or ()))
         for idx, n in enumerate(notes):
             self.send("/arvae/clip/note", 0, slot, idx, n.pitch, n.start_beats, n.dur_beats, n.velocity)
         return self.request("/arvae/clip/end", slot, len(notes))[-1].args[2]

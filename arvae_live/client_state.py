@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.representation import Adjustment, Note, Vocabulary, n_measures_for, notes_to_tokens
 from arvae_live.protocol import (
     MAX_CLIENTS,
@@ -47,27 +48,33 @@ class Upload:
 
     n_notes: int
     length_beats: float
+    meter: str = "4/4"
+    grid: Grid = SIMPLE
     notes: dict[int, Note] = field(default_factory=dict)
     touched: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
 class Clip:
-    """A finished upload: the notes (times in beats) and the clip length."""
+    """A finished upload: the notes and the clip length (quarter notes), its meter ("3/4") and the grid serving it."""
 
     notes: tuple[Note, ...]
     length_beats: float
+    meter: str = "4/4"
+    grid: Grid = SIMPLE
     _tokens: dict = field(default_factory=dict, compare=False, repr=False)  # Vocabulary -> (tokens, adjustments)
 
     @property
     def n_measures(self) -> int:
-        return max(1, n_measures_for(self.length_beats))
+        """Measures of the clip's grid (a 6/8 or 2/4 measure is two bars), at least 1."""
+        return max(1, n_measures_for(self.length_beats, self.grid))
 
     def tokens(self, vocab: Vocabulary) -> tuple[np.ndarray, list[Adjustment]]:
-        """The clip on the grid of vocab, and the changes made to fit it (computed once per vocabulary)."""
+        """The clip on its grid as (n_measures, grid.ticks) tokens of vocab, and the changes made to fit it
+        (computed once per vocabulary)."""
         hit = self._tokens.get(vocab)
         if hit is None:
-            hit = self._tokens[vocab] = notes_to_tokens(self.notes, self.n_measures, vocab)
+            hit = self._tokens[vocab] = notes_to_tokens(self.notes, self.n_measures, vocab, self.grid)
         return hit
 
 
@@ -101,6 +108,9 @@ class ClientState:
         # /arvae/scale: "auto" (each clip's key), "off" (any pitch) or "set" with a 12-bit pitch-class mask; None:
         # the daemon's default (serve --scale).
         self.scale: tuple[str, int] | None = None
+        # /arvae/model/load: the model this client chose (its clips of other grids are refused); None: the model
+        # serving each clip's meter.
+        self.model_id: str | None = None
         self.last_seen = time.monotonic()
         self.received_bytes = 0
         self.sent_bytes = 0
@@ -162,10 +172,13 @@ class ClientState:
         for slot in [s for s, u in self.uploads.items() if now - u.touched > self.upload_ttl_sec]:
             del self.uploads[slot]
 
-    def begin_upload(self, slot: int, n_notes: int, length_beats: float) -> None:
+    def begin_upload(
+        self, slot: int, n_notes: int, length_beats: float, meter: str = "4/4", grid: Grid = SIMPLE
+    ) -> None:
+        """Start an upload of n_notes notes, length_beats quarter notes long, in meter (served by grid)."""
         now = time.monotonic()
         self._expire_uploads(now)
-        self.uploads[slot] = Upload(n_notes, length_beats, touched=now)
+        self.uploads[slot] = Upload(n_notes, length_beats, meter, grid, touched=now)
 
     def upload_note(self, slot: int, idx: int, note: Note) -> None:
         now = time.monotonic()
@@ -193,7 +206,7 @@ class ClientState:
             shown = ",".join(map(str, missing[:20])) + (",..." if len(missing) > 20 else "")
             raise ProtocolError("clip_incomplete", f"missing {len(missing)} note(s): idx {shown}")
         del self.uploads[slot]
-        self.clips[slot] = Clip(tuple(up.notes[i] for i in range(up.n_notes)), up.length_beats)
+        self.clips[slot] = Clip(tuple(up.notes[i] for i in range(up.n_notes)), up.length_beats, up.meter, up.grid)
         return up.n_notes
 
     def clip(self, slot: int) -> Clip:

@@ -6,7 +6,7 @@ Threads:
 - the engine thread runs queued jobs one at a time: torch work happens on long-lived threads (python-osc's threading
   servers are for light handlers; libtorch state is per thread);
 - the second engine thread runs small jobs (scheduling.SMALL_JOB_BAR_VARIATIONS) while the engine thread is busy,
-  with its own copy of the current model (a LiveModel keeps caches and serves one caller at a time), so a client's
+  with its own copy of each model it uses (a LiveModel keeps caches and serves one caller at a time), so a client's
   8-bar regen does not wait for another client's 16 x 64-bar one;
 - the pacer thread sends what is left of long result streams at a pace a receiver's queue can take
   (scheduling.Pacer).
@@ -31,9 +31,10 @@ import torch
 
 from arvae_live.client_state import ClientState, ClientTable
 from arvae_live.core.device import resolve_device
+from arvae_live.core.meters import GRIDS, SIMPLE, Grid
 from arvae_live.engine import LiveModel
 from arvae_live.errors import ArvaeError
-from arvae_live.model_store import UnknownModelError, available_models, resolve_model
+from arvae_live.model_store import UnknownModelError, available_models, models_by_grid, resolve_model
 from arvae_live.osc_bridge import OscBridge
 from arvae_live.osc_wire import encode_message
 from arvae_live.protocol import (
@@ -87,32 +88,54 @@ class Stats:
 
 
 class ModelHost:
-    """The models the daemon serves: the ones loaded, the ones it may load (the model folder), the current one."""
+    """The models the daemon serves: the ones loaded, the ones it may load (the model folder), and per grid the
+    current one (core/meters.py: a grid serves a set of meters; a clip goes to the current model of its grid)."""
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
         self.loaded: dict[str, LiveModel] = {}
         self.paths: dict[str, Path] = {}
-        self.current_id = ""
+        self.current_by_grid: dict[str, str] = {}  # grid name -> id of the model serving its meters
         self._second: dict[str, LiveModel] = {}  # the second engine thread's copies, by id
         self._lock = threading.Lock()
 
     def add(self, id_or_path: str | Path) -> LiveModel:
-        """Load a model (by id or path) and hold it; the first one added becomes current."""
+        """Load a model (by id or path) and hold it; the first one added of each grid becomes that grid's current."""
         path = resolve_model(str(id_or_path))
         lm = LiveModel.from_checkpoint(path, device=self.device)
         with self._lock:
             self.loaded[lm.model_id] = lm
             self.paths[lm.model_id] = path
-            if not self.current_id:
-                self.current_id = lm.model_id
-        log.info("loaded model %s from %s (%d attributes)", lm.model_id, path, len(lm.attributes))
+            self.current_by_grid.setdefault(lm.grid.name, lm.model_id)
+        log.info(
+            "loaded model %s (%s: %s) from %s (%d attributes)",
+            lm.model_id, lm.grid.name, ", ".join(lm.grid.meters), path, len(lm.attributes),
+        )  # fmt: skip
         return lm
 
     @property
-    def current(self) -> LiveModel:
+    def current_id(self) -> str:
+        """The current 4/4 (simple grid) model, or without one the current model of the first grid loaded: what
+        /arvae/status shows, and what requests without a meter and MIDI-port mode use."""
         with self._lock:
-            return self.loaded[self.current_id]
+            if not self.current_by_grid:
+                return ""
+            return self.current_by_grid.get(SIMPLE.name, next(iter(self.current_by_grid.values())))
+
+    @property
+    def current(self) -> LiveModel:
+        return self.loaded[self.current_id]
+
+    def for_grid(self, grid: Grid) -> str | None:
+        """The id of the current model of a grid; None when no loaded model serves it."""
+        with self._lock:
+            return self.current_by_grid.get(grid.name)
+
+    def served_text(self) -> str:
+        """The meters served and by which model, for refusals: 'simple (4/4, 2/2, 2/4): bach-arvae; triple (3/4): x'."""
+        with self._lock:
+            by_grid = dict(self.current_by_grid)
+        return "; ".join(f"{g} ({', '.join(GRIDS[g].meters)}): {i}" for g, i in by_grid.items()) or "nothing"
 
     def get(self, model_id: str | None) -> LiveModel:
         """A held model by id (None: the current one); loads it from the model folder if it is not held yet."""
@@ -128,10 +151,11 @@ class ModelHost:
         return self.add(model_id)
 
     def switch(self, model_id: str) -> LiveModel:
+        """Make a model (loading it if needed) the current one of its grid."""
         lm = self.get(model_id)
         with self._lock:
-            self.current_id = lm.model_id
-        log.info("current model is now %s", lm.model_id)
+            self.current_by_grid[lm.grid.name] = lm.model_id
+        log.info("current %s model is now %s", lm.grid.name, lm.model_id)
         return lm
 
     def second_copy(self, model_id: str) -> LiveModel:
@@ -144,12 +168,19 @@ class ModelHost:
                 self._second[model_id] = lm
         return lm
 
-    def listing(self) -> list[tuple[str, int]]:
-        """(id, number of attributes) of held models, then of loadable ones (attributes unknown until loaded: 0)."""
+    def listing(self) -> list[tuple[str, int, str, str]]:
+        """(id, number of attributes, grid, meters served) of held models, then of loadable ones (attributes unknown
+        until loaded: 0; grid from the checkpoint's header)."""
         with self._lock:
-            held = [(i, len(lm.attributes)) for i, lm in self.loaded.items()]
-        more = [(i, 0) for i in available_models() if i not in dict(held)]
-        return held + more
+            held = [(i, len(lm.attributes), lm.grid.name, " ".join(lm.grid.meters)) for i, lm in self.loaded.items()]
+        ids = {h[0] for h in held}
+        more = [
+            (i, 0, g, " ".join(GRIDS[g].meters))
+            for g, models in models_by_grid().items()
+            for i in models
+            if i not in ids
+        ]
+        return held + sorted(more)
 
 
 class Daemon:
@@ -228,8 +259,9 @@ class Daemon:
         for t in self._threads:
             t.start()
         log.info(
-            "listening on %s:%d, replies to port %d, device %s, models: %s (current %s)",
-            self.host, self.port, self.reply_port, self.device, ", ".join(self.models.loaded), self.models.current_id,
+            "listening on %s:%d, replies to port %d, device %s, models: %s (meters served: %s)",
+            self.host, self.port, self.reply_port, self.device, ", ".join(self.models.loaded),
+            self.models.served_text(),
         )  # fmt: skip
         return self
 
@@ -333,25 +365,24 @@ class Daemon:
             self.stats.count("datagrams")
             self.bridge.handle_datagram(data, client)
 
-    def _second_model(self) -> LiveModel:
-        return self.models.second_copy(self.models.current_id)
-
     def _engine_loop(self, second: bool = False) -> None:
         """Run jobs until stopped: any job, or (second) small jobs while the other engine thread is busy."""
         if self.threads:
             torch.set_num_threads(self.threads)
         lock = self._second_lock if second else self.engine_lock
         if second:
-            try:
-                self.models.second_copy(self.models.current_id)  # loaded now, not when the first small job waits
+            try:  # each grid's current model loaded now, not when the first small job waits
+                for model_id in set(self.models.current_by_grid.values()):
+                    self.models.second_copy(model_id)
             except Exception as err:  # the engine thread still serves everything
                 log.warning("second engine thread not started: %s", err)
                 return
+        pick = self.models.second_copy if second else self.models.get  # this thread's copy of a held model, by id
         while (job := self._queue.get(small_only=second)) is not None:
             t0 = time.perf_counter()
             try:
                 with lock:
-                    self.bridge.run_guarded(job, self._second_model if second else lambda: self.models.current)
+                    self.bridge.run_guarded(job, pick)
             except Exception:  # run_guarded answers every failure; this is a bug in answering: log, keep serving
                 log.exception("engine job %s rid %d could not be answered", job.address, job.rid)
             finally:

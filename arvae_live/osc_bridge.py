@@ -23,8 +23,9 @@ import numpy as np
 from arvae_live import __version__
 from arvae_live.client_state import Client, ClientState, ClientTable
 from arvae_live.core.key import melody_scale
-from arvae_live.core.notes import NoteFields, carried_note_fields
-from arvae_live.core.representation import BEATS_PER_MEASURE, Adjustment, Note, Vocabulary, tokens_to_note_arrays
+from arvae_live.core.meters import SIMPLE, Grid, grid_for_meter
+from arvae_live.core.notes import NoteFields, _nearest_velocities, carried_note_fields
+from arvae_live.core.representation import Adjustment, Note, Vocabulary, tokens_to_note_arrays
 from arvae_live.engine import LiveModel, Regeneration
 from arvae_live.errors import ArvaeError, UnknownAttributeError
 from arvae_live.model_store import UnknownModelError
@@ -38,10 +39,11 @@ from arvae_live.protocol import (
     ParsedRequest,
     ProtocolError,
     coalesce_key,
+    meter_of,
     parse_request,
     parse_rid,
 )
-from arvae_live.scheduling import SMALL_JOB_BAR_VARIATIONS, Job, Work
+from arvae_live.scheduling import SMALL_JOB_BAR_VARIATIONS, Job, Pick, Work
 
 if TYPE_CHECKING:
     from arvae_live.daemon import ModelHost, Stats
@@ -52,6 +54,7 @@ MALFORMED_SUMMARY_SEC = 10.0  # at most one warning line per this many seconds a
 # Fewest bytes one variation's result stream can take (a /result/begin and a /result/end): an unverified client
 # whose credit cannot cover that many is refused before the engine spends any time on its request.
 _MIN_STREAM_BYTES = 88
+AUTO_MODEL = "auto"  # /arvae/model/load auto: no chosen model, each clip goes to the model serving its meter
 
 # The result stream's fixed-shape messages (protocol.STREAM_MESSAGES), headers encoded once.
 _RESULT_BEGIN = MessageTemplate("/arvae/result/begin", "iiif")  # rid v n_notes length_beats
@@ -182,11 +185,11 @@ class OscBridge:
         if replaced is not None:
             self.send_error(state, replaced.rid, "cancelled", "replaced by a newer request", replaced.address)
 
-    def run_guarded(self, job: Job, model: Callable[[], LiveModel]) -> None:
-        """Run a job on an engine thread with that thread's copy of the current model (`model()`), turning every
+    def run_guarded(self, job: Job, pick: Pick) -> None:
+        """Run a job on an engine thread, `pick(model_id)` giving that thread's copy of a held model, turning every
         failure into /arvae/error (library errors by type)."""
         try:
-            job.run(model())
+            job.run(pick)
         except ProtocolError as err:
             self.send_error(job.client, job.rid, err.code, err.message, job.address)
         except ArvaeError as err:
@@ -210,12 +213,14 @@ class OscBridge:
         if req.rid:
             self.daemon.send(state, req.rid, req.address, [encode_message(address, req.rid, *args)])
 
-    def _reply_list(self, state: ClientState, req: ParsedRequest, stem: str, items: Sequence[tuple]) -> None:
-        """A listing: stem/begin rid n, n x stem/item rid idx ..., stem/end rid n."""
+    def _reply_list(
+        self, state: ClientState, req: ParsedRequest, stem: str, items: Sequence[tuple], about: tuple = ()
+    ) -> None:
+        """A listing: stem/begin rid n *about, n x stem/item rid idx ..., stem/end rid n."""
         self.daemon.stats.count("served")
         if not req.rid:
             return
-        out = [encode_message(f"{stem}/begin", req.rid, len(items))]
+        out = [encode_message(f"{stem}/begin", req.rid, len(items), *about)]
         out += [encode_message(f"{stem}/item", req.rid, idx, *item) for idx, item in enumerate(items)]
         out.append(encode_message(f"{stem}/end", req.rid, len(items)))
         self.daemon.send(state, req.rid, req.address, out)
@@ -264,7 +269,10 @@ class OscBridge:
         v = req.values
         if v["length_beats"] <= 0:
             raise ProtocolError("bad_args", "length_beats must be > 0")
-        state.begin_upload(v["slot"], v["n_notes"], v["length_beats"])
+        num, den = meter_of(v) or (4, 4)  # a client from before meters: 4/4
+        meter = f"{num}/{den}"
+        grid = self._served_grid(state, meter, num, den)  # refused now, before the notes, when no model serves it
+        state.begin_upload(v["slot"], v["n_notes"], v["length_beats"], meter, grid)
 
     def _clip_note(self, state: ClientState, req: ParsedRequest, received: float) -> None:
         v = req.values
@@ -293,24 +301,73 @@ class OscBridge:
     # ---- engine requests (return the work as a closure; it runs on the engine thread) ----
 
     def _model_load(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
-        def run(_lm: LiveModel) -> None:
+        def run(_pick: Pick) -> None:
+            if req.values["id"] == AUTO_MODEL:
+                state.model_id = None
+                self._reply(state, req, "/arvae/model/load", AUTO_MODEL, "")
+                return
             lm = self.daemon.models.switch(req.values["id"])
-            self._reply(state, req, "/arvae/model/load", lm.model_id)
+            state.model_id = lm.model_id  # this client's choice: its clips of other meters are refused, not switched
+            self._reply(state, req, "/arvae/model/load", lm.model_id, lm.grid.name)
 
         return run
 
     def _attrs_list(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
-        def run(_lm: LiveModel) -> None:
-            lm = self.daemon.models.get(req.values.get("model"))
+        asked = req.values.get("model")
+        meter = _meter_text(asked) if isinstance(asked, str) else None
+
+        def run(pick: Pick) -> None:
+            if meter is not None:
+                lm = pick(self._model_for(state, *meter))
+            else:
+                lm = self.daemon.models.get(asked if asked is not None else state.model_id)
             items = [(a.name, float(a.low), float(a.high)) for a in lm.attributes]
-            self._reply_list(state, req, "/arvae/attrs", items)
+            self._reply_list(state, req, "/arvae/attrs", items, (lm.model_id, lm.grid.name))
 
         return run
+
+    # ---- which model serves a meter ----
+
+    def _served_grid(self, state: ClientState, meter: str, num: int, den: int) -> Grid:
+        """The grid serving meter num/den, checked against the loaded models and this client's model choice.
+
+        Raises:
+            ProtocolError: unsupported, naming the meter and what is served (or the client's choice).
+        """
+        grid = grid_for_meter(num, den)
+        self._model_for(state, meter, grid)
+        return grid
+
+    def _model_for(self, state: ClientState, meter: str, grid: Grid | None) -> str:
+        """The id of the model that serves a clip in meter (on grid, None: no grid has it) for this client: the one
+        it chose with /arvae/model/load, else the current model of the grid. Never switches silently.
+
+        Raises:
+            ProtocolError: unsupported, in one line naming the meter and what is served.
+        """
+        models = self.daemon.models
+        chosen = state.model_id
+        if chosen is not None and chosen in models.loaded:
+            lm = models.loaded[chosen]
+            if lm.grid is not grid:
+                raise ProtocolError(
+                    "unsupported", f"meter {meter}: this client chose model {chosen}, which serves "
+                    f"{', '.join(lm.grid.meters)}; load a model serving {meter} (loaded: {models.served_text()}) "
+                    f"or send /arvae/model/load {AUTO_MODEL}",
+                )  # fmt: skip
+            return chosen
+        model_id = None if grid is None else models.for_grid(grid)
+        if model_id is None:
+            raise ProtocolError(
+                "unsupported", f"meter {meter} is not served by any loaded model; loaded: {models.served_text()}"
+            )
+        return model_id
 
     def _attrs_measure(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         clip = state.clip(req.values["slot"])  # the clip as it is now, not at run time
 
-        def run(lm: LiveModel) -> None:
+        def run(pick: Pick) -> None:
+            lm = pick(self._model_for(state, clip.meter, clip.grid))
             tokens, _ = clip.tokens(lm.vocab)
             values = lm.measure_attributes(tokens)
             args: list[int | float | str] = []
@@ -324,14 +381,17 @@ class OscBridge:
         clip = state.clip(req.values["slot"])
         v = req.values
 
-        def run(lm: LiveModel) -> None:
+        def run(pick: Pick) -> None:
+            lm = pick(self._model_for(state, clip.meter, clip.grid))
             tokens, adjustments = clip.tokens(lm.vocab)
             M = tokens.shape[0]
             start = v["start_bar"]
             n = v["n_bars"] or M - start
             if start >= M or start + n > M:
-                raise ProtocolError("bad_args", f"bars {start}..{start + n - 1} are outside the clip's {M} bars")
-            scale, key = clip_scale(tokens, lm.vocab, state.scale or self.daemon.default_scale)
+                raise ProtocolError(
+                    "bad_args", f"measures {start}..{start + n - 1} are outside the clip's {M} ({clip.meter})"
+                )
+            scale, key = clip_scale(tokens, lm.vocab, state.scale or self.daemon.default_scale, lm.grid)
             res = lm.regenerate(
                 tokens[start : start + n], req.targets, v["variations"], v["temperature"], v["seed"],
                 budget_ms=self.daemon.budget_ms, scale=scale,
@@ -343,7 +403,7 @@ class OscBridge:
             for var in range(res.tokens.shape[0]):
                 full = tokens.copy()
                 full[start : start + n] = res.tokens[var]
-                notes = carried_note_fields(full, lm.vocab, clip.notes, clip.length_beats)
+                notes = note_fields(full, lm.vocab, clip.notes, clip.length_beats, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, clip.length_beats, res, lm))
             self._finish(state, req, received, streams, res, _warnings(req.rid, adjustments))
 
@@ -351,8 +411,17 @@ class OscBridge:
 
     def _sample(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         v = req.values
+        asked = meter_of(v)
 
-        def run(lm: LiveModel) -> None:
+        def run(pick: Pick) -> None:
+            if asked is not None:
+                meter, grid = f"{asked[0]}/{asked[1]}", grid_for_meter(*asked)
+            elif state.model_id in self.daemon.models.loaded:  # no meter: the chosen model's own
+                grid = self.daemon.models.loaded[state.model_id].grid
+                meter = next(iter(grid.meters))
+            else:
+                meter, grid = "4/4", SIMPLE
+            lm = pick(self._model_for(state, meter, grid))
             mode, mask = state.scale or self.daemon.default_scale
             scale = [k for k in range(12) if mask >> k & 1] if mode == "set" else None  # no clip: no key to find
             res = lm.sample(
@@ -361,10 +430,10 @@ class OscBridge:
             )  # fmt: skip
             if req.rid == 0:
                 return
-            length = float(v["n_bars"] * BEATS_PER_MEASURE)
+            length = float(v["n_bars"] * lm.grid.measure_quarters)
             streams = []
             for var in range(res.tokens.shape[0]):
-                notes = carried_note_fields(res.tokens[var], lm.vocab, (), length)
+                notes = note_fields(res.tokens[var], lm.vocab, (), length, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, length, res, lm))
             self._finish(state, req, received, streams, res)
 
@@ -373,17 +442,23 @@ class OscBridge:
     def _interp(self, state: ClientState, req: ParsedRequest, received: float) -> Work:
         clip_a = state.clip(req.values["slot_a"])
         clip_b = state.clip(req.values["slot_b"])
+        if clip_a.grid is not clip_b.grid:
+            raise ProtocolError(
+                "bad_args", f"slot_a's clip is in {clip_a.meter} and slot_b's in {clip_b.meter}: interpolate between "
+                "clips of one grid (4/4 with 2/2 and 2/4; 12/8 with 6/8)",
+            )  # fmt: skip
 
-        def run(lm: LiveModel) -> None:
+        def run(pick: Pick) -> None:
+            lm = pick(self._model_for(state, clip_a.meter, clip_a.grid))
             ta, _ = clip_a.tokens(lm.vocab)
             tb, _ = clip_b.tokens(lm.vocab)
             res = lm.interpolate(ta, tb, req.values["steps"])
             if req.rid == 0:
                 return
-            length = float(res.tokens.shape[1] * BEATS_PER_MEASURE)
+            length = float(res.tokens.shape[1] * lm.grid.measure_quarters)
             streams = []
             for var in range(res.tokens.shape[0]):
-                notes = carried_note_fields(res.tokens[var], lm.vocab, clip_a.notes, length)
+                notes = note_fields(res.tokens[var], lm.vocab, clip_a.notes, length, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, length, res, lm))
             self._finish(state, req, received, streams, res)
 
@@ -428,7 +503,24 @@ class OscBridge:
         self.daemon.send(state, req.rid, req.address, [*warnings, *(d for s in streams for d in s), final])
 
 
-def clip_scale(tokens: np.ndarray, vocab: Vocabulary, choice: tuple[str, int]) -> tuple[frozenset[int] | None, str]:
+def note_fields(
+    tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float, grid: Grid = SIMPLE
+) -> NoteFields:
+    """core.notes.carried_note_fields on a model's grid: tokens (M, grid.ticks) -> notes (times in quarter notes),
+    velocities carried from source, cut at length_beats. The simple grid goes through carried_note_fields itself, so
+    4/4 replies stay note for note what they were."""
+    if grid is SIMPLE:
+        return carried_note_fields(tokens, vocab, source, length_beats)
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
+    keep = starts < length_beats - 1e-9
+    pitches, starts = pitches[keep], starts[keep]
+    durs = np.minimum(durs[keep], length_beats - starts)
+    return pitches.tolist(), starts.tolist(), durs.tolist(), _nearest_velocities(starts, source).tolist()
+
+
+def clip_scale(
+    tokens: np.ndarray, vocab: Vocabulary, choice: tuple[str, int], grid: Grid = SIMPLE
+) -> tuple[frozenset[int] | None, str]:
     """The pitch classes a regeneration of a clip keeps to, and the key's name, for a client's /arvae/scale choice.
 
     "auto" takes the key of the whole clip (not only the bars regenerated) plus its own chromatic notes; "set" the
@@ -437,7 +529,7 @@ def clip_scale(tokens: np.ndarray, vocab: Vocabulary, choice: tuple[str, int]) -
     mode, mask = choice
     if mode == "off":
         return None, ""
-    pitches, _, durations = tokens_to_note_arrays(tokens, vocab)
+    pitches, _, durations = tokens_to_note_arrays(tokens, vocab, grid)
     own = frozenset(int(p) % 12 for p in pitches)
     if mode == "set":
         return frozenset(k for k in range(12) if mask >> k & 1) | own, "custom"
@@ -479,6 +571,14 @@ def _check_credit_for_stream(state: ClientState, req: ParsedRequest) -> None:
     n = req.values.get("variations", req.values.get("steps", 0))
     if credit is not None and n and credit < n * _MIN_STREAM_BYTES:
         raise ProtocolError("unverified", UNVERIFIED_MESSAGE)
+
+
+def _meter_text(text: str) -> tuple[str, Grid | None] | None:
+    """("3/4", its grid or None) for a string of the form num/den; None for anything else (a model id)."""
+    num, sep, den = text.partition("/")
+    if not (sep and num.isdigit() and den.isdigit()):
+        return None
+    return f"{int(num)}/{int(den)}", grid_for_meter(int(num), int(den))
 
 
 def _rid_or_zero(args: Iterable) -> int:

@@ -30,6 +30,7 @@ MAX_TARGETS = 16  # name/value pairs per request
 MAX_WARNINGS = 8  # /arvae/warning messages per request; the last one then says how many more there were
 UPLOAD_TTL_SEC = 5.0  # a partial upload is dropped this long after its last message
 RID_MAX = 2**31 - 1
+MAX_METER = 64  # a meter's numerator and denominator are 1..this (the served ones are far smaller: core/meters.py)
 # Incoming datagrams: anything over these is dropped (structure) or answered bad_args (arguments) before any work.
 MAX_DATAGRAM_IN_BYTES = 65535  # the largest UDP datagram, read whole
 MAX_MESSAGES_IN = 32  # messages per datagram (a bundle's messages, nested ones included)
@@ -51,7 +52,8 @@ PACE_MAX_BACKLOG = 65536  # datagrams waiting for one reply port; a reply that w
 
 LIMITS = (
     ("MAX_NOTES", MAX_NOTES, "notes per uploaded clip"),
-    ("MAX_BARS", MAX_BARS, "bars per clip and per request (4 beats each)"),
+    ("MAX_BARS", MAX_BARS, "measures per request; a clip is at most MAX_BARS x 4 quarter notes long"),
+    ("MAX_METER", MAX_METER, "largest numerator or denominator of a clip's or a sample's meter"),
     ("MAX_VARIATIONS", MAX_VARIATIONS, "variations or interpolation steps per request"),
     ("MAX_SLOTS", MAX_SLOTS, "upload slots per client (0..15)"),
     ("MAX_TARGETS", MAX_TARGETS, "attribute targets per request"),
@@ -86,7 +88,8 @@ ERROR_CODES = {
     "no_clip": "nothing uploaded to that slot by this client (IP and source port), or the upload expired",
     "clip_incomplete": "/clip/end came before all notes; the message lists the missing idx",
     "too_large": "a limit was exceeded (notes, bars, variations, datagram size)",
-    "unsupported": "a protocol version or feature this daemon does not speak",
+    "unsupported": "a protocol version or feature this daemon does not speak, or a meter no loaded model serves "
+    "(the message names the meter and what is served)",
     "busy": "the request queue (in all or this client's share) or the client table is full; try again",
     "cancelled": "a newer request from the same client and slot, or /arvae/cancel, replaced it",
     "unverified": "the reply does not fit an unverified client's byte credit; send /arvae/hello, then /arvae/verify",
@@ -145,7 +148,8 @@ class Request:
         params: required arguments after rid, in order.
         reply: what the daemon sends back (docs form).
         doc: one line saying what the request does.
-        optional: arguments that may follow the required ones.
+        optional: arguments that may follow the required ones, in order (a prefix of them may be given); in a
+            request with targets they are numbers and end at the first string (a target's name).
         targets: trailing `name:s value:f` attribute-target pairs are allowed (values 0..1).
         engine: the request runs on the engine thread (it needs the model); others are answered at once.
         coalesce: for engine requests, the argument names that, with the client and the address, make the
@@ -176,6 +180,9 @@ _VARIATIONS = Param("variations", "i", 1, MAX_VARIATIONS, too_large=True)
 _TEMPERATURE = Param("temperature", "f", 0.0, 10.0)
 _SEED = Param("seed", "i", -(2**31), 2**31 - 1)
 _STREAM = "result stream per variation, then"
+# A meter as two trailing optional ints (absent: 4/4). The range only keeps nonsense out; which meters are served
+# (and that den is a power of two) the handlers check against the loaded models.
+_METER = (Param("num", "i", 1, MAX_METER), Param("den", "i", 1, MAX_METER))
 
 REQUESTS: dict[str, Request] = {
     r.address: r
@@ -203,22 +210,25 @@ REQUESTS: dict[str, Request] = {
         Request(
             "/arvae/models/list",
             (),
-            "/arvae/models/begin rid n, n x /arvae/models/item rid idx id:s n_attrs:i, /arvae/models/end rid n",
-            "the models the daemon can serve (loaded or loadable)",
+            "/arvae/models/begin rid n, n x /arvae/models/item rid idx id:s n_attrs:i grid:s meters:s, "
+            "/arvae/models/end rid n",
+            "the models the daemon can serve (loaded or loadable), each with its grid and the meters it serves",
         ),
         Request(
             "/arvae/model/load",
             (Param("id", "s"),),
-            "/arvae/model/load rid id:s once the model is ready",
-            "make a model current (loads it first if needed)",
+            "/arvae/model/load rid id:s grid:s once the model is ready",
+            "make a model current for its grid (loads it first if needed) and this client's choice: its clips of "
+            "other meters are then refused; id `auto`: back to the model serving each clip's meter",
             engine=True,
         ),
         Request(
             "/arvae/attrs/list",
             (),
-            "/arvae/attrs/begin rid n, n x /arvae/attrs/item rid idx name:s raw_min:f raw_max:f, "
+            "/arvae/attrs/begin rid n model:s grid:s, n x /arvae/attrs/item rid idx name:s raw_min:f raw_max:f, "
             "/arvae/attrs/end rid n",
-            "the attributes of the current (or named) model and their raw ranges",
+            "the attributes of this client's model (or the named one, or the one serving a meter given as "
+            "`num/den`, e.g. `3/4`) and their raw ranges",
             optional=(Param("model", "s"),),
             engine=True,
         ),
@@ -229,8 +239,9 @@ REQUESTS: dict[str, Request] = {
                 Param("n_notes", "i", 0, MAX_NOTES, too_large=True),
                 Param("length_beats", "f", 0.0, 4.0 * MAX_BARS, too_large=True),
             ),  # fmt: skip
-            "none",
-            "start (or restart) an upload to a slot",
+            "none (errors only: `unsupported` for a meter no loaded model serves)",
+            "start (or restart) an upload to a slot; num/den: the clip's meter (absent: 4/4)",
+            optional=_METER,
         ),
         Request(
             "/arvae/clip/note",
@@ -270,7 +281,7 @@ REQUESTS: dict[str, Request] = {
                 Param("n_bars", "i", 0, MAX_BARS, too_large=True),
             ),  # fmt: skip
             f"warnings, {_STREAM} /arvae/regen rid n_variations:i latency_ms:f key:s",
-            "regenerate bars start_bar.. (n_bars 0: to the clip end) of an uploaded clip with attribute targets",
+            "regenerate measures start_bar.. (n_bars 0: to the clip end) of an uploaded clip with attribute targets",
             targets=True,
             engine=True,
             coalesce=("slot",),
@@ -279,7 +290,9 @@ REQUESTS: dict[str, Request] = {
             "/arvae/sample",
             (_VARIATIONS, _TEMPERATURE, _SEED, Param("n_bars", "i", 1, MAX_BARS, too_large=True)),
             f"{_STREAM} /arvae/sample rid n_variations:i latency_ms:f",
-            "new bars from the prior with attribute targets",
+            "new measures from the prior with attribute targets, in meter num/den (absent: this client's model's, "
+            "else 4/4)",
+            optional=_METER,
             targets=True,
             engine=True,
             coalesce=(),
@@ -407,6 +420,8 @@ def parse_request(address: str, args: list | tuple) -> ParsedRequest:
     values = {p.name: check_param(p, v) for p, v in zip(req.params, rest)}
     extra = rest[n_fixed:]
     n_opt = min(len(req.optional), len(extra))
+    if req.targets:  # optional numbers end where the targets' names (strings) begin
+        n_opt = next((i for i, x in enumerate(extra[:n_opt]) if isinstance(x, str)), n_opt)
     values.update({p.name: check_param(p, v) for p, v in zip(req.optional, extra[:n_opt])})
     extra = extra[n_opt:]
     targets: dict[str, float] = {}
@@ -423,6 +438,23 @@ def parse_request(address: str, args: list | tuple) -> ParsedRequest:
                 raise ProtocolError("bad_args", f"attribute {name} given twice")
             targets[name] = float(check_param(Param(f"target {name}", "f", 0.0, 1.0), value))
     return ParsedRequest(address, rid, values, targets)
+
+
+def meter_of(values: dict[str, int | float | str]) -> tuple[int, int] | None:
+    """The meter (num, den) of a request's optional num/den arguments; None when both are absent.
+
+    Raises:
+        ProtocolError: bad_args when only one is given or den is not a power of two (the ranges are checked already).
+    """
+    num, den = values.get("num"), values.get("den")
+    if num is None and den is None:
+        return None
+    if num is None or den is None:
+        raise ProtocolError("bad_args", "a meter needs both num and den (e.g. 3 4 for 3/4)")
+    den = int(den)
+    if den & (den - 1):
+        raise ProtocolError("bad_args", f"meter {num}/{den}: den must be a power of two (1, 2, 4, 8, ...)")
+    return int(num), den
 
 
 def coalesce_key(req: ParsedRequest, client: object) -> tuple | None:

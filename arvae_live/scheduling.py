@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 # thread (with its own copy of the current model) runs small ones, so an 8-bar regen does not wait for another
 # client's 16 x 64-bar one.
 SMALL_JOB_BAR_VARIATIONS = 64
-Work = Callable[["LiveModel"], None]  # a job's work: runs on an engine thread with that thread's current model
+# pick(model_id): the engine thread's own copy of a held model (each thread has its own: a LiveModel serves one caller).
+Pick = Callable[[str], "LiveModel"]
+Work = Callable[[Pick], None]  # a job's work: runs on an engine thread, picking the model it needs
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Job:
         client: the client it came from (its client_state.ClientState; anything hashable), the unit of fairness.
         rid: its request id.
         address: its OSC address.
-        run: the work; runs on an engine thread, given that thread's copy of the current model.
+        run: the work; runs on an engine thread, given that thread's `pick` (its copy of a held model, by id).
         received: time.perf_counter() when its datagram arrived.
         coalesce_key: a newer queued job with the same key replaces this one (protocol.coalesce_key); None: never.
         small: the second engine thread may run it (see SMALL_JOB_BAR_VARIATIONS).

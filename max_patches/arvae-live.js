@@ -964,7 +964,9 @@ function uploadNext(job, again) {
     var slot = job.uploadIndex;
     job.uploadTries = again ? job.uploadTries + 1 : 1;
     job.uploadRid = rid();
-    send(["/arvae/clip/begin", job.uploadRid, slot, clip.notes.length, clip.lengthBeats]);
+    // A 4/4 clip goes without its meter, as before meters: a daemon from before #18 takes it unchanged.
+    var begin = ["/arvae/clip/begin", job.uploadRid, slot, clip.notes.length, clip.lengthBeats];
+    send(is44(clip) ? begin : begin.concat(clip.meter));
     for (var i = 0; i < clip.notes.length; i++) {
         var n = clip.notes[i];
         send(["/arvae/clip/note", job.uploadRid, slot, i, n.pitch, n.start, n.dur, n.velocity]);
@@ -995,7 +997,9 @@ function sendRequest(job) {
     } else if (job.kind === "interp") {
         msg = ["/arvae/interp", job.requestRid, 0, 1, job.count];
     } else {
-        msg = ["/arvae/regen", job.requestRid, 0, job.count, job.temperature, job.seed, 0, job.nBars];
+        // n_bars counts the model's measures, which pair some bars (6/8, 2/4): other meters send 0, "to the end".
+        var nBars = is44(job.uploads[0]) ? job.nBars : 0;
+        msg = ["/arvae/regen", job.requestRid, 0, job.count, job.temperature, job.seed, 0, nBars];
     }
     for (var i = 0; i < job.targets.length; i++) {
         msg.push(job.targets[i][0]);
@@ -1216,12 +1220,15 @@ function readClip(clip, opts) {
     if (num(clip.get("is_midi_clip")) !== 1) {
         return {error: "The selected clip is an audio clip: select a MIDI clip with a melody."};
     }
+    // The clip's meter goes to the daemon with the upload: it picks the model serving it, or refuses the meter in
+    // one line that the device shows (only the daemon knows which meters its loaded models serve).
     var sigNum = num(clip.get("signature_numerator"));
     var sigDen = num(clip.get("signature_denominator"));
-    if (sigNum !== 4 || sigDen !== 4) {
-        return {error: "The clip is in " + sigNum + "/" + sigDen + ": the models work on 4/4 bars. Set the clip's " +
-            "signature to 4/4 (Clip View, Signature) and press again."};
+    if (!(sigNum >= 1 && sigDen >= 1 && Math.floor(sigNum) === sigNum && Math.floor(sigDen) === sigDen)) {
+        return {error: "The clip's signature (" + sigNum + "/" + sigDen + ") could not be read: set it in the Clip " +
+            "View (Signature) and press again."};
     }
+    var barBeats = sigNum * 4 / sigDen; // one bar in quarter notes (Live's beats), e.g. 3/4: 3, 6/8: 3
     var isArrangement = num(clip.get("is_arrangement_clip")) === 1;
     if (isArrangement && !opts.allowArrangement) {
         return {error: MODES[state.mode] === "regen" ? "This is an Arrangement clip: turn on Replace to overwrite " +
@@ -1233,7 +1240,7 @@ function readClip(clip, opts) {
     var regionStart = num(clip.get(looping ? "loop_start" : "start_marker"));
     var lengthBeats = num(clip.get("length"));
     if (lengthBeats > MAX_BEATS + 1e-6) {
-        return {error: "The clip is " + fmtBars(lengthBeats) + " bars long: the limit is " + MAX_BARS + " bars. " +
+        return {error: "The clip is " + fmtBars(lengthBeats, barBeats) + " bars long: the limit is " + MAX_BARS + " bars. " +
             "Shorten the clip or its loop and press again."};
     }
     var raw = readNotes(clip, regionStart, lengthBeats);
@@ -1256,7 +1263,7 @@ function readClip(clip, opts) {
         return {error: "The clip has " + notes.length + " notes: the limit is " + MAX_NOTES + ". Shorten it."};
     }
     notes.sort(function (a, b) { return a.start - b.start || b.pitch - a.pitch; });
-    var chord = findChord(notes);
+    var chord = findChord(notes, barBeats);
     if (chord !== null) {
         return {error: "The clip is polyphonic: two notes sound together at bar " + chord.bar + " beat " +
             chord.beat + ". The models regenerate one melody line; delete the chord notes or use a melody clip."};
@@ -1273,7 +1280,8 @@ function readClip(clip, opts) {
         isArrangement: isArrangement,
         regionStart: regionStart,
         lengthBeats: lengthBeats,
-        nBars: Math.ceil(lengthBeats / BEATS_PER_BAR - 1e-9),
+        nBars: Math.ceil(lengthBeats / barBeats - 1e-9),
+        meter: [sigNum, sigDen],
         notes: notes,
         trackId: Number(track.id),
         slotId: slotId,
@@ -1290,13 +1298,18 @@ function readNotes(clip, from, span) {
     return parsed === undefined || parsed === null || parsed.notes === undefined ? [] : parsed.notes;
 }
 
+// True for a clip in 4/4 (or one read before clips carried their meter).
+function is44(clip) {
+    return clip.meter === undefined || (clip.meter[0] === 4 && clip.meter[1] === 4);
+}
+
 // The first place where a note starts while an earlier one still sounds (beyond POLY_TOL_BEATS), or null.
-function findChord(notes) {
+function findChord(notes, barBeats) {
     var maxEnd = -1;
     for (var i = 0; i < notes.length; i++) {
         var n = notes[i];
         if (i > 0 && n.start < maxEnd - POLY_TOL_BEATS) {
-            return {bar: Math.floor(n.start / BEATS_PER_BAR) + 1, beat: Math.floor(n.start % BEATS_PER_BAR) + 1};
+            return {bar: Math.floor(n.start / barBeats) + 1, beat: Math.floor(n.start % barBeats) + 1};
         }
         maxEnd = Math.max(maxEnd, n.start + n.dur);
     }
@@ -1816,8 +1829,8 @@ function fmtMs(ms) {
     return (ms < 10 ? ms.toFixed(1) : String(Math.round(ms))) + " ms";
 }
 
-function fmtBars(beats) {
-    return String(Math.round(beats / BEATS_PER_BAR * 100) / 100);
+function fmtBars(beats, barBeats) {
+    return String(Math.round(beats / (barBeats || BEATS_PER_BAR) * 100) / 100);
 }
 
 function fmtBeat(beats) {

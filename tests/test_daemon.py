@@ -49,7 +49,8 @@ def test_ping_hello_status_and_listing(client, daemon):
     status = client.request("/arvae/status")[0].args
     assert status[1:5] == ("ready", "tiny", "cpu", 0)
     models = client.request("/arvae/models/list", final="/arvae/models/end")
-    assert [m.args[2:] for m in models if m.address == "/arvae/models/item"] == [("tiny", 4)]
+    # Each model with its grid and the meters it serves (the two trailing args came with #18).
+    assert [m.args[2:] for m in models if m.address == "/arvae/models/item"] == [("tiny", 4, "simple", "4/4 2/2 2/4")]
     attrs = client.request("/arvae/attrs/list", final="/arvae/attrs/end")
     items = [a.args[2:] for a in attrs if a.address == "/arvae/attrs/item"]
     assert [i[0] for i in items] == ["rhythmic_complexity", "pitch_range", "note_density", "contour"]
@@ -178,7 +179,7 @@ def test_model_load_switches_without_restart(tmp_path, tiny_ckpt, monkeypatch, s
     host = ModelHost("cpu")
     host.add(str(tiny_ckpt))
     with Daemon(host, port=0, reply_port=sink.getsockname()[1]) as d, DaemonClient(d.port) as c:
-        listed = [r.args[2:] for r in c.request("/arvae/models/list", final="/arvae/models/end")[1:-1]]
+        listed = [r.args[2:4] for r in c.request("/arvae/models/list", final="/arvae/models/end")[1:-1]]
         assert listed == [("tiny", 4), ("other", 0)]
         assert c.request("/arvae/model/load", "other")[0].args[1] == "other"
         assert c.request("/arvae/status")[0].args[2] == "other"

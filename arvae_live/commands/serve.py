@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 import signal
+import time
 
 import click
 
@@ -96,6 +97,7 @@ SERVE_EXAMPLES = """\b
 Examples:
   arvae-live serve                                   # every model in checkpoints/, OSC on 127.0.0.1:9127
   arvae-live serve --model folk-arvae --budget-ms 4
+  arvae-live serve --model folk-arvae --model waltz.pt      # 4/4 from one, 3/4 from the other (grid in the file)
   arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --tempo 96
   arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --midi-optional   # OSC only if the ports are missing
 """
@@ -116,7 +118,12 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command("serve", epilog=SERVE_EXAMPLES)
-@model_option(without="every model in the model folder, the Bach model current", multiple=True, dest="models")
+@model_option(
+    without="every model in the model folder, each grid's default current (4/4: the Bach model); with it, the "
+    "first given of each grid is that grid's current and grids none serves get the folder's default",
+    multiple=True,
+    dest="models",
+)
 @click.option(
     "--allow-remote",
     is_flag=True,
@@ -173,24 +180,30 @@ def serve_cmd(
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
+    from arvae_live.core.meters import GRIDS
     from arvae_live.daemon import Daemon, ModelHost
     from arvae_live.errors import CheckpointError
     from arvae_live.model_store import available_models, default_model_path
 
     torch.set_num_threads(threads)
     host_models = ModelHost(device=device)
-    if models:
-        for m in models:
-            host_models.add(m)
-    else:
-        default = default_model_path()  # raises with how-to when there is none
-        host_models.add(default)
-        for path in available_models().values():
-            if path != default:
-                try:
-                    host_models.add(path)
-                except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
-                    log.warning("skipped %s", err)
+    t0 = time.perf_counter()
+    for m in models:  # each serves its checkpoint's grid; the first given for a grid is its current model
+        host_models.add(m)
+    if not models:
+        default_model_path()  # raises with how-to when the folder has no model at all
+    # Each grid no --model covers gets its default from the folder (the simple one first: the current 4/4 model),
+    # then, without --model, every other model there is held too, loadable by /arvae/model/load without a wait.
+    paths = [_grid_default(g) for g in GRIDS.values() if host_models.for_grid(g) is None]
+    paths += [] if models else list(available_models().values())
+    for path in dict.fromkeys(p for p in paths if p is not None):
+        if path in host_models.paths.values():  # given with --model already
+            continue
+        try:
+            host_models.add(path)
+        except CheckpointError as err:  # a stray bad file in the folder must not stop the daemon
+            log.warning("skipped %s", err)
+    load_sec = time.perf_counter() - t0
     daemon = Daemon(host_models, host, port, reply_port, threads=threads, budget_ms=budget_ms or None)
     daemon.default_scale = (click.get_current_context().meta.get("arvae_scale", "auto"), 0)  # --scale
     midi_mode = None
@@ -208,6 +221,7 @@ def serve_cmd(
         click.echo(f"WARNING: listening on {host}, reachable from other machines; use --host 127.0.0.1 to stay local")
     click.echo(f"arvae-live serve: listening on {host}:{daemon.port} (OSC/UDP), replies to port {reply_port}")
     click.echo(f"device {daemon.device}, models: {', '.join(host_models.loaded)} (current: {host_models.current_id})")
+    click.echo(f"meters served: {host_models.served_text()} (models loaded in {load_sec:.2f} s)")
     if midi_mode is not None:
         _start_midi_mode(midi_mode)
     click.echo("Ctrl-C to stop.")
@@ -218,6 +232,17 @@ def serve_cmd(
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
     n_held_back = s.get("unverified_refusals") + s.get("dropped_replies")
     click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams, {n_held_back} replies held back")
+
+
+def _grid_default(grid):
+    """The model folder's default checkpoint for a grid, or None when the folder has none of that grid."""
+    from arvae_live.errors import CheckpointError
+    from arvae_live.model_store import default_model_path
+
+    try:
+        return default_model_path(grid)
+    except CheckpointError:
+        return None
 
 
 def _open_midi_mode(engine, midi: dict, threads: int):

@@ -6,6 +6,7 @@
 // opts.key is what the final /arvae/regen reply names as the key used (null: the reply has no key, as before the
 // Key control); /arvae/scale is checked as the daemon checks it and kept per client (client(dev).scale), or, with
 // opts.scale false, refused as an unknown address (an older daemon).
+// opts.meters lists the meters it serves: a /arvae/clip/begin in another is refused `unsupported`, as the daemon does.
 // opts.results(kind, request) -> [[[pitch, start, dur, vel], ...] per variation] decides the notes; opts.drop(v, i,
 // pass) drops note i of variation v on a pass (0: the first stream, 1..: resends).
 "use strict";
@@ -21,7 +22,7 @@ function daemonStub(net, opts) {
   const o = Object.assign({
     online: true, models: ["folk-4attr-small"], current: null, attrs: ATTRS, results: null, asked: [],
     achieved: [], drop: () => false, nonce: 777001, verify: true, resend: true, defaultReplyPort: 9128,
-    answerRequests: true, lengthBeats: null, key: null,
+    answerRequests: true, lengthBeats: null, key: null, meters: ["4/4", "2/2", "2/4", "3/4", "12/8", "6/8"],
   }, opts);
   o.current = o.current || o.models[0];
   const clients = new Map(); // device -> {replyPort, uploads: {slot: {n, length, notes}}, done: Map(rid -> streams)}
@@ -73,9 +74,26 @@ function daemonStub(net, opts) {
         o.current = m[2];
         reply("/arvae/model/load", rid, m[2]);
         break;
-      case "/arvae/clip/begin": c.uploads[m[2]] = {n: m[3], length: m[4], notes: []}; break;
-      case "/arvae/clip/note": c.uploads[m[2]].notes[m[3]] = m.slice(4); break;
-      case "/arvae/clip/end": reply("/arvae/clip/end", rid, m[2], c.uploads[m[2]].notes.length); break;
+      case "/arvae/clip/begin": {
+        const meter = m.length > 5 ? m[5] + "/" + m[6] : "4/4"; // absent: 4/4, as the daemon takes it
+        if (!o.meters.includes(meter)) {
+          reply("/arvae/error", rid, "unsupported", "meter " + meter + " is not served by any loaded model; " +
+            "loaded: simple (4/4, 2/2, 2/4): folk-4attr-small", addr);
+          break;
+        }
+        c.uploads[m[2]] = {n: m[3], length: m[4], meter: meter, notes: []};
+        break;
+      }
+      case "/arvae/clip/note":
+      case "/arvae/clip/end":
+        if (c.uploads[m[2]] === undefined) { // e.g. after a refused begin: the daemon answers each with no_clip
+          reply("/arvae/error", rid, "no_clip", "no upload in progress for slot " + m[2], addr);
+        } else if (addr === "/arvae/clip/note") {
+          c.uploads[m[2]].notes[m[3]] = m.slice(4);
+        } else {
+          reply("/arvae/clip/end", rid, m[2], c.uploads[m[2]].notes.length);
+        }
+        break;
       case "/arvae/regen":
       case "/arvae/sample":
       case "/arvae/interp": {

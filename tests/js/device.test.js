@@ -205,7 +205,7 @@ test("with no free slot below, a scene is added at the end", () => {
 const REFUSED = [
   ["polyphonic", {notes: SCALE_NOTES.concat([{pitch: 67, start_time: 1, duration: 1, velocity: 100}])},
     /polyphonic: two notes sound together at bar 1 beat 2/],
-  ["3/4", {signature_numerator: 3}, /clip is in 3\/4: the models work on 4\/4 bars/],
+  ["unreadable signature", {signature_numerator: 0}, /signature \(0\/4\) could not be read/],
   ["longer than 64 bars", {length: 260}, /65 bars long: the limit is 64 bars/],
   ["empty", {notes: []}, /has no notes/],
   ["only muted notes", {notes: [{pitch: 60, start_time: 0, duration: 1, velocity: 100, mute: 1}]}, /has no notes/],
@@ -223,6 +223,38 @@ for (const [what, props, message] of REFUSED) {
     assert.deepEqual(set.changes, []);
   });
 }
+
+// #18: the device no longer refuses clips that are not 4/4 (it did, until the daemon served other meters): it sends
+// the clip's signature and the daemon decides.
+test("a 3/4 clip goes to the daemon with its meter and regenerates to the clip end", () => {
+  const set = setWithScale({signature_numerator: 3, length: 3, notes: SCALE_NOTES.slice(0, 3)});
+  const {dev, daemon, net} = ready(set, {results: [[[67, 0, 1, 90], [64, 2, 1, 90]]]});
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/clip/begin")[0].slice(2), [0, 3, 3, 3, 4]);
+  assert.equal(dev.sentTo("/arvae/regen")[0][7], 0); // n_bars 0: to the clip end, in the model's measures
+  assert.equal(daemon.client(dev).uploads[0].meter, "3/4");
+  assert.deepEqual(simpleNotes(set.tracks[0].slots[1].clip), [[67, 0, 1, 90], [64, 2, 1, 90]]);
+});
+
+test("a 4/4 clip's upload carries no meter, as before meters", () => {
+  const set = setWithScale({});
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]]});
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/clip/begin")[0].slice(2), [0, 4, 4]);
+  assert.equal(dev.sentTo("/arvae/regen")[0][7], 1);
+});
+
+test("a meter the daemon does not serve: its one-line refusal is shown and the Set is unchanged", () => {
+  const set = setWithScale({signature_numerator: 9, signature_denominator: 8, length: 4.5});
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]]});
+  dev.msg("go", 1);
+  net.flush();
+  assert.match(dev.text("status_msg"), /meter 9\/8 is not served by any loaded model; loaded: simple/);
+  assert.deepEqual(dev.sentTo("/arvae/regen"), []);
+  assert.deepEqual(set.changes, []);
+});
 
 test("legato overlaps shorter than a 32nd note are not chords", () => {
   const set = setWithScale({notes: [{pitch: 60, start_time: 0, duration: 1.1, velocity: 100},
