@@ -591,8 +591,8 @@ def test_attributes_default_scale_is_the_default_models(song):
 
 def test_meters_have_one_source():
     from arvae_live.core import meters
-    from arvae_live.midi_files import is_supported
+    from arvae_live.midi_files import grid_for_meter
     from training import corpora, data
 
     assert corpora.KEPT_METERS is meters.SUPPORTED_METERS and data._BARS_PER_MEASURE is meters.BARS_PER_MEASURE
-    assert is_supported is meters.is_supported
+    assert grid_for_meter is meters.grid_for_meter  # since #18 the reader asks for the grid, not a yes/no
