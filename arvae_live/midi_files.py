@@ -459,6 +459,20 @@ def clip_tokens(clip: MidiClip, vocab: Vocabulary) -> tuple[np.ndarray, list[Adj
     return notes_to_tokens(notes, clip.n_measures, vocab, clip.grid)
 
 
+def read_meter(path: str | os.PathLike) -> tuple[str, Grid]:
+    """A file's meter ("num/den", the first full bar's) and the grid it picks, from its time signatures only: how a
+    batch picks each file's model before reading it (read_midi checks the rest).
+
+    Raises:
+        MidiFileError: the file cannot be read as MIDI, or its meter is served by no grid.
+    """
+    path = Path(path)
+    _, midi, _ = _load(path)
+    tpb = midi.ticks_per_beat
+    signatures = [(now / tpb, m.numerator, m.denominator) for now, m in _meta_events(midi, "time_signature")]
+    return _main_meter(signatures), file_grid(path, signatures)
+
+
 def read_midi(path: str | os.PathLike, track: int | None = None, pickup: float | None = None) -> MidiClip:
     """Read a MIDI file's melody for regeneration.
 
