@@ -70,15 +70,15 @@ def model_scale(model: str | None, grid: Grid | None = None) -> tuple[Vocabulary
         )
         return Vocabulary(), registry_specs(), f"the attribute registry ({what})"
     check_regular(path, CheckpointError, "checkpoint")
-    if grid is not None and checkpoint_grid(path) is not grid:
-        served = checkpoint_grid(path)
+    served = checkpoint_grid(path)
+    if grid is not None and served is not grid:
         raise CheckpointError(
             f"model {path.stem} reads {served.meters_text}, not the {grid.name} grid's {', '.join(grid.meters)}; "
             "leave out --model to use the default model of the file's meter"
         )
     header = read_header(path)
     specs = [AttributeSpec.from_dict(a) for a in header["attributes"]]
-    return Vocabulary.from_dict(header["vocabulary"]), specs, f"model {path.stem}"
+    return Vocabulary.from_dict(header["vocabulary"], served), specs, f"model {path.stem}"
 
 
 def registry_specs() -> list[AttributeSpec]:

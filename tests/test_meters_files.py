@@ -259,3 +259,98 @@ def test_four_four_files_stay_on_the_simple_grid(tmp_path):
     _write(path, [], _scale(2, 4 * TPB, TPB))  # no time signature: 4/4
     clip = read_midi(path)
     assert clip.grid is SIMPLE and clip.meter == "4/4" and clip.pickup_pad == 0
+
+
+# ---- attributes and traverse pick the model of the file's meter ---------------------------------------------------
+
+
+def test_attributes_and_traverse_use_the_model_of_the_files_meter(tmp_path, models):
+    waltz = tmp_path / "waltz.mid"
+    _write(waltz, [(0, 3, 4)], _scale(2, 3 * TPB, TPB // 2))  # 6 8ths a bar
+    result = CliRunner().invoke(main, ["attributes", str(waltz), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["meter"], doc["grid"], doc["normalised_over"]) == ("3/4", "triple", "model triple")
+    # Note density per bar in musical units: 6 onsets of a 3/4 bar (raw 6 / 18 ticks).
+    assert [m["units"]["note_density"] for m in doc["measures"]] == pytest.approx([6.0, 6.0])
+    result = CliRunner().invoke(main, ["attributes", str(waltz), "--model", "simple"])
+    assert result.exit_code == 1 and result.output.strip().count("\n") == 0
+    assert "model simple reads 4/4" in result.output and "not the triple grid's 3/4" in result.output
+    out = tmp_path / "trav"
+    result = CliRunner().invoke(main, ["traverse", str(waltz), "--attr", "note_density", "--steps", "2", "-o",
+                                       str(out), "--device", "cpu", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["model"], doc["meter"]) == ("triple", "3/4") and (out / "waltz.note_density.png").is_file()
+    assert _read_back(out / "waltz.note_density.s1.mid")[0] == [(0, 3, 4)]
+    result = CliRunner().invoke(main, ["traverse", str(waltz), "--attr", "note_density", "-o", str(out),
+                                       "--model", "compound", "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 1 and "meter 3/4 (triple grid) is not served by model compound" in result.output
+
+
+# ---- MIDI-port mode: --meter --------------------------------------------------------------------------------------
+
+
+class _Echo:
+    """Stand-in for LiveModel.regenerate on one grid: the call comes back 2 semitones higher."""
+
+    def __init__(self, grid) -> None:
+        self.vocab, self.grid, self.model_id = Vocabulary(), grid, grid.name
+        self.attribute_names = list(PAPER_ATTRIBUTES)
+        self.calls = []
+
+    def regenerate(self, tokens, targets, variations=1, temperature=0.0, seed=0, closed_loop=True):
+        from types import SimpleNamespace
+
+        self.calls.append(tokens.copy())
+        out = tokens.copy()
+        out[out >= FIRST_PITCH_TOKEN] += 2
+        return SimpleNamespace(tokens=out[None], engine_ms=0.1)
+
+
+@pytest.mark.parametrize(
+    "meter, grid, ticks, start",
+    [
+        # Quarters at beats 0, 1, 2: ticks 0, 6, 12 of a 3/4 measure; the call ends at beat 5, the next 3/4 bar
+        # line is beat 6 (in 4/4 it would be beat 8).
+        ("3/4", TRIPLE, [0, 6, 12], 6.0),
+        # The same quarters on the compound grid: dotted beat 0 tick 0, beat 0 tick 4, beat 1 tick 2; the next
+        # measure line (two 6/8 bars, 6 quarters) is beat 6.
+        ("6/8", COMPOUND, [0, 4, 8], 6.0),
+        ("12/8", COMPOUND, [0, 4, 8], 6.0),
+        ("4/4", SIMPLE, [0, 6, 12], 8.0),
+    ],
+)
+def test_call_and_response_on_the_meters_grid(meter, grid, ticks, start):
+    from arvae_live.call_response import CallResponse, CallSettings
+
+    engine = _Echo(grid)
+    machine = CallResponse(engine, settings=CallSettings(tempo_bpm=120.0, meter=meter))  # 0.5 s per beat
+    for k, pitch in enumerate((60, 62, 64)):
+        machine.handle(mido.Message("note_on", note=pitch, velocity=100), 10.0 + 0.5 * k)
+        machine.handle(mido.Message("note_off", note=pitch, velocity=0), 10.49 + 0.5 * k)
+    assert machine.tick(12.5) == []  # beat 5: the call ends (2 beats after the last release) and is regenerated
+    (call,) = engine.calls
+    assert call.shape == (1, grid.ticks)
+    assert [t for t in range(grid.ticks) if call[0, t] >= FIRST_PITCH_TOKEN] == ticks
+    assert machine.tick(10.0 + 0.5 * start - 0.01) == []
+    sent = machine.tick(10.0 + 0.5 * start)
+    assert [(m.type, m.note) for m in sent] == [("note_on", 62)]
+
+
+def test_midi_mode_refuses_unserved_meters_and_models_of_another_grid(models):
+    from arvae_live.call_response import CallResponse, CallSettings
+    from arvae_live.errors import CheckpointError, ConfigError
+    from arvae_live.midi_mode import build_machine, model_for_meter
+
+    with pytest.raises(ConfigError, match="meter '9/8' is not served; arvae-live reads simple: 4/4"):
+        CallSettings(meter="9/8")
+    with pytest.raises(ConfigError, match=r"meter 3/4 \(triple grid\) is not served by simple, which reads 4/4"):
+        CallResponse(_Echo(SIMPLE), settings=CallSettings(meter="3/4"))
+    assert build_machine(_Echo(COMPOUND), meter="6/8").grid is COMPOUND
+    assert model_for_meter("3/4") == models["triple"] and model_for_meter("6/8", "compound") == models["compound"]
+    with pytest.raises(CheckpointError, match=r"--meter 3/4 \(triple grid\) is not served by model simple"):
+        model_for_meter("3/4", "simple")
+    models["triple"].unlink()
+    with pytest.raises(CheckpointError, match="serves 3/4; the models there serve simple"):
+        model_for_meter("3/4")
