@@ -249,8 +249,8 @@ def process_group(world: int, device: str) -> Iterator[str]:
         dist.destroy_process_group()
 
 
-def broadcast_jobs(jobs: list[Job] | str | None, rank: int) -> list[Job]:
-    """Rank 0's job list on every rank (each then takes every world_size-th group from its rank).
+def broadcast_jobs(jobs: Plan | str | None, rank: int) -> Plan:
+    """Rank 0's plan (the jobs per model) on every rank (each then takes every world_size-th group of each model).
 
     Requires an initialised process group. Only rank 0 lists the inputs, so all ranks agree on one list even when
     they see the file system at different moments. Rank 0 passes a string instead when its listing failed: every
