@@ -32,9 +32,10 @@ import numpy as np
 from arvae_live.clip_report import warning_dicts
 from arvae_live.core.atomic import write_atomic
 from arvae_live.core.key import Key, melody_scale
-from arvae_live.core.notes import carried_notes
-from arvae_live.core.representation import HOLD, Note, Vocabulary
-from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.notes import _nearest_velocities
+from arvae_live.core.representation import HOLD, Note, Vocabulary, tokens_to_note_arrays
+from arvae_live.errors import ArvaeError, ConfigError, MidiFileError, UnknownAttributeError
 from arvae_live.midi_files import (
     MidiClip,
     check_output,
@@ -278,6 +279,8 @@ class FileResult:
         warnings: [{"kind", "bar", "count", "message"}] changes made to fit the input on the grid, and a --bars
             selection cut at the last bar.
         engine_ms: time in the engine; total_ms: time for the whole file (read, engine, write).
+        meter: the file's meter ("3/4", "6/8", ...; the first full bar's) when read; grid: the grid it picks.
+        model: the id (file stem) of the model that regenerated it.
     """
 
     source: str
@@ -295,6 +298,9 @@ class FileResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     engine_ms: float = 0.0
     total_ms: float = 0.0
+    meter: str | None = None
+    grid: str | None = None
+    model: str | None = None
 
     @property
     def n_measures(self) -> int:
@@ -334,6 +340,7 @@ def _prepare(lm, job: Job, options: RegenOptions) -> tuple[_Prepared, np.ndarray
     """Read a file and select its measures; returns the prepared file and its selected tokens (M, 24)."""
     t0 = time.perf_counter()
     clip = read_midi(job.source, track=options.track, pickup=options.pickup)
+    check_grid(clip, lm)
     bars = parse_bars(options.bars, clip.n_measures, clip.first_bar)
     tokens, adjustments = clip_tokens(clip, lm.vocab)
     window = tokens[bars.start : bars.stop]
@@ -342,6 +349,23 @@ def _prepare(lm, job: Job, options: RegenOptions) -> tuple[_Prepared, np.ndarray
         last = bars.stop - 1 + clip.first_bar
         warnings.insert(0, {"kind": "bars_clamped", "bar": last, "count": 1, "message": bars.clamped})
     return _Prepared(job, clip, bars.start, bars.stop, lm.measure_attributes(window), warnings, t0), window
+
+
+def check_grid(clip: MidiClip, lm) -> None:
+    """MidiFileError unless the model serves the clip's meter (its grid is the clip's), naming both.
+
+    Args:
+        clip: the file read.
+        lm: an engine.LiveModel (its .grid, and .model_id for the message).
+    """
+    grid = getattr(lm, "grid", SIMPLE)
+    if clip.grid is grid:
+        return
+    name = getattr(lm, "model_id", None) or "the model"
+    raise MidiFileError(
+        f"{clip.path}: meter {clip.meter} ({clip.grid.name} grid) is not served by model {name}, which reads "
+        f"{grid.meters_text}; leave out --model to pick a model per file, or pass one of the {clip.grid.name} grid"
+    )
 
 
 def existing_outputs(job: Job, options: RegenOptions) -> FileResult | None:
@@ -371,13 +395,22 @@ def existing_outputs(job: Job, options: RegenOptions) -> FileResult | None:
 
 
 def melody_with(clip: MidiClip, tokens: np.ndarray, vocab: Vocabulary, start: int, stop: int) -> list[Note]:
-    """The clip's melody with measures start..stop-1 replaced by the notes of tokens (M = stop - start, 24).
+    """The clip's melody with measures start..stop-1 replaced by the notes of tokens (M = stop - start,
+    clip.grid.ticks).
 
-    New notes take the velocity of the nearest input note; notes outside the measures stay as they are.
+    New notes take the velocity of the nearest input note (core/notes.py); notes outside the measures stay as they
+    are.
     """
     # Leading measures of HOLD read as silence, so the new notes come out at their place in the file.
     padded = np.concatenate([np.full((start, tokens.shape[1]), HOLD, dtype=np.int64), tokens])
-    return splice_notes(clip.notes, carried_notes(padded, vocab, clip.notes), start, stop)
+    return splice_notes(clip.notes, _carried_notes(padded, vocab, clip.notes, clip.grid), start, stop, clip.grid)
+
+
+def _carried_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], grid: Grid) -> list[Note]:
+    """core.notes.carried_notes on the clip's grid (that function reads tokens on the simple grid only)."""
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
+    vels = _nearest_velocities(starts, source)
+    return [Note(*f) for f in zip(pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist(), strict=True)]
 
 
 def regenerate_group(
@@ -528,6 +561,9 @@ def _write_group(lm, ready: list[tuple[int, _Prepared]], res, options: RegenOpti
                         for m in range(size)
                     ],
                     warnings=p.warnings,
+                    meter=p.clip.meter,
+                    grid=p.clip.grid.name,
+                    model=getattr(lm, "model_id", None),
                     engine_ms=res.engine_ms * size / len(res.tokens[0]),  # the group's engine time, shared by measures
                     total_ms=(time.perf_counter() - p.t0) * 1e3,
                 ),

@@ -7,6 +7,13 @@ list; each rank takes every world_size-th group of `batch_files` files (the same
 and runs them in this process or in `--jobs` worker processes (each loads the model); rank 0 gathers the results
 and writes the report. Progress comes per file (`on_result`), from worker processes through a queue.
 
+Models: with --model every file goes to that model, and a file whose meter it does not serve fails in one line
+(batch.check_grid). Without it each file goes to the default model of its meter's grid (model_store.
+default_model_path: simple 4/4, triple 3/4, compound 12/8 and 6/8): rank 0 reads each file's time signatures once
+(`plan_models`), and the files of each model run as a batch of their own, model after model. A file whose grid has
+no model fails in one line naming the meters the models there serve; a file whose meter cannot be read goes with
+the simple model's files and fails when read, with the reader's message.
+
 The report is written whatever happens once files were tried: at the end, on Ctrl-C (the run stops cleanly and
 says so) and when an unforeseen error stops the run (the error is re-raised after the report is written).
 """
@@ -33,7 +40,7 @@ from arvae_live import batch
 from arvae_live.batch import FileResult, Job, RegenOptions, collect_jobs, file_sha256, sweep_temp_files
 from arvae_live.clip_report import attribute_scales, musical_value
 from arvae_live.core.atomic import write_atomic
-from arvae_live.errors import ConfigError
+from arvae_live.errors import ArvaeError, ConfigError, UnknownAttributeError
 from arvae_live.paths import file_kind
 
 log = logging.getLogger(__name__)
@@ -70,7 +77,7 @@ class BatchRun:
         inputs: files and folders.
         out_dir: the output folder.
         options: what to do with each file.
-        model_path: the checkpoint.
+        model_path: the checkpoint, or None to pick each file's model by its meter (plan_models).
         jobs: worker processes, >= 1 (1: this process).
         batch_files: files per engine call, >= 1.
         device: torch device ("auto", "cpu", "cuda", "cuda:N").
@@ -80,7 +87,7 @@ class BatchRun:
     inputs: tuple[Path, ...]
     out_dir: Path
     options: RegenOptions
-    model_path: Path
+    model_path: Path | None
     jobs: int = 1
     batch_files: int = 32
     device: str = "auto"
@@ -242,8 +249,8 @@ def process_group(world: int, device: str) -> Iterator[str]:
         dist.destroy_process_group()
 
 
-def broadcast_jobs(jobs: list[Job] | str | None, rank: int) -> list[Job]:
-    """Rank 0's job list on every rank (each then takes every world_size-th group from its rank).
+def broadcast_jobs(jobs: Plan | str | None, rank: int) -> Plan:
+    """Rank 0's plan (the jobs per model) on every rank (each then takes every world_size-th group of each model).
 
     Requires an initialised process group. Only rank 0 lists the inputs, so all ranks agree on one list even when
     they see the file system at different moments. Rank 0 passes a string instead when its listing failed: every
@@ -297,16 +304,73 @@ def check_report_path(report: Path | None, jobs: Sequence[Job]) -> None:
         raise ConfigError(f"--report {report}: cannot write in {parent} (permission denied)")
 
 
-def _list_jobs(run: BatchRun) -> list[Job] | str:
-    """Rank 0's job list (temporary files of a killed run swept), or the one-line reason there is none."""
+Plan = list[tuple[Path, list[Job]]]  # (checkpoint, its files in job order), one entry per model used
+
+
+def plan_models(jobs: Sequence[Job], model_path: Path | None) -> Plan:
+    """Which model regenerates which file: all of them model_path when given, else each the default model of its
+    meter's grid (model_store.default_model_path), models in the order of their paths, files in job order.
+
+    Jobs already refused keep their problem; a file whose grid has no model gets one (the model store's message,
+    naming the meters the models there serve); a file whose meter cannot be read goes with the simple model's files
+    (else the first model's) and fails when it is read, with the reader's message.
+
+    Raises:
+        CheckpointError: there is no model at all (the message says how to get one).
+    """
+    if model_path is not None:
+        return [(model_path, list(jobs))]
+    from arvae_live.core.meters import SIMPLE
+    from arvae_live.errors import CheckpointError, MidiFileError
+    from arvae_live.midi_files import read_meter
+    from arvae_live.model_store import default_model_path
+
+    defaults: dict[str, Path | str] = {}  # grid name -> its model, or why it has none
+
+    def model_for(grid) -> Path | str:
+        if grid.name not in defaults:
+            try:
+                defaults[grid.name] = default_model_path(grid)
+            except CheckpointError as err:
+                defaults[grid.name] = str(err)
+        return defaults[grid.name]
+
+    placed: list[tuple[Job, Path | None]] = []  # None: with the "home" model, to be refused or fail when read
+    for job in jobs:
+        if job.problem is not None:
+            placed.append((job, None))
+            continue
+        try:
+            chosen = model_for(read_meter(job.source)[1])
+        except MidiFileError:
+            placed.append((job, None))
+            continue
+        if isinstance(chosen, str):
+            placed.append((replace(job, problem=f"{job.source}: {chosen}"), None))
+        else:
+            placed.append((job, chosen))
+    used = sorted({path for _, path in placed if path is not None})
+    home = None
+    if any(path is None for _, path in placed):
+        simple = defaults.get(SIMPLE.name)
+        home = simple if isinstance(simple, Path) else (used[0] if used else default_model_path())
+    plan: dict[Path, list[Job]] = {path: [] for path in sorted({*used, *([home] if home else [])})}
+    for job, path in placed:
+        plan[path or home].append(job)
+    return list(plan.items())
+
+
+def _list_jobs(run: BatchRun) -> Plan | str:
+    """Rank 0's plan: the jobs per model (temporary files of a killed run swept), or the one-line reason there is
+    none."""
     try:
         jobs = collect_jobs(run.inputs, run.out_dir, run.options.variations)
         if not jobs:
             raise ConfigError("no MIDI files (*.mid, *.midi) among the inputs")
         check_report_path(run.report, jobs)
-    except ConfigError as err:
+        return plan_models(jobs, run.model_path)
+    except ArvaeError as err:
         return str(err)
-    return jobs
 
 
 def run_batch(
@@ -327,51 +391,93 @@ def run_batch(
         ConfigError: no MIDI files, an input that does not exist, a bad report path (before any work).
     """
     rank, world = distributed_world()
-    options = replace(run.options, model=file_sha256(run.model_path))
     with process_group(world, run.device) as device:
         listed = _list_jobs(run) if rank == 0 else None
-        all_jobs = broadcast_jobs(listed, rank) if world > 1 else listed
-        if isinstance(all_jobs, str):
-            raise ConfigError(all_jobs)
+        plan = broadcast_jobs(listed, rank) if world > 1 else listed
+        if isinstance(plan, str):
+            raise ConfigError(plan)
+        all_jobs = [job for _, jobs in plan for job in jobs]
+        per_model = []  # (checkpoint, options with its digest, this rank's groups)
+        for model_path, jobs in plan:
+            options = replace(run.options, model=file_sha256(model_path))
+            check_model_options(options, model_path)
+            per_model.append((model_path, options, make_groups(jobs, run.batch_files)[rank::world]))
         swept = sweep_temp_files(all_jobs, [run.report] if run.report else []) if rank == 0 else 0
-        my_groups = make_groups(all_jobs, run.batch_files)[rank::world]  # the same groups for any --jobs and ranks
         if on_start is not None:
-            on_start(sum(map(len, my_groups)))
-        lm = None
-        if run.jobs == 1:  # load before the clock starts, so the summary's measures/s is the files' own
-            from arvae_live.engine import LiveModel
-
-            lm = LiveModel.from_checkpoint(run.model_path, device=device)
+            on_start(sum(len(g) for _, _, groups in per_model for g in groups))
         collected: dict[str, FileResult] = {}
-        t0 = time.perf_counter()
-        try:
-            outcome = run_groups(my_groups, options, lm, run.model_path, device, run.jobs, on_result, collected)
-        except BaseException:
-            if world == 1:  # the report still says what was done before the error
-                partial = RunOutcome(list(collected.values()), len(all_jobs), interrupted=True)
-                _finish(run, options, partial, time.perf_counter() - t0, world)
-            raise
+        seconds, interrupted = 0.0, False
+        for model_path, options, my_groups in per_model:  # the same groups for any --jobs and ranks
+            lm = None
+            if run.jobs == 1 and my_groups:  # load before the clock starts: measures/s is the files' own
+                from arvae_live.engine import LiveModel
+
+                lm = LiveModel.from_checkpoint(model_path, device=device)
+            t0 = time.perf_counter()
+            try:
+                outcome = run_groups(my_groups, options, lm, model_path, device, run.jobs, on_result, collected)
+            except BaseException:
+                if world == 1:  # the report still says what was done before the error
+                    partial = RunOutcome(list(collected.values()), len(all_jobs), interrupted=True)
+                    _finish(run, plan, partial, seconds + time.perf_counter() - t0, world)
+                raise
+            seconds += time.perf_counter() - t0
+            if outcome.interrupted:
+                interrupted = True
+                break
+        order = {str(job.source): k for k, job in enumerate(all_jobs)}
+        results = sorted(collected.values(), key=lambda r: order.get(r.source, -1))
+        outcome = RunOutcome(results, len(all_jobs), interrupted)
         if world > 1:
             outcome = gather_results(outcome.results, outcome.interrupted, rank, world)
-        seconds = time.perf_counter() - t0
     if outcome is None:  # not rank 0: rank 0 reports
         return None
     outcome.n_jobs, outcome.swept = len(all_jobs), swept
-    return _finish(run, options, outcome, seconds, world)
+    return _finish(run, plan, outcome, seconds, world)
 
 
-def _finish(run: BatchRun, options: RegenOptions, outcome: RunOutcome, seconds: float, world: int) -> RunOutcome:
-    """Fill the summary and write the report (an OSError becomes outcome.report_error)."""
+def check_model_options(options: RegenOptions, model_path: Path) -> None:
+    """Refuse --set / --shift names the model lacks (batch.check_options), the model named in the message when
+    models are picked per file.
+
+    Raises:
+        UnknownAttributeError, ConfigError: as check_options.
+    """
+    from arvae_live.core.checkpoint import read_header
+
+    try:
+        batch.check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])
+    except UnknownAttributeError as err:
+        raise UnknownAttributeError(f"{err} (model {model_path.stem})") from None
+
+
+def _finish(run: BatchRun, plan: Plan, outcome: RunOutcome, seconds: float, world: int) -> RunOutcome:
+    """Fill the summary and write the report (an OSError becomes outcome.report_error).
+
+    The header names the model ("model", "model_path", "scale": the first model's when several were used) and,
+    under "models", every model used with its options digest input and attribute scale; each file's entry names
+    its own meter and model.
+    """
     outcome.summary = summary(outcome.results, seconds)
     if run.report is None:
         return outcome
     from arvae_live.core.checkpoint import read_header
 
+    models = {
+        path.stem: {
+            "model_path": str(path),
+            "sha256": file_sha256(path),
+            "scale": attribute_scales(read_header(path)["attributes"]),
+        }
+        for path, _ in plan
+    }
+    first = plan[0][0] if plan else run.model_path
     header = {
-        "model": run.model_path.stem,
-        "model_path": str(run.model_path),
-        "options": asdict(options),
-        "scale": attribute_scales(read_header(run.model_path)["attributes"]),
+        "model": first.stem if first else None,
+        "model_path": str(first) if first else None,
+        "models": models,
+        "options": asdict(replace(run.options, model=models[first.stem]["sha256"] if first else "")),
+        "scale": models[first.stem]["scale"] if first else {},
         "world_size": world,
         "jobs": run.jobs,
         "batch_files": run.batch_files,
@@ -403,7 +509,7 @@ def summary(results: Sequence[FileResult], seconds: float) -> dict[str, Any]:
 
 
 CSV_COLUMNS = (
-    *("source", "status", "error", "melody", "key", "output", "variation", "bar", "attribute"),
+    *("source", "status", "error", "melody", "key", "meter", "model", "output", "variation", "bar", "attribute"),
     *("before", "asked", "achieved", "unit", "before_units", "asked_units", "achieved_units", "warnings"),
 )
 
@@ -417,7 +523,7 @@ def report_bytes(path: Path, header: dict[str, Any], results: Sequence[FileResul
     if path.suffix.lower() != ".csv":
         doc = {**header, "files": [asdict(r) for r in results]}
         return (json.dumps(doc, indent=2) + "\n").encode()
-    scale = header.get("scale", {})
+    models = header.get("models", {})
     buf = io.StringIO()
     w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -429,12 +535,14 @@ def report_bytes(path: Path, header: dict[str, Any], results: Sequence[FileResul
         for warn in r.warnings:
             by_bar.setdefault(warn["bar"], []).append(warn["message"])
         melody = f"track {r.track} channel {r.channel} ({r.melody})"
+        scale = models.get(r.model, {}).get("scale") or header.get("scale", {})  # the file's own model's units
         for m in r.measures:
             for v, achieved in enumerate(m["achieved"]):
                 for name, value in achieved.items():
                     s = scale.get(name)
                     row = {
                         "source": r.source, "status": r.status, "melody": melody, "key": r.key or "",
+                        "meter": r.meter or "", "model": r.model or "",
                         "output": r.outputs[v],
                         "variation": v + 1, "bar": m["bar"], "attribute": name,
                         "before": f"{m['before'][name]:.6g}", "asked": f"{m['asked'][name]:.6g}",

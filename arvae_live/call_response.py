@@ -6,9 +6,15 @@ line and in time with the clock. In the spirit of magenta's MIDI interface (mage
 
 Time is counted in beats (quarter notes) on one of two clocks:
   * MIDI clock (the default): 24 pulses per beat, with Start, Stop, Continue and Song Position Pointer. Bar lines
-    fall every 96 pulses from the song start (4/4). Every tick of the 24-tick measure grid falls on a whole pulse
-    (0, 6, 8, 12, 16, 18 pulses into a beat), so response notes are sent on the very pulse they belong to.
+    fall every measure of the meter's grid from the song start: 96 pulses in 4/4, 72 in 3/4, 144 in 12/8 (6/8 and
+    2/4 bars in pairs, a measure each). Every tick of every grid falls on a whole pulse (0, 6, 8, 12, 16, 18 pulses
+    into a quarter beat; every 6 pulses in a dotted-quarter beat), so response notes are sent on the very pulse they
+    belong to.
   * A fixed tempo (`tempo_bpm`): the first note of each call is beat 0, the downbeat of its first bar.
+
+The meter (`CallSettings.meter`, serve's --meter, default 4/4) picks the grid (core/meters.py) and so the model: a
+call is put on that grid, and a model of another grid is refused in one line. "Bars" below (max_bars, call lengths)
+are measures of the grid: a 4/4, 3/4 or 12/8 bar, or two 2/4 or 6/8 bars.
 
 A call begins at the bar line of the bar holding its first note (a note up to `early_beats` before a bar line
 counts as on it). It ends when no key has been held for `end_silence_beats`, when it reaches `max_bars`, or on the
@@ -39,14 +45,14 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
-from arvae_live.core.notes import carried_notes
+from arvae_live.core.meters import SIMPLE, SUPPORTED_TEXT, Grid, grid_for_meter
+from arvae_live.core.notes import _nearest_velocities
 from arvae_live.core.representation import (
-    BEATS_PER_MEASURE,
-    TICKS_PER_MEASURE,
     Note,
     Vocabulary,
     beats_to_ticks,
     notes_to_tokens,
+    tokens_to_note_arrays,
 )
 from arvae_live.errors import ConfigError
 
@@ -308,6 +314,7 @@ class CallSettings:
         out_channel: MIDI channel 0..15 the response is played on.
         temperature: temperature until the temperature CC moves, >= 0.
         seed: seed of the first regeneration; each later one adds 1, so repeats differ at temperature > 0.
+        meter: "num/den" the performer plays in: 4/4, 2/2, 2/4 (simple grid), 3/4 (triple), 12/8, 6/8 (compound).
 
     Raises:
         ConfigError: a value out of its range, naming it.
@@ -321,21 +328,52 @@ class CallSettings:
     out_channel: int = 0
     temperature: float = 0.0
     seed: int = 0
+    meter: str = "4/4"
+
+    @property
+    def grid(self) -> Grid:
+        """The grid the meter picks (checked in __post_init__)."""
+        return parse_meter(self.meter)
 
     def __post_init__(self) -> None:
+        measure = self.grid.measure_quarters  # ConfigError first for a meter no grid serves
         if self.tempo_bpm is not None and not 20.0 <= self.tempo_bpm <= 400.0:
             raise ConfigError(f"tempo must be in range 20..400 bpm, got {self.tempo_bpm}")
         if not 1 <= self.max_bars <= 64:
             raise ConfigError(f"max_bars must be in range 1..64, got {self.max_bars}")
         if not self.end_silence_beats > 0:
             raise ConfigError(f"end_silence_beats must be > 0, got {self.end_silence_beats}")
-        if not 0 <= self.early_beats < BEATS_PER_MEASURE:
-            raise ConfigError(f"early_beats must be in range 0..{BEATS_PER_MEASURE}, got {self.early_beats}")
+        if not 0 <= self.early_beats < measure:
+            raise ConfigError(f"early_beats must be in range 0..{measure:g}, got {self.early_beats}")
         for name, ch in (("in_channel", self.in_channel), ("out_channel", self.out_channel)):
             if ch is not None and not 0 <= ch <= 15:
                 raise ConfigError(f"{name} must be in range 0..15, got {ch}")
         if not self.temperature >= 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
+
+
+def parse_meter(meter: str) -> Grid:
+    """The grid of a meter written "num/den" (serve's --meter).
+
+    Raises:
+        ConfigError: not num/den, or a meter no grid serves; the message names the meters that are served.
+    """
+    num, sep, den = str(meter).strip().partition("/")
+    grid = grid_for_meter(int(num), int(den)) if sep and num.isdigit() and den.isdigit() else None
+    if grid is None:
+        raise ConfigError(f"meter {meter!r} is not served; arvae-live reads {SUPPORTED_TEXT}")
+    return grid
+
+
+def check_engine_grid(engine: Any, grid: Grid, meter: str) -> None:
+    """ConfigError unless the engine's model (its .grid; simple when it has none) serves the meter's grid."""
+    have = getattr(engine, "grid", SIMPLE)
+    if have is not grid:
+        name = getattr(engine, "model_id", None) or "the model"
+        raise ConfigError(
+            f"meter {meter} ({grid.name} grid) is not served by {name}, which reads {have.meters_text}; "
+            f"pass a model of the {grid.name} grid or leave out --model"
+        )
 
 
 class CallResponse:
@@ -350,6 +388,8 @@ class CallResponse:
     def __init__(self, engine: Regenerator, cc_map: CCMap | None = None, settings: CallSettings | None = None) -> None:
         settings = settings if settings is not None else CallSettings()
         self.engine = engine
+        self.grid = settings.grid
+        check_engine_grid(engine, self.grid, settings.meter)
         self.cc_map = cc_map if cc_map is not None else CCMap.for_attributes(engine.attribute_names)
         unknown = [a for a in self.cc_map.attributes if a not in engine.attribute_names]
         if unknown:
@@ -365,7 +405,7 @@ class CallResponse:
         self.targets: dict[str, float] = {}  # attribute -> normalised 0..1 target, set by CCs
         self.clock = ClockFollower()
         self.anchor_time: float | None = None  # fixed-tempo mode: monotonic seconds of beat 0
-        self.last_call: tuple[np.ndarray, list[Note]] | None = None  # (tokens (M, 24), notes) of the latest call
+        self.last_call: tuple[np.ndarray, list[Note]] | None = None  # (tokens (M, T), notes) of the latest call
         self.last_response: Response | None = None
         self._call: _Call | None = None
         self._events: deque[tuple[float, int, mido.Message]] = deque()  # (beats, 0 off / 1 on, msg), sorted
@@ -428,7 +468,7 @@ class CallResponse:
         if self._events:
             times.append(self._time_of(self._events[0][0]))
         if self._call is not None:
-            end = self._call.start_beats + self.max_bars * BEATS_PER_MEASURE
+            end = self._call.start_beats + self.max_bars * self.grid.measure_quarters
             if not self._call.held:
                 end = min(end, self._call.last_activity_beats + self.end_silence_beats)
             times.append(self._time_of(end))
@@ -487,7 +527,7 @@ class CallResponse:
             if self._events or self._sounding:
                 log.info("new call: response cut off")
                 out = self.all_notes_off()
-            bar = BEATS_PER_MEASURE
+            bar = self.grid.measure_quarters
             self._call = _Call(start_beats=math.floor((pos + self.early_beats) / bar) * bar, last_activity_beats=pos)
             log.debug("call begins at bar %d", self._call.start_beats // bar + 1)
         pos = self.position_beats(now)
@@ -522,7 +562,7 @@ class CallResponse:
         call = self._call
         if call is None:
             return []
-        limit = call.start_beats + self.max_bars * BEATS_PER_MEASURE
+        limit = call.start_beats + self.max_bars * self.grid.measure_quarters
         if pos >= limit - _EPS:
             log.info("call reached %d bars", self.max_bars)
             return self._end_call(limit)
@@ -535,7 +575,7 @@ class CallResponse:
         call = self._call
         assert call is not None
         self._call = None
-        bar = BEATS_PER_MEASURE
+        bar = self.grid.measure_quarters
         limit = call.start_beats + self.max_bars * bar
         notes_abs = list(call.notes)
         for (channel, pitch), (start, vel) in call.held.items():  # keys still down: cut here, ignore their release
@@ -553,10 +593,10 @@ class CallResponse:
             return []
         # Whole bars up to the last onset's bar, and further only for a note held more than a 16th into a bar: a
         # last key released just after the bar line must not add an empty bar to the call.
-        onset_bars = max(int(beats_to_ticks(n.start_beats)) // TICKS_PER_MEASURE for n in notes) + 1
+        onset_bars = max(int(beats_to_ticks(n.start_beats, self.grid)) // self.grid.ticks for n in notes) + 1
         end_bars = math.ceil((max(n.end_beats for n in notes) - LATE_RELEASE_BEATS) / bar - _EPS)
         n_measures = min(max(onset_bars, end_bars), self.max_bars)
-        tokens, adjustments = notes_to_tokens(notes, n_measures, self.engine.vocab)
+        tokens, adjustments = notes_to_tokens(notes, n_measures, self.engine.vocab, self.grid)
         for adj in adjustments:
             log.debug("call %s", adj.message)
         self.last_call = (tokens, notes)
@@ -576,13 +616,13 @@ class CallResponse:
             res = self.engine.regenerate(
                 tokens, targets, variations=1, temperature=self.temperature, seed=seed, closed_loop=True
             )
-            out_tokens = np.asarray(res.tokens)[0]  # (M, 24), the only variation
+            out_tokens = np.asarray(res.tokens)[0]  # (M, T), the only variation
             # the protocol's rule: velocity of the nearest call note
-            notes = carried_notes(out_tokens, self.engine.vocab, call_notes)
+            notes = _carried_notes(out_tokens, self.engine.vocab, call_notes, self.grid)
         except Exception:  # a failing regeneration must not stop the MIDI loop; the performer plays on
             log.exception("regeneration failed; no response to this call")
             return []
-        bar = BEATS_PER_MEASURE
+        bar = self.grid.measure_quarters
         engine_ms = float(getattr(res, "engine_ms", 0.0))
         # The music went on while the engine ran (clock pulses wait in the port meanwhile): if it ran past the next bar
         # line, start a bar later rather than play the first notes late. Plus one pulse of slack to send on time.
@@ -689,3 +729,10 @@ def run_loop(
     finally:
         for out in machine.all_notes_off():
             outport.send(out)
+
+
+def _carried_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], grid: Grid) -> list[Note]:
+    """core.notes.carried_notes on the call's grid (that function reads tokens on the simple grid only)."""
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
+    vels = _nearest_velocities(starts, source)
+    return [Note(*f) for f in zip(pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist(), strict=True)]

@@ -15,48 +15,70 @@ from typing import Any
 
 import numpy as np
 
-from arvae_live.core.attributes import ATTRIBUTES, PITCH_NORM, RC_WEIGHTS, AttributeSpec, compute_attributes
-from arvae_live.core.representation import TICKS_PER_MEASURE, Adjustment, Vocabulary
+from arvae_live.core.attributes import ATTRIBUTES, PITCH_NORM, AttributeSpec, compute_attributes
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.representation import Adjustment, Vocabulary
 from arvae_live.midi_files import MidiClip, clip_tokens
 
-# attribute -> (unit, units per raw value): raw values are the paper's formulas, e.g. note density = onsets / 24.
-UNITS: dict[str, tuple[str, float]] = {
-    "note_density": ("onsets per bar", float(TICKS_PER_MEASURE)),
-    "pitch_range": ("semitones", PITCH_NORM),
-    "contour": ("semitones", PITCH_NORM),
-    "rhythmic_complexity": ("weighted onsets per bar", float(RC_WEIGHTS.sum())),
-    "register": ("MIDI note (mean onset pitch)", 1.0),
-    "syncopation": ("metrical levels held across, per onset", 1.0),
-}
+
+def units(grid: Grid = SIMPLE) -> dict[str, tuple[str, float]]:
+    """attribute -> (unit, units per raw value) on a grid: raw values are the paper's formulas, e.g. note density =
+    onsets / ticks per measure (24 on the simple and compound grids, 18 on the triple), so a unit "per bar" is per
+    measure of the grid (a 3/4 bar; a 12/8 bar or two 6/8 bars)."""
+    return {
+        "note_density": ("onsets per bar", float(grid.ticks)),
+        "pitch_range": ("semitones", PITCH_NORM),
+        "contour": ("semitones", PITCH_NORM),
+        "rhythmic_complexity": ("weighted onsets per bar", float(grid.rc_weights.sum())),
+        "register": ("MIDI note (mean onset pitch)", 1.0),
+        "syncopation": ("metrical levels held across, per onset", 1.0),
+    }
 
 
-def model_scale(model: str | None) -> tuple[Vocabulary, list[AttributeSpec], str]:
+UNITS: dict[str, tuple[str, float]] = units(SIMPLE)  # the simple (4/4) grid's, under the old name
+
+
+def model_scale(model: str | None, grid: Grid | None = None) -> tuple[Vocabulary, list[AttributeSpec], str]:
     """The vocabulary and attribute ranges that "normalised" means for a command: the model's, the default model's
-    when model is None, or the registry's when no model is installed at all.
+    (of the grid, when given) when model is None, or the registry's when no model is installed at all (or none of
+    the grid).
 
     Args:
         model: a model id or checkpoint path (--model), or None.
+        grid: the grid of the clip the scale is for: the default model is that grid's, and a --model of another
+            grid is refused; None: the simple default, and any --model.
 
     Returns:
         (vocab, specs, over): over names the scale for people, e.g. "model bach-arvae".
 
     Raises:
-        CheckpointError: the named model does not exist or is not a valid checkpoint (not a regular file included).
+        CheckpointError: the named model does not exist or is not a valid checkpoint (not a regular file included),
+            or it does not serve the grid.
     """
     from arvae_live.core.checkpoint import read_header
     from arvae_live.errors import CheckpointError
-    from arvae_live.model_store import resolve_model
+    from arvae_live.model_store import available_models, checkpoint_grid, default_model_path, resolve_model
     from arvae_live.paths import check_regular
 
     try:
-        path = resolve_model(model)
+        path = resolve_model(model) if model is not None or grid is None else default_model_path(grid)
     except CheckpointError:
         if model is not None:
             raise
-        return Vocabulary(), registry_specs(), "the attribute registry (no model installed)"
-    header = read_header(check_regular(path, CheckpointError, "checkpoint"))
+        what = (
+            "no model installed" if grid is None or not available_models() else f"no {grid.name}-grid model installed"
+        )
+        return Vocabulary(), registry_specs(), f"the attribute registry ({what})"
+    check_regular(path, CheckpointError, "checkpoint")
+    served = checkpoint_grid(path)
+    if grid is not None and served is not grid:
+        raise CheckpointError(
+            f"model {path.stem} reads {served.meters_text}, not the {grid.name} grid's {', '.join(grid.meters)}; "
+            "leave out --model to use the default model of the file's meter"
+        )
+    header = read_header(path)
     specs = [AttributeSpec.from_dict(a) for a in header["attributes"]]
-    return Vocabulary.from_dict(header["vocabulary"]), specs, f"model {path.stem}"
+    return Vocabulary.from_dict(header["vocabulary"], served), specs, f"model {path.stem}"
 
 
 def registry_specs() -> list[AttributeSpec]:
@@ -68,22 +90,25 @@ def _triples(specs: Iterable[AttributeSpec | dict]) -> list[tuple[str, float, fl
     return [(s["name"], s["low"], s["high"]) if isinstance(s, dict) else (s.name, s.low, s.high) for s in specs]
 
 
-def attribute_scales(specs: Iterable[AttributeSpec | dict]) -> dict[str, dict[str, Any]]:
+def attribute_scales(specs: Iterable[AttributeSpec | dict], grid: Grid = SIMPLE) -> dict[str, dict[str, Any]]:
     """What normalised 0..1 means for each attribute: {name: {low, high (raw), unit, unit_low, unit_high}}.
 
     Args:
         specs: AttributeSpecs, or their dicts as in a checkpoint header.
+        grid: the model's grid (the units per bar depend on its ticks and weights).
     """
     out = {}
+    table = units(grid)
     for name, low, high in _triples(specs):
-        unit, per_raw = UNITS.get(name, ("raw", 1.0))
+        unit, per_raw = table.get(name, ("raw", 1.0))
         out[name] = {"low": low, "high": high, "unit": unit, "unit_low": low * per_raw, "unit_high": high * per_raw}
     return out
 
 
-def raw_to_units(name: str, raw: float | np.ndarray) -> float | np.ndarray:
-    """A raw attribute value (the paper's formula) in the attribute's musical unit (UNITS), e.g. 0.25 -> 6 onsets."""
-    return np.asarray(raw) * UNITS.get(name, ("raw", 1.0))[1]
+def raw_to_units(name: str, raw: float | np.ndarray, grid: Grid = SIMPLE) -> float | np.ndarray:
+    """A raw attribute value (the paper's formula) in the attribute's musical unit on the grid (units(grid)), e.g.
+    note density 0.25 -> 6 onsets per 4/4 bar."""
+    return np.asarray(raw) * units(grid).get(name, ("raw", 1.0))[1]
 
 
 def musical_value(scale: dict[str, Any], normalised: float | np.ndarray) -> float | np.ndarray:
@@ -91,11 +116,11 @@ def musical_value(scale: dict[str, Any], normalised: float | np.ndarray) -> floa
     return scale["unit_low"] + np.asarray(normalised) * (scale["unit_high"] - scale["unit_low"])
 
 
-def scale_text(specs: Iterable[AttributeSpec | dict]) -> str:
+def scale_text(specs: Iterable[AttributeSpec | dict], grid: Grid = SIMPLE) -> str:
     """One line per attribute: "note_density: 0..1 = 0..8 onsets per bar"."""
     return "\n".join(
         f"{name}: 0..1 = {s['unit_low']:.3g}..{s['unit_high']:.3g} {s['unit']}"
-        for name, s in attribute_scales(specs).items()
+        for name, s in attribute_scales(specs, grid).items()
     )
 
 
@@ -104,7 +129,7 @@ class MeasureTable:
     """The attributes of every measure of a clip.
 
     Attributes:
-        tokens: int64 (M, 24), the clip's measures.
+        tokens: int64 (M, clip.grid.ticks), the clip's measures.
         raw: {attribute: float64 (M,)} raw values (the paper's formulas).
         normalised: {attribute: float64 (M,)} in 0..1 over the spec's range, clipped.
         adjustments: changes made to put the notes on the grid (become warnings).
@@ -128,7 +153,7 @@ def measure_table(clip: MidiClip, vocab: Vocabulary, specs: list[AttributeSpec])
         The table; M = clip.n_measures.
     """
     tokens, adjustments = clip_tokens(clip, vocab)
-    raw = compute_attributes(tokens, [s.name for s in specs])
+    raw = compute_attributes(tokens, [s.name for s in specs], clip.grid)
     normalised = {s.name: s.normalise(raw[s.name]) for s in specs}
     return MeasureTable(tokens, raw, normalised, adjustments)
 
@@ -156,7 +181,10 @@ def describe_clip(clip: MidiClip) -> str:
     else:
         bpm = "120 bpm (no tempo event)"
     meters = sorted({f"{n}/{d}" for _, n, d in clip.time_signatures}) or ["4/4"]
-    bars = f"{clip.n_measures} bar(s) of 4/4"
+    whole = next(m for m, n in clip.grid.meters.items() if n == 1)  # the meter of one measure: 4/4, 3/4, 12/8
+    bars = f"{clip.n_measures} bar(s) of {whole}"
+    if clip.grid.meters.get(clip.meter, 1) == 2:
+        bars = f"{clip.n_measures} measure(s) of two {clip.meter} bars"
     if clip.pickup_beats:
         bars += f" (bar 0 is a {clip.pickup_beats:g}-beat pickup)"
     return (

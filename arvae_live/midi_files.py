@@ -15,8 +15,11 @@ Reading (`read_midi`) finds the melody *part*, a (track, channel) pair, by this 
 
 The choice and its reason are in MidiClip.track, .channel, .track_name and .reason, for messages and reports.
 
-Meter and bars: arvae-live works on 4/4 measures of 24 ticks (core.meters): 4/4 and 2/2 bars are one measure each,
-2/4 bars are read in pairs. The bar lines are the score's, found from the time signatures:
+Meter and bars: arvae-live works on the measures of a grid (core/meters.py), and a file's meter picks the grid:
+simple (24 ticks; 4/4 and 2/2 bars are one measure each, 2/4 bars are read in pairs), triple (18 ticks; a 3/4 bar is
+one measure) and compound (24 ticks of 16ths over 4 dotted quarters; a 12/8 bar is one measure, 6/8 bars are read
+in pairs). MidiClip.grid says which; times stay in quarter notes whatever the grid. The bar lines are the score's,
+found from the time signatures:
 
 - A *pickup* (anacrusis) is a first bar shorter than the meter. A file shows one by a time signature that starts the
   next bar early (4/4 at 0, 4/4 again at beat 1: a one-beat pickup; a restated meter at beat 7 puts the bar lines at
@@ -25,9 +28,13 @@ Meter and bars: arvae-live works on 4/4 measures of 24 ticks (core.meters): 4/4 
   each rhythm where the score has it; bar numbers follow the score (the pickup is bar 0, the first full bar bar 1).
   A file that does not mark its pickup (music21 writes none) is read from its first note as if it had none, unless
   the caller gives the pickup length (``pickup=``, `--pickup BEATS`).
-- Any other meter, or a change of bar length that does not fall on a measure line, raises MidiFileError naming the
-  meter and the bar. A time signature that restates the bar length in force is harmless anywhere. A file without a
-  time signature is 4/4 (the MIDI default).
+- Any other meter (9/8, 5/4, 3/8 ...), or a change of bar length that does not fall on a measure line, raises
+  MidiFileError naming the meter, the bar and the meters that are read. A time signature that restates the bar
+  length in force is harmless anywhere. A file without a time signature is 4/4 (the MIDI default).
+- A file is read on one grid. A meter change inside a grid (4/4 to 2/4, 12/8 to 6/8) is read as above; a change to
+  a meter of another grid (4/4 to 3/4, 3/4 to 6/8) is refused in one line naming the bar, since a model serves one
+  grid and the bars on either side would need two models (split the file there). The meter of a partial-bar pickup
+  signature (3/8 before 6/8, 1/4 before 3/4) does not count.
 
 Note-offs a tick or two before a grid point (DAW exports end notes early so that they never overlap the next) count
 as on the grid when the melody is put on the grid (`clip_tokens`); the notes themselves stay exact, so bars outside
@@ -60,10 +67,8 @@ import mido
 import numpy as np
 
 from arvae_live.core.atomic import write_atomic
-from arvae_live.core.meters import SUPPORTED_TEXT, bar_beats, is_supported
+from arvae_live.core.meters import SIMPLE, SUPPORTED_TEXT, Grid, bar_beats, grid_for_meter
 from arvae_live.core.representation import (
-    BEATS_PER_MEASURE,
-    TICK_OFFSETS_BEATS,
     Adjustment,
     Note,
     Vocabulary,
@@ -89,7 +94,6 @@ MAX_MEASURES = 4096  # bars of melody read at most (4096 bars of 4/4 at 120 bpm 
 # A note-off this early before a grid point (in beats, or 2 ticks when a tick is longer) is read as on it.
 EARLY_NOTE_OFF_BEATS = 1 / 100
 _EPS = 1e-6
-_GRID = np.array([*TICK_OFFSETS_BEATS, 1.0])
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,8 @@ class MidiClip:
         channel: MIDI channel of the melody, 0..15.
         notes: melody notes in onset order, times in *grid beats*: quarter notes from the start of measure 0, which
             is the file start, or pickup_pad beats before it when the file starts with a pickup.
-        n_measures: number of 4/4 measures holding the melody (the pickup and a partial last bar count), >= 1.
+        n_measures: number of measures of the grid holding the melody (the pickup and a partial last bar count),
+            >= 1.
         tempos: (file beat, beats per minute) of each tempo change, in time order; empty means 120 bpm.
         time_signatures: (file beat, numerator, denominator) of each time signature, in time order.
         parts: every candidate part (track, channel) that holds notes, drums included, for messages and reports.
@@ -144,6 +149,7 @@ class MidiClip:
         pickup_beats: length of the pickup bar in quarter notes, 0 when the file starts on a full bar.
         track_name: the melody track's name, "" when it has none.
         reason: why this part is the melody, e.g. "the top part" or "named like a melody".
+        grid: the measure grid the file's meter picks (core/meters.py): simple, triple or compound.
     """
 
     path: Path
@@ -161,11 +167,18 @@ class MidiClip:
     pickup_beats: float = 0.0
     track_name: str = ""
     reason: str = ""
+    grid: Grid = SIMPLE
 
     @property
     def pickup_pad(self) -> float:
-        """Beats of rest before the pickup that fill measure 0: grid beat = file beat + pickup_pad."""
-        return (BEATS_PER_MEASURE - self.pickup_beats) % BEATS_PER_MEASURE
+        """Quarter notes of rest before the pickup that fill measure 0: grid beat = file beat + pickup_pad."""
+        length = self.grid.measure_quarters
+        return (length - self.pickup_beats) % length
+
+    @property
+    def meter(self) -> str:
+        """The file's meter as "num/den": the first full bar's (after a partial-bar pickup signature)."""
+        return _main_meter(self.time_signatures)
 
     @property
     def first_bar(self) -> int:
@@ -312,11 +325,54 @@ def _on_multiple(x: float, step: float) -> bool:
     return abs(x / step - round(x / step)) < _EPS
 
 
-def find_pickup(signatures: Sequence[tuple[float, int, int]]) -> float:
+def _partial_first(sigs: Sequence[tuple[float, int, int]]) -> bool:
+    """True when the first of the merged time signatures is a partial-bar signature for a pickup: it lasts exactly
+    one bar of itself and a longer meter follows (1/4 then 4/4, 3/8 then 6/8)."""
+    if len(sigs) < 2:
+        return False
+    (_, n0, d0), (b1, n1, d1) = sigs[0], sigs[1]
+    first = bar_beats(n0, d0)
+    return abs(b1 - first) < _EPS and first < bar_beats(n1, d1) - _EPS
+
+
+def _main_meter(signatures: Sequence[tuple[float, int, int]]) -> str:
+    """The meter of the first full bar, "num/den": the first time signature, or the second after a partial-bar
+    pickup signature; "4/4" without any."""
+    sigs = _merged(signatures)
+    _, num, den = sigs[1] if _partial_first(sigs) else sigs[0]
+    return f"{num}/{den}"
+
+
+def file_grid(path: Path, signatures: Sequence[tuple[float, int, int]]) -> Grid:
+    """The grid the meter of a file's first full bar picks (see the module docstring).
+
+    Raises:
+        MidiFileError: that meter is served by no grid; the message names it, the bar and the meters read.
+    """
+    sigs = _merged(signatures)
+    partial = _partial_first(sigs)
+    _, num, den = sigs[1] if partial else sigs[0]
+    grid = grid_for_meter(num, den)
+    if grid is None:
+        raise MidiFileError(
+            f"{path}: meter {num}/{den} at bar {1 if partial or len(sigs) < 2 else _first_bar_number(sigs)} is "
+            f"not supported; arvae-live reads {SUPPORTED_TEXT}"
+        )
+    return grid
+
+
+def _first_bar_number(sigs: Sequence[tuple[float, int, int]]) -> int:
+    """The bar number of the first meter: 0 when the next signature cuts the first bar short (a pickup), else 1."""
+    (_, n0, d0), (b1, _, _) = sigs[0], sigs[1]
+    return 0 if b1 < bar_beats(n0, d0) - _EPS else 1
+
+
+def find_pickup(signatures: Sequence[tuple[float, int, int]], grid: Grid = SIMPLE) -> float:
     """The length in quarter notes of the pickup bar the time signatures mark (0 when none); see the module docstring.
 
     Args:
         signatures: (file beat, numerator, denominator) in time order.
+        grid: the file's grid (a pickup is shorter than one of its measures).
     """
     sigs = _merged(signatures)
     if len(sigs) < 2:
@@ -325,7 +381,7 @@ def find_pickup(signatures: Sequence[tuple[float, int, int]]) -> float:
     first, second = bar_beats(n0, d0), bar_beats(n1, d1)
     if b1 < first - _EPS:
         return b1  # the first bar is cut short by the next time signature
-    if abs(b1 - first) < _EPS and first < second - _EPS and b1 < BEATS_PER_MEASURE:
+    if abs(b1 - first) < _EPS and first < second - _EPS and b1 < grid.measure_quarters:
         return b1  # a partial-bar time signature (1/4, 3/8, 2/4, 3/4 ...) before the meter
     if abs(first - second) < _EPS and not _on_multiple(b1, first):
         return b1 % first  # the meter restated on a bar line that the first bar did not reach
@@ -343,52 +399,78 @@ def _merged(signatures: Sequence[tuple[float, int, int]]) -> list[tuple[float, i
     return sigs
 
 
-def _check_meters(path: Path, signatures: list[tuple[float, int, int]], pickup: float) -> None:
-    """MidiFileError unless every meter is supported and every change of bar length falls on a measure line.
+def _check_meters(path: Path, signatures: list[tuple[float, int, int]], pickup: float, grid: Grid = SIMPLE) -> None:
+    """MidiFileError unless every meter is one the grid serves and every change of bar length falls on a measure
+    line.
 
-    Measure lines are every 4 beats from the end of the pickup bar. A partial-bar time signature for the pickup
-    itself may be any meter. A time signature that restates the bar length in force changes nothing, wherever it
-    falls.
+    Measure lines are every grid.measure_quarters from the end of the pickup bar. A partial-bar time signature for
+    the pickup itself may be any meter. A time signature that restates the bar length in force changes nothing,
+    wherever it falls.
     """
     sigs = _merged(signatures)
     if pickup > 0 and len(sigs) > 1 and abs(sigs[1][0] - pickup) < _EPS:
         sigs = sigs[1:]  # the pickup bar's own time signature, whatever its meter
+    measure = grid.measure_quarters
+    whole = next(m for m, n in grid.meters.items() if n == 1)  # the meter one measure is a bar of: 4/4, 3/4, 12/8
     bar, anchor, bar_len = 1, pickup, bar_beats(*sigs[0][1:])  # bar 1 starts at the end of the pickup bar (0)
+    meter_in_force = f"{sigs[0][1]}/{sigs[0][2]}"
     for beat, num, den in sigs:
         here = 0 if beat < anchor - _EPS else bar + math.floor((beat - anchor) / bar_len + _EPS)
         if beat > anchor + _EPS:
             bar, anchor = here, beat
-        if not is_supported(num, den):
+        other = grid_for_meter(num, den)
+        if other is None:
             raise MidiFileError(
                 f"{path}: meter {num}/{den} at bar {here} is not supported; arvae-live reads {SUPPORTED_TEXT}"
             )
-        length = bar_beats(num, den)
-        if abs(length - bar_len) > _EPS and not _on_multiple(beat - pickup, BEATS_PER_MEASURE):
+        if other is not grid:
             raise MidiFileError(
-                f"{path}: meter change to {num}/{den} at bar {here} does not fall on a 4/4 barline "
-                f"(beat {beat:g}); arvae-live reads 4/4 measures counted from the first full bar"
+                f"{path}: meter change from {meter_in_force} ({grid.name} grid) to {num}/{den} ({other.name} grid) "
+                f"at bar {here}; arvae-live reads a file on one grid: split the file at bar {here}"
             )
-        bar_len = length
+        length = bar_beats(num, den)
+        if abs(length - bar_len) > _EPS and not _on_multiple(beat - pickup, measure):
+            raise MidiFileError(
+                f"{path}: meter change to {num}/{den} at bar {here} does not fall on a {whole} barline "
+                f"(beat {beat:g}); arvae-live reads {whole} measures counted from the first full bar"
+            )
+        bar_len, meter_in_force = length, f"{num}/{den}"
 
 
-def _on_grid_ends(notes: Sequence[Note], tick_beats: float) -> list[Note]:
+def _on_grid_ends(notes: Sequence[Note], tick_beats: float, grid: Grid = SIMPLE) -> list[Note]:
     """Notes whose end lies just before a grid point (by at most EARLY_NOTE_OFF_BEATS, or 2 ticks of the file)
     ended on it instead: a DAW's note-off one tick early is not a rhythm to snap and warn about."""
     tol = max(EARLY_NOTE_OFF_BEATS, 2 * tick_beats)
+    measure = grid.measure_quarters
+    points = np.array([*grid.tick_quarters, measure])  # a measure's ticks and the next downbeat, quarter notes
     out = []
     for n in notes:
         end = n.end_beats
-        frac = end - math.floor(end)
-        gap = float(_GRID[np.searchsorted(_GRID, frac - _EPS)]) - frac  # to the grid point at or after the end
+        frac = end - math.floor(end / measure) * measure
+        gap = float(points[np.searchsorted(points, frac - _EPS)]) - frac  # to the grid point at or after the end
         out.append(Note(n.pitch, n.start_beats, n.dur_beats + gap, n.velocity) if _EPS < gap <= tol else n)
     return out
 
 
 def clip_tokens(clip: MidiClip, vocab: Vocabulary) -> tuple[np.ndarray, list[Adjustment]]:
-    """The clip's melody on the 24-tick grid: int64 tokens (n_measures, 24) and the changes made (notes_to_tokens),
-    with early note-offs read as on the grid (see the module docstring)."""
-    notes = _on_grid_ends(clip.notes, 1 / clip.ticks_per_beat)
-    return notes_to_tokens(notes, clip.n_measures, vocab)
+    """The clip's melody on its grid: int64 tokens (n_measures, clip.grid.ticks) and the changes made
+    (notes_to_tokens), with early note-offs read as on the grid (see the module docstring)."""
+    notes = _on_grid_ends(clip.notes, 1 / clip.ticks_per_beat, clip.grid)
+    return notes_to_tokens(notes, clip.n_measures, vocab, clip.grid)
+
+
+def read_meter(path: str | os.PathLike) -> tuple[str, Grid]:
+    """A file's meter ("num/den", the first full bar's) and the grid it picks, from its time signatures only: how a
+    batch picks each file's model before reading it (read_midi checks the rest).
+
+    Raises:
+        MidiFileError: the file cannot be read as MIDI, or its meter is served by no grid.
+    """
+    path = Path(path)
+    _, midi, _ = _load(path)
+    tpb = midi.ticks_per_beat
+    signatures = [(now / tpb, m.numerator, m.denominator) for now, m in _meta_events(midi, "time_signature")]
+    return _main_meter(signatures), file_grid(path, signatures)
 
 
 def read_midi(path: str | os.PathLike, track: int | None = None, pickup: float | None = None) -> MidiClip:
@@ -398,31 +480,35 @@ def read_midi(path: str | os.PathLike, track: int | None = None, pickup: float |
         path: a type-0 or type-1 standard MIDI file (a regular file of at most MAX_FILE_BYTES).
         track: take the melody from this track (0-based index in the file), or None to choose by the rule in the
             module docstring.
-        pickup: the pickup bar's length in quarter notes (0 for none, less than one measure), or None to find it
-            from the time signatures.
+        pickup: the pickup bar's length in quarter notes (0 for none, less than one measure of the file's grid), or
+            None to find it from the time signatures.
 
     Returns:
         The clip: melody notes in grid beats, measure count, tempo and meter, and the file for writing back.
 
     Raises:
         MidiFileError: missing file, not a regular file, not a MIDI file, too large, truncated or corrupt file,
-            SMPTE timing, type-2 file, no notes (or none in the named track), an unsupported meter or a meter change
-            off a measure line, a melody longer than MAX_MEASURES.
+            SMPTE timing, type-2 file, no notes (or none in the named track), an unsupported meter, a change to
+            a meter of another grid, a meter change off a measure line, a melody longer than MAX_MEASURES.
     """
     path = Path(path)
     source, midi, spans = _load(path)
     tpb = midi.ticks_per_beat
     signatures = [(now / tpb, m.numerator, m.denominator) for now, m in _meta_events(midi, "time_signature")]
+    grid = file_grid(path, signatures)
+    measure = grid.measure_quarters
     if pickup is None:
-        pickup = find_pickup(signatures)
-    elif not 0 <= pickup < BEATS_PER_MEASURE:
-        raise MidiFileError(f"{path}: pickup must be in range 0..{BEATS_PER_MEASURE} beats (exclusive), got {pickup}")
-    _check_meters(path, signatures, pickup)
+        pickup = find_pickup(signatures, grid)
+    elif not 0 <= pickup < measure:
+        raise MidiFileError(
+            f"{path}: pickup must be in range 0..{measure:g} beats (exclusive; one {grid.name} measure), got {pickup}"
+        )
+    _check_meters(path, signatures, pickup, grid)
     parts = _parts(midi)
     melody, reason = choose_melody(parts, track, path, len(midi.tracks))
-    pad = (BEATS_PER_MEASURE - pickup) % BEATS_PER_MEASURE
+    pad = (measure - pickup) % measure
     end = max(n.end_beats for n in melody.notes) + pad
-    n_measures = max(1, n_measures_for(end))
+    n_measures = max(1, n_measures_for(end, grid))
     if n_measures > MAX_MEASURES:  # checked before any per-measure array exists
         raise MidiFileError(
             f"{path}: the melody is {n_measures:,} bars long (its last note ends at beat {end:,.0f}); "
@@ -447,6 +533,7 @@ def read_midi(path: str | os.PathLike, track: int | None = None, pickup: float |
         pickup_beats=float(pickup),
         track_name=melody.name,
         reason=reason,
+        grid=grid,
     )
 
 
@@ -499,7 +586,9 @@ def parse_bars(spec: str | None, n_measures: int, first_bar: int = 1) -> BarRang
     return BarRange(a - first_bar, min(b, last_bar) - first_bar + 1, clamped)
 
 
-def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, stop_measure: int) -> list[Note]:
+def splice_notes(
+    old: Iterable[Note], new: Iterable[Note], start_measure: int, stop_measure: int, grid: Grid = SIMPLE
+) -> list[Note]:
     """The old notes outside measures start..stop-1 plus the new notes inside them.
 
     An old note that starts before the window and sounds into it is cut at the window start; old notes starting
@@ -508,12 +597,13 @@ def splice_notes(old: Iterable[Note], new: Iterable[Note], start_measure: int, s
     Args:
         old: the input melody, grid beats.
         new: the regenerated notes for the window, grid beats.
-        start_measure, stop_measure: the window, 0-based half-open, in 4/4 measures.
+        start_measure, stop_measure: the window, 0-based half-open, in measures of the grid.
+        grid: the clip's grid (its measure length in quarter notes).
 
     Returns:
         The melody to write, in onset order.
     """
-    lo, hi = start_measure * BEATS_PER_MEASURE, stop_measure * BEATS_PER_MEASURE
+    lo, hi = start_measure * grid.measure_quarters, stop_measure * grid.measure_quarters
     eps = 1e-9
     out = []
     for n in old:

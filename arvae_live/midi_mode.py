@@ -51,6 +51,15 @@ class SharedEngine:
     def attribute_names(self) -> list[str]:
         return list(self._current().attribute_names)
 
+    @property
+    def grid(self):
+        """The current model's grid (core/meters.py): which meters it serves."""
+        return self._current().grid
+
+    @property
+    def model_id(self) -> str | None:
+        return getattr(self._current(), "model_id", None)
+
     def regenerate(self, tokens, targets, variations=1, temperature=0.0, seed=0, closed_loop=True) -> Any:
         with self.lock:
             lm = self._current()
@@ -145,6 +154,7 @@ def build_machine(
     midi_out_channel: int = 1,
     max_bars: int = 8,
     end_silence: float = 2.0,
+    meter: str = "4/4",
 ) -> CallResponse:
     """The CallResponse machine for MIDI-port mode, with the values of serve's options of the same names.
 
@@ -156,9 +166,10 @@ def build_machine(
         midi_out_channel: the channel (1..16) the response is played on.
         max_bars: the longest call, in bars (1..64).
         end_silence: beats with no key held that end a call.
+        meter: the meter played, "num/den" (--meter): picks the grid; the engine's model must serve it.
 
     Raises:
-        ConfigError: a bad --midi-cc override or setting.
+        ConfigError: a bad --midi-cc override or setting, a meter no grid serves, or one the model does not serve.
     """
     from arvae_live.call_response import CallResponse, CallSettings, CCMap
 
@@ -170,6 +181,7 @@ def build_machine(
         end_silence_beats=end_silence,
         in_channel=in_channel,
         out_channel=midi_out_channel - 1,
+        meter=meter,
     )
     return CallResponse(engine, cc_map, settings)
 
@@ -193,7 +205,7 @@ def run_midi_mode(
         stop_event: set it from another thread to stop; None runs until KeyboardInterrupt.
         backend: a mido Backend; mido's default when None.
         **options: `build_machine`'s keywords (tempo, midi_cc, midi_channel, midi_out_channel, max_bars,
-            end_silence); any other is a TypeError.
+            end_silence, meter); any other is a TypeError.
 
     Raises:
         MidiPortError: ports cannot be opened (the message lists the ports).
@@ -207,3 +219,36 @@ def run_midi_mode(
                 pass
         except KeyboardInterrupt:
             log.info("interrupted")
+
+
+def model_for_meter(meter: str, model: str | None = None):
+    """The checkpoint MIDI-port mode loads for a meter (serve's --meter and --model): the default model of the
+    meter's grid when model is None, else the model named, refused when it does not serve the meter.
+
+    Args:
+        meter: "num/den", e.g. "4/4", "3/4", "6/8".
+        model: a model id or checkpoint path, or None.
+
+    Returns:
+        The checkpoint path.
+
+    Raises:
+        ConfigError: a meter no grid serves.
+        CheckpointError: no model of the grid (the message names what the models there serve), an unknown model,
+            or a model of another grid (one line naming both).
+    """
+    from arvae_live.call_response import parse_meter
+    from arvae_live.errors import CheckpointError
+    from arvae_live.model_store import checkpoint_grid, default_model_path, resolve_model
+
+    grid = parse_meter(meter)
+    if model is None:
+        return default_model_path(grid)
+    path = resolve_model(model)
+    have = checkpoint_grid(path)
+    if have is not grid:
+        raise CheckpointError(
+            f"--meter {meter} ({grid.name} grid) is not served by model {path.stem}, which reads {have.meters_text}; "
+            f"pass a model of the {grid.name} grid or leave out --model"
+        )
+    return path

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from arvae_live.core.checkpoint import read_header
 from arvae_live.core.meters import GRIDS, SIMPLE, Grid, get_grid
 from arvae_live.errors import CheckpointError
 
@@ -55,6 +54,8 @@ def checkpoint_grid(path: str | os.PathLike) -> Grid:
     Raises:
         CheckpointError: unreadable or foreign file, or a grid this version does not know.
     """
+    from arvae_live.core.checkpoint import read_header  # imports torch: not before a command's arguments are checked
+
     config = read_header(path).get("model_config") or {}
     try:
         return get_grid(str(config.get("grid", SIMPLE.name)))
@@ -86,6 +87,8 @@ def default_model_path(grid: Grid | None = None) -> Path:
     if not models:
         raise CheckpointError(f"no model checkpoints (*.pt) in {model_dir()}; {_HOW_TO_GET_ONE}")
     if grid is None:
+        if DEFAULT_MODEL_ID in models:  # by id, without reading headers: no torch import before arguments are checked
+            return models[DEFAULT_MODEL_ID]
         simple = models_by_grid()[SIMPLE.name]
         if simple:
             return simple.get(DEFAULT_MODEL_IDS[SIMPLE.name], next(iter(simple.values())))

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from arvae_live.core.atomic import atomic_open
-from arvae_live.core.representation import BEATS_PER_MEASURE, Vocabulary, tokens_to_notes
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.representation import Vocabulary, tokens_to_notes
 
 # Horizontal gap between two segments, in beats, so that a note ending one and a note starting the next do not merge.
 GAP_BEATS = 0.5
@@ -34,14 +35,17 @@ def note_name(pitch: int) -> str:
     return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def draw_roll(ax: Any, segments: Sequence[np.ndarray], colours: Sequence[str], vocab: Vocabulary) -> list[float]:
+def draw_roll(
+    ax: Any, segments: Sequence[np.ndarray], colours: Sequence[str], vocab: Vocabulary, grid: Grid = SIMPLE
+) -> list[float]:
     """Draw token segments side by side on ax, one colour each, with beat and bar lines and named pitches.
 
     Args:
         ax: a matplotlib Axes.
-        segments: int token ids, each (24,) for one measure or (M, 24) for M consecutive measures.
+        segments: int token ids, each (T,) for one measure or (M, T) for M consecutive measures (T = grid.ticks).
         colours: one matplotlib colour per segment.
         vocab: the tokens' vocabulary.
+        grid: the tokens' grid: a measure is grid.measure_quarters wide (4, 3 or 6), beat lines every grid beat.
 
     Returns:
         The x centre of each segment, in beats from the left edge (for tick labels).
@@ -50,12 +54,13 @@ def draw_roll(ax: Any, segments: Sequence[np.ndarray], colours: Sequence[str], v
     from matplotlib.patches import Rectangle
 
     assert len(segments) == len(colours), f"{len(segments)} segments but {len(colours)} colours"
-    rows = [np.atleast_2d(seg) for seg in segments]  # (M_k, 24) each
-    widths = np.array([len(r) * BEATS_PER_MEASURE for r in rows], dtype=float)
+    rows = [np.atleast_2d(seg) for seg in segments]  # (M_k, T) each
+    measure = grid.measure_quarters
+    widths = np.array([len(r) * measure for r in rows], dtype=float)
     starts = np.concatenate([[0.0], np.cumsum(widths + GAP_BEATS)[:-1]])  # left edge of each segment, beats
     rects, rect_colours, pitches = [], [], []
     for x0, seg, colour in zip(starts, rows, colours):
-        for note in tokens_to_notes(seg, vocab):
+        for note in tokens_to_notes(seg, vocab, grid=grid):
             length = max(note.dur_beats - _NOTE_GAP_BEATS, _NOTE_GAP_BEATS)
             rects.append(Rectangle((x0 + note.start_beats, note.pitch - 0.4), length, 0.8))
             rect_colours.append(colour)
@@ -63,9 +68,11 @@ def draw_roll(ax: Any, segments: Sequence[np.ndarray], colours: Sequence[str], v
     # One collection rather than one artist per note: thousands of artists are what make figures slow.
     ax.add_collection(PatchCollection(rects, facecolors=rect_colours, linewidths=0))
     ax.vlines(starts[1:] - GAP_BEATS / 2, 0, 128, color=_SEGMENT_LINE, lw=0.8)
-    bars = np.concatenate([x0 + BEATS_PER_MEASURE * np.arange(1, len(r)) for x0, r in zip(starts, rows)])
+    bars = np.concatenate([x0 + measure * np.arange(1, len(r)) for x0, r in zip(starts, rows)])
     ax.vlines(bars, 0, 128, color=_BAR_LINE, lw=0.7, zorder=0)
-    beats = np.concatenate([x0 + np.arange(1, w) for x0, w in zip(starts, widths)])
+    beats = np.concatenate(
+        [x0 + grid.beat_quarters * np.arange(1, w / grid.beat_quarters) for x0, w in zip(starts, widths)]
+    )
     ax.vlines(np.setdiff1d(beats, bars), 0, 128, color=_BEAT_LINE, lw=0.6, zorder=0)
     lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
     ax.set_ylim(lo - 2.5, hi + 2.5)

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from arvae_live.core.atomic import write_atomic
-from arvae_live.core.representation import BEATS_PER_MEASURE, Vocabulary, tokens_to_notes
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.representation import Vocabulary, tokens_to_notes
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,11 @@ class Traversal:
     Attributes:
         attribute: the attribute traversed.
         values: float (S,), the normalised 0..1 value asked at each step, increasing.
-        tokens: int64 (S, M, 24), the clip decoded at each step.
+        tokens: int64 (S, M, T), the clip decoded at each step.
         achieved: float (S, M), the normalised attribute of each decoded measure.
         before: float (M,), the normalised attribute of each input measure.
         engine_ms: engine time for all steps together.
-        source: int64 (M, 24), the input measures.
+        source: int64 (M, T), the input measures.
     """
 
     attribute: str
@@ -66,7 +67,7 @@ def traverse(
 
     Args:
         lm: an engine.LiveModel.
-        tokens: int64 (M, 24), the clip's measures.
+        tokens: int64 (M, T), the clip's measures (T = the model's grid.ticks, 24 or 18).
         attribute: a steerable attribute of the model.
         steps: number of values, >= 2, evenly spaced over 0..1 inclusive.
         closed_loop: refine by measuring (True), or the paper's open-loop latent move (False).
@@ -79,7 +80,7 @@ def traverse(
     lm.spec(attribute)  # fail before any work on a name the model lacks
     M = tokens.shape[0]
     values = np.linspace(0.0, 1.0, steps)
-    batch = np.tile(tokens, (steps, 1))  # (S*M, 24): step s holds rows s*M..s*M+M-1
+    batch = np.tile(tokens, (steps, 1))  # (S*M, T): step s holds rows s*M..s*M+M-1
     res = lm.regenerate(batch, {attribute: np.repeat(values, M)}, closed_loop=closed_loop, seed=seed)
     return Traversal(
         attribute=attribute,
@@ -92,11 +93,11 @@ def traverse(
     )
 
 
-def _roll(ax, tokens: np.ndarray, vocab: Vocabulary, color: str) -> list[int]:
-    """Draw one row's notes as rectangles (one PolyCollection); returns their pitches."""
+def _roll(ax, tokens: np.ndarray, vocab: Vocabulary, color: str, grid: Grid = SIMPLE) -> list[int]:
+    """Draw one row's notes as rectangles (one PolyCollection), x in quarter notes; returns their pitches."""
     from matplotlib.collections import PolyCollection
 
-    notes = tokens_to_notes(tokens, vocab)
+    notes = tokens_to_notes(tokens, vocab, grid=grid)
     boxes = [
         [(n.start_beats, n.pitch - 0.4), (n.start_beats + 0.95 * n.dur_beats, n.pitch - 0.4),
          (n.start_beats + 0.95 * n.dur_beats, n.pitch + 0.4), (n.start_beats, n.pitch + 0.4)]
@@ -106,7 +107,9 @@ def _roll(ax, tokens: np.ndarray, vocab: Vocabulary, color: str) -> list[int]:
     return [n.pitch for n in notes]
 
 
-def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str, first_bar: int = 1) -> Path:
+def plot_traversal(
+    tr: Traversal, vocab: Vocabulary, path: Path, title: str, first_bar: int = 1, grid: Grid = SIMPLE
+) -> Path:
     """Write a PNG: the input's and every step's piano roll, stacked, and the achieved attribute against the asked
     value (see the module docstring).
 
@@ -116,6 +119,7 @@ def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str, fir
         path: the PNG to write (atomically).
         title: the figure title.
         first_bar: the score's number of the first measure traversed, for the bar axis.
+        grid: the tokens' grid: bar lines every grid.measure_quarters (4, 3 or 6 quarter notes).
 
     Returns:
         The path written.
@@ -124,19 +128,20 @@ def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str, fir
     from matplotlib.figure import Figure
 
     S, M = tr.achieved.shape
-    span = M * BEATS_PER_MEASURE
+    measure = grid.measure_quarters
+    span = M * measure
     max_w, max_h = MAX_FIGURE_INCHES
     width = float(np.clip(6.0 + 0.25 * span, 10.0, max_w))
     row_h = min(1.2, (max_h - 4.0) / (S + 1))
     fig = Figure(figsize=(width, 4.0 + row_h * (S + 1)), layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(S + 2, 1, height_ratios=[row_h] * (S + 1) + [3.0])
-    rows = [fig.add_subplot(grid[0])]
-    rows += [fig.add_subplot(grid[k], sharex=rows[0], sharey=rows[0]) for k in range(1, S + 1)]
-    pitches = _roll(rows[0], tr.source, vocab, "0.35")
+    layout = fig.add_gridspec(S + 2, 1, height_ratios=[row_h] * (S + 1) + [3.0])
+    rows = [fig.add_subplot(layout[0])]
+    rows += [fig.add_subplot(layout[k], sharex=rows[0], sharey=rows[0]) for k in range(1, S + 1)]
+    pitches = _roll(rows[0], tr.source, vocab, "0.35", grid)
     rows[0].set_ylabel(f"input\n{float(tr.before.mean()):.2f}", rotation=0, ha="right", va="center", fontsize=8)
     for s in range(S):
-        pitches += _roll(rows[s + 1], tr.tokens[s], vocab, f"C{s % 10}")
+        pitches += _roll(rows[s + 1], tr.tokens[s], vocab, f"C{s % 10}", grid)
         label = f"step {s + 1}\n{tr.values[s]:.2f} -> {float(tr.achieved[s].mean()):.2f}"
         rows[s + 1].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     lo, hi = (min(pitches) - 1, max(pitches) + 1) if pitches else (vocab.pitch_low, vocab.pitch_high)
@@ -148,17 +153,17 @@ def plot_traversal(tr: Traversal, vocab: Vocabulary, path: Path, title: str, fir
         ax.set_yticks(ticks, [note_name(p) for p in ticks], fontsize=7)
         ax.set_xlim(0, span)
         for m in range(1, M):
-            ax.axvline(m * BEATS_PER_MEASURE, color="0.85", lw=0.5, zorder=0)
+            ax.axvline(m * measure, color="0.85", lw=0.5, zorder=0)
         ax.tick_params(labelbottom=False)
     rows[-1].tick_params(labelbottom=True)
     rows[-1].set_xticks(
-        [m * BEATS_PER_MEASURE for m in range(0, M, bar_step)], [str(first_bar + m) for m in range(0, M, bar_step)]
+        [m * measure for m in range(0, M, bar_step)], [str(first_bar + m) for m in range(0, M, bar_step)]
     )
     rows[-1].set_xlabel("bar", fontsize=8)
     rows[0].set_title(f"{title}\nrows: asked -> achieved {tr.attribute}, mean over bars (normalised 0..1)",
                       fontsize=9)  # fmt: skip
 
-    curve = fig.add_subplot(grid[S + 1])
+    curve = fig.add_subplot(layout[S + 1])
     curve.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="asked")
     for m in range(M):
         curve.plot(tr.values, tr.achieved[:, m], "o", color="0.7", ms=3, label="per bar" if m == 0 else None)

@@ -256,8 +256,10 @@ def test_two_four_reads_in_pairs(tmp_path):
 @pytest.mark.parametrize(
     "meters, msg",
     [
-        (((0, 3, 4),), "meter 3/4 at bar 1 is not supported"),
-        (((0, 4, 4), (3840, 6, 8)), "meter 6/8 at bar 3 is not supported"),  # 2 bars of 4/4 = 3840 ticks
+        (((0, 9, 8),), "meter 9/8 at bar 1 is not supported"),
+        (((0, 4, 4), (3840, 5, 4)), "meter 5/4 at bar 3 is not supported"),  # 2 bars of 4/4 = 3840 ticks
+        # 3/4 and 6/8 are read since #18, on their own grids; a change of grid inside a file is refused.
+        (((0, 4, 4), (3840, 6, 8)), r"meter change from 4/4 \(simple grid\) to 6/8 \(compound grid\) at bar 3"),
         # 3 bars of 2/4 (6 beats = 2880 ticks) end mid-way through a 4/4 measure.
         (((0, 2, 4), (2880, 4, 4)), "meter change to 4/4 at bar 4 does not fall on a 4/4 barline"),
     ],
@@ -297,14 +299,14 @@ def _bad_files(tmp_path, song):
     mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
     mid.tracks.append(_conductor())
     mid.save(empty)
-    waltz = tmp_path / "waltz.mid"
-    _song(waltz, meters=((0, 3, 4),))
+    waltz = tmp_path / "nine-eight.mid"  # 3/4 was the unsupported meter here before #18; 9/8 still is
+    _song(waltz, meters=((0, 9, 8),))
     return {
         "missing": (tmp_path / "nope.mid", "no such file"),
         "not midi": (text, "not a MIDI file"),
         "truncated": (truncated, "truncated MIDI file"),
         "no notes": (empty, "no notes"),
-        "meter": (waltz, "meter 3/4 at bar 1 is not supported"),
+        "meter": (waltz, "meter 9/8 at bar 1 is not supported"),
         "folder": (tmp_path, "is a folder"),
     }
 
@@ -589,8 +591,8 @@ def test_attributes_default_scale_is_the_default_models(song):
 
 def test_meters_have_one_source():
     from arvae_live.core import meters
-    from arvae_live.midi_files import is_supported
+    from arvae_live.midi_files import grid_for_meter
     from training import corpora, data
 
     assert corpora.KEPT_METERS is meters.SUPPORTED_METERS and data._BARS_PER_MEASURE is meters.BARS_PER_MEASURE
-    assert is_supported is meters.is_supported
+    assert grid_for_meter is meters.grid_for_meter  # since #18 the reader asks for the grid, not a yes/no

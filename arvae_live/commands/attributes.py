@@ -18,13 +18,14 @@ from arvae_live.commands.file_options import pickup_option
 @track_option
 @pickup_option
 @model_option(
-    without="the default model's ranges (bach-arvae when bundled), the scale `regenerate --set` uses; the "
-    "attribute registry's ranges only when no model is installed"
+    without="the ranges of the default model of the file's meter (4/4: bach-arvae when bundled; 3/4, 12/8, 6/8: "
+    "that grid's default), the scale `regenerate --set` uses; the attribute registry's ranges only when no model "
+    "of that grid is installed. A --model that does not serve the file's meter is refused"
 )
 def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, pickup: float | None, model: str | None) -> None:
     """Print the per-measure attributes of MIDI_FILE's melody: in musical units (onsets per bar, semitones,
     weighted onsets per bar) and normalised 0..1 over the model's ranges, the scale of `regenerate --set`; then the
-    changes made to fit the notes on the 24-tick grid.
+    changes made to fit the notes on the grid of the file's meter (4/4: 24 ticks; 3/4: 18; 12/8 and 6/8: 24 16ths).
 
     \b
     Examples:
@@ -42,11 +43,11 @@ def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, pickup: fl
     from arvae_live.midi_files import read_midi
 
     clip = read_midi(midi_file, track=track, pickup=pickup)
-    vocab, specs, over = model_scale(model)
+    vocab, specs, over = model_scale(model, clip.grid)  # the file's meter picks the model (and the units per bar)
     table = measure_table(clip, vocab, specs)
     names = [s.name for s in specs]
-    scales = attribute_scales(specs)
-    units = {k: raw_to_units(k, table.raw[k]) for k in names}
+    scales = attribute_scales(specs, clip.grid)
+    units = {k: raw_to_units(k, table.raw[k], clip.grid) for k in names}
     bars = range(clip.first_bar, clip.first_bar + clip.n_measures)
     if as_json:
         out = {
@@ -56,6 +57,8 @@ def attributes_cmd(midi_file: Path, as_json: bool, track: int | None, pickup: fl
             "track_name": clip.track_name,
             "melody": clip.reason,
             "pickup_beats": clip.pickup_beats,
+            "meter": clip.meter,
+            "grid": clip.grid.name,
             "n_notes": len(clip.notes),
             "n_measures": clip.n_measures,
             "ticks_per_beat": clip.ticks_per_beat,

@@ -26,7 +26,10 @@ _NORMALISED = (
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the outputs, <stem>.v<k>.mid per input and variation (made if missing).",
 )
-@model_option(without="the bundled default model (bach-arvae when present)")
+@model_option(
+    without="each file's model is picked by its meter: the default model of its grid (4/4, 2/2, 2/4: bach-arvae when "
+    "present; 3/4: triple-arvae; 12/8, 6/8: compound-arvae; else the first model of the grid)"
+)
 @click.option(
     "--set",
     "set_",
@@ -106,9 +109,8 @@ def regenerate_cmd(
       arvae-live regenerate songs/ -o out/ --set note_density=0.7 --report report.csv
       arvae-live regenerate bwv66.6.mid -o out/ --pickup 1 --bars 1:4 --shift contour=0.2 --variations 4
     """
-    from arvae_live.batch import RegenOptions, check_options, parse_assignments
-    from arvae_live.batch_run import BatchRun, distributed_world, run_batch
-    from arvae_live.core.checkpoint import read_header
+    from arvae_live.batch import RegenOptions, parse_assignments
+    from arvae_live.batch_run import BatchRun, check_model_options, distributed_world, run_batch
     from arvae_live.errors import CheckpointError
     from arvae_live.model_store import resolve_model
     from arvae_live.paths import check_regular
@@ -119,8 +121,11 @@ def regenerate_cmd(
         shifts=parse_assignments(what.pop("shift"), "--shift", -1.0, 1.0),
         **what,
     )
-    model_path = check_regular(resolve_model(model), CheckpointError, "checkpoint")
-    check_options(options, [a["name"] for a in read_header(model_path)["attributes"]])
+    # --model: every file goes to it (a file of another meter fails alone); without it each file goes to the default
+    # model of its meter's grid (batch_run.plan_models), and --set / --shift are checked against each model used.
+    model_path = None if model is None else check_regular(resolve_model(model), CheckpointError, "checkpoint")
+    if model_path is not None:
+        check_model_options(options, model_path)
     progress = _Progress(enabled=distributed_world()[0] == 0)
     run = BatchRun(inputs, out_dir, options, model_path, jobs, batch_files, device, report)
     try:
@@ -177,6 +182,7 @@ class _Progress:
             line = f"ok      {r.source}: melody track {r.track}{name} channel {r.channel} ({r.melody}), {bars}"
             line += "".join(f"; {w['message']}" for w in r.warnings if w["kind"] == "bars_clamped")
             line += f"; kept in {r.key}" if r.key else ""
+            line += f"; {r.meter} by {r.model}" if r.meter and r.model else ""  # the model is picked per meter
         elif r.status == "skipped":
             line = f"skipped {r.source}: outputs exist, made with the same options"
         else:

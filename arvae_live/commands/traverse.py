@@ -29,7 +29,10 @@ from arvae_live.commands.file_options import pickup_option
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for <stem>.<attr>.s<k>.mid (one per step) and <stem>.<attr>.png.",
 )
-@model_option(without="the bundled default model (bach-arvae when present)")
+@model_option(
+    without="the default model of the file's meter (4/4, 2/2, 2/4: bach-arvae when present; 3/4, 12/8, 6/8: that "
+    "grid's default). A --model that does not serve the file's meter is refused"
+)
 @track_option
 @pickup_option
 @bars_option("Traverse")
@@ -63,12 +66,12 @@ def traverse_cmd(
     """
     import numpy as np
 
-    from arvae_live.batch import melody_with
+    from arvae_live.batch import check_grid, melody_with
     from arvae_live.clip_report import attribute_scales, musical_value
     from arvae_live.engine import LiveModel
     from arvae_live.errors import CheckpointError
     from arvae_live.midi_files import clip_tokens, parse_bars, read_midi, write_midi
-    from arvae_live.model_store import resolve_model
+    from arvae_live.model_store import default_model_path, resolve_model
     from arvae_live.paths import check_regular
     from arvae_live.traversal import plot_traversal, traverse
 
@@ -77,7 +80,9 @@ def traverse_cmd(
     sel = parse_bars(how["bars"], clip.n_measures, clip.first_bar)
     if sel.clamped:
         click.echo(f"note: {sel.clamped}", err=True)
-    lm = LiveModel.from_checkpoint(check_regular(resolve_model(model), CheckpointError, "checkpoint"), device=device)
+    path = resolve_model(model) if model is not None else default_model_path(clip.grid)  # the file's meter's model
+    lm = LiveModel.from_checkpoint(check_regular(path, CheckpointError, "checkpoint"), device=device)
+    check_grid(clip, lm)
     tokens, _ = clip_tokens(clip, lm.vocab)
     window = tokens[sel.start : sel.stop]
     tr = traverse(lm, window, attribute, steps=steps, closed_loop=not how["open_loop"], seed=how["seed"])
@@ -89,13 +94,13 @@ def traverse_cmd(
     first, last = clip.first_bar + sel.start, clip.first_bar + sel.stop - 1
     bar_text = f"bar {first}" if first == last else f"bars {first}-{last}"
     title = f"{midi_file.name}, {bar_text}: {attribute} ({lm.model_id}); melody {clip.describe_part()}"
-    png = plot_traversal(tr, lm.vocab, out_dir / f"{stem}.png", title, first_bar=first)
-    scale = attribute_scales([lm.spec(attribute)])[attribute]
+    png = plot_traversal(tr, lm.vocab, out_dir / f"{stem}.png", title, first_bar=first, grid=clip.grid)
+    scale = attribute_scales([lm.spec(attribute)], clip.grid)[attribute]
     if as_json:
         doc = _json_doc(clip, tr, lm.model_id, (first, last), sel.clamped, scale, outputs, png)
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"{midi_file}: melody {clip.describe_part()}, {bar_text}")
+    click.echo(f"{midi_file}: melody {clip.describe_part()}, {bar_text}, {clip.meter} by model {lm.model_id}")
     click.echo(f"{steps} MIDI files and {png} written to {out_dir} ({tr.engine_ms:.0f} ms in the engine)")
     click.echo(f"step  asked  achieved (mean over bars; {attribute} 0..1 = "
                f"{scale['unit_low']:.3g}..{scale['unit_high']:.3g} {scale['unit']})")  # fmt: skip
@@ -114,6 +119,8 @@ def _json_doc(clip, tr, model_id: str, bars, clamped, scale, outputs, png) -> di
         "model": model_id,
         "melody": {"track": clip.track, "channel": clip.channel + 1, "name": clip.track_name, "why": clip.reason},
         "pickup_beats": clip.pickup_beats,
+        "meter": clip.meter,
+        "grid": clip.grid.name,
         "bars": list(bars),
         "bars_clamped": clamped,
         "scale": scale,
