@@ -32,9 +32,9 @@ import numpy as np
 from arvae_live.clip_report import warning_dicts
 from arvae_live.core.atomic import write_atomic
 from arvae_live.core.key import Key, melody_scale
-from arvae_live.core.meters import SIMPLE, Grid
-from arvae_live.core.notes import _nearest_velocities
-from arvae_live.core.representation import HOLD, Note, Vocabulary, tokens_to_note_arrays
+from arvae_live.core.meters import SIMPLE
+from arvae_live.core.notes import carried_notes
+from arvae_live.core.representation import HOLD, Note, Vocabulary
 from arvae_live.errors import ArvaeError, ConfigError, MidiFileError, UnknownAttributeError
 from arvae_live.midi_files import (
     MidiClip,
@@ -403,14 +403,7 @@ def melody_with(clip: MidiClip, tokens: np.ndarray, vocab: Vocabulary, start: in
     """
     # Leading measures of HOLD read as silence, so the new notes come out at their place in the file.
     padded = np.concatenate([np.full((start, tokens.shape[1]), HOLD, dtype=np.int64), tokens])
-    return splice_notes(clip.notes, _carried_notes(padded, vocab, clip.notes, clip.grid), start, stop, clip.grid)
-
-
-def _carried_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], grid: Grid) -> list[Note]:
-    """core.notes.carried_notes on the clip's grid (that function reads tokens on the simple grid only)."""
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
-    vels = _nearest_velocities(starts, source)
-    return [Note(*f) for f in zip(pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist(), strict=True)]
+    return splice_notes(clip.notes, carried_notes(padded, vocab, clip.notes, grid=clip.grid), start, stop, clip.grid)
 
 
 def regenerate_group(

@@ -46,13 +46,12 @@ import mido
 import numpy as np
 
 from arvae_live.core.meters import SIMPLE, SUPPORTED_TEXT, Grid, grid_for_meter
-from arvae_live.core.notes import _nearest_velocities
+from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import (
     Note,
     Vocabulary,
     beats_to_ticks,
     notes_to_tokens,
-    tokens_to_note_arrays,
 )
 from arvae_live.errors import ConfigError
 
@@ -618,7 +617,7 @@ class CallResponse:
             )
             out_tokens = np.asarray(res.tokens)[0]  # (M, T), the only variation
             # the protocol's rule: velocity of the nearest call note
-            notes = _carried_notes(out_tokens, self.engine.vocab, call_notes, self.grid)
+            notes = carried_notes(out_tokens, self.engine.vocab, call_notes, grid=self.grid)
         except Exception:  # a failing regeneration must not stop the MIDI loop; the performer plays on
             log.exception("regeneration failed; no response to this call")
             return []
@@ -729,10 +728,3 @@ def run_loop(
     finally:
         for out in machine.all_notes_off():
             outport.send(out)
-
-
-def _carried_notes(tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], grid: Grid) -> list[Note]:
-    """core.notes.carried_notes on the call's grid (that function reads tokens on the simple grid only)."""
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
-    vels = _nearest_velocities(starts, source)
-    return [Note(*f) for f in zip(pitches.tolist(), starts.tolist(), durs.tolist(), vels.tolist(), strict=True)]

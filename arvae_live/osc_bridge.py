@@ -24,7 +24,7 @@ from arvae_live import __version__
 from arvae_live.client_state import Client, ClientState, ClientTable
 from arvae_live.core.key import melody_scale
 from arvae_live.core.meters import SIMPLE, Grid, grid_for_meter
-from arvae_live.core.notes import NoteFields, _nearest_velocities, carried_note_fields
+from arvae_live.core.notes import NoteFields, carried_note_fields
 from arvae_live.core.representation import Adjustment, Note, Vocabulary, tokens_to_note_arrays
 from arvae_live.engine import LiveModel, Regeneration
 from arvae_live.errors import ArvaeError, UnknownAttributeError
@@ -403,7 +403,7 @@ class OscBridge:
             for var in range(res.tokens.shape[0]):
                 full = tokens.copy()
                 full[start : start + n] = res.tokens[var]
-                notes = note_fields(full, lm.vocab, clip.notes, clip.length_beats, lm.grid)
+                notes = carried_note_fields(full, lm.vocab, clip.notes, clip.length_beats, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, clip.length_beats, res, lm))
             self._finish(state, req, received, streams, res, _warnings(req.rid, adjustments))
 
@@ -433,7 +433,7 @@ class OscBridge:
             length = float(v["n_bars"] * lm.grid.measure_quarters)
             streams = []
             for var in range(res.tokens.shape[0]):
-                notes = note_fields(res.tokens[var], lm.vocab, (), length, lm.grid)
+                notes = carried_note_fields(res.tokens[var], lm.vocab, (), length, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, length, res, lm))
             self._finish(state, req, received, streams, res)
 
@@ -458,7 +458,7 @@ class OscBridge:
             length = float(res.tokens.shape[1] * lm.grid.measure_quarters)
             streams = []
             for var in range(res.tokens.shape[0]):
-                notes = note_fields(res.tokens[var], lm.vocab, clip_a.notes, length, lm.grid)
+                notes = carried_note_fields(res.tokens[var], lm.vocab, clip_a.notes, length, lm.grid)
                 streams.append(self._stream(req.rid, var, notes, length, res, lm))
             self._finish(state, req, received, streams, res)
 
@@ -501,21 +501,6 @@ class OscBridge:
         final = encode_message(req.address, req.rid, len(streams), latency_ms, *extra)
         state.keep_result(req.rid, streams)  # before sending: a /resend may follow the final reply at once
         self.daemon.send(state, req.rid, req.address, [*warnings, *(d for s in streams for d in s), final])
-
-
-def note_fields(
-    tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float, grid: Grid = SIMPLE
-) -> NoteFields:
-    """core.notes.carried_note_fields on a model's grid: tokens (M, grid.ticks) -> notes (times in quarter notes),
-    velocities carried from source, cut at length_beats. The simple grid goes through carried_note_fields itself, so
-    4/4 replies stay note for note what they were."""
-    if grid is SIMPLE:
-        return carried_note_fields(tokens, vocab, source, length_beats)
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
-    keep = starts < length_beats - 1e-9
-    pitches, starts = pitches[keep], starts[keep]
-    durs = np.minimum(durs[keep], length_beats - starts)
-    return pitches.tolist(), starts.tolist(), durs.tolist(), _nearest_velocities(starts, source).tolist()
 
 
 def clip_scale(

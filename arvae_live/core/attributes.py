@@ -8,8 +8,9 @@ rhythmic complexity, does not rise with the number of onsets alone. An onset is 
 FIRST_PITCH_TOKEN); HOLD and REST are not onsets. All functions are vectorised over a batch of measures.
 
 Adding an attribute is one function of a (B, ticks) token array and its grid (core/meters.py) returning (B,)
-floats, plus one `ATTRIBUTES` entry with its raw range. The normalised 0..1 value a performer turns on a dial is derived from a raw range: the registry's
-(what the formula can produce) or a model's (what its training data spans, stored in its AttributeSpec).
+floats, plus one `ATTRIBUTES` entry with its raw range. The normalised 0..1 value a performer turns on a dial is
+derived from a raw range: the registry's (what the formula can produce) or a model's (what its training data spans,
+stored in its AttributeSpec).
 """
 
 from __future__ import annotations

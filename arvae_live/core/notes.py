@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.representation import Note, Vocabulary, tokens_to_note_arrays
 
 DEFAULT_VELOCITY = 100  # MIDI velocity of output notes when there are no input notes to carry from
@@ -19,23 +20,28 @@ NoteFields = tuple[list[int], list[float], list[float], list[int]]
 
 
 def carried_note_fields(
-    tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float | None = None
+    tokens: np.ndarray,
+    vocab: Vocabulary,
+    source: Sequence[Note],
+    length_beats: float | None = None,
+    grid: Grid = SIMPLE,
 ) -> NoteFields:
     """The notes of tokens with carried velocities, as field lists (no Note object per note, for the daemon's
     reply stream).
 
     Args:
-        tokens: int (M, 24) token ids (or a flat run of ticks), times counted from the first measure's start.
+        tokens: int (M, grid.ticks) token ids (or a flat run of ticks), times counted from the first measure's start.
         vocab: the vocabulary the tokens were made with.
         source: the input notes velocities are carried from (times in beats on the same axis); empty for
             DEFAULT_VELOCITY everywhere.
         length_beats: the clip length in beats: notes starting at or after it are dropped and the last one is cut
             there; None keeps every note whole.
+        grid: the grid the tokens are on (core/meters.py); times come back in quarter notes.
 
     Returns:
         (pitches, starts, durations, velocities), one entry per note, in onset order.
     """
-    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab)
+    pitches, starts, durs = tokens_to_note_arrays(tokens, vocab, grid)
     if length_beats is not None:
         keep = starts < length_beats - 1e-9
         pitches, starts = pitches[keep], starts[keep]
@@ -45,10 +51,14 @@ def carried_note_fields(
 
 
 def carried_notes(
-    tokens: np.ndarray, vocab: Vocabulary, source: Sequence[Note], length_beats: float | None = None
+    tokens: np.ndarray,
+    vocab: Vocabulary,
+    source: Sequence[Note],
+    length_beats: float | None = None,
+    grid: Grid = SIMPLE,
 ) -> list[Note]:
     """`carried_note_fields` as Notes."""
-    return [Note(*f) for f in zip(*carried_note_fields(tokens, vocab, source, length_beats), strict=True)]
+    return [Note(*f) for f in zip(*carried_note_fields(tokens, vocab, source, length_beats, grid), strict=True)]
 
 
 def _nearest_velocities(starts: np.ndarray, source: Sequence[Note]) -> np.ndarray:
