@@ -285,6 +285,7 @@ class LiveModel:
         closed_loop: bool = True,
         budget_ms: float | None = None,
         scale: ScaleArg | Clips = "auto",
+        since: float | None = None,
     ) -> Regeneration:
         """Regenerate a clip's measures with attribute targets.
 
@@ -305,6 +306,9 @@ class LiveModel:
                 scale the client knows, e.g. Live's); None or "off": any pitch. `Clips` when tokens are several
                 clips end to end (batch regeneration of several files in one call): each has its own scale, and no
                 bar line is joined across two clips.
+            since: time.perf_counter() when the request arrived (the daemon's datagram): budget_ms counts from then,
+                so queueing, uploading and encoding a clip not seen before come out of the budget instead of adding
+                to it. None: from this call.
 
         Variation 0 at temperature 0 keeps every bar whose targets equal its own values as it is; the other bars keep
         as many of their notes as the targets allow (steering.py, `splice`).
@@ -317,7 +321,7 @@ class LiveModel:
             UnknownAttributeError: a target names an attribute the model does not have or cannot steer.
             RepresentationError: bad tokens, a target outside 0..1 or bad clips (all ValueErrors).
         """
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if since is None else since
         tokens = self._check_tokens(tokens)
         M = tokens.shape[0]
         V = _check_count("variations", variations)
@@ -391,6 +395,7 @@ class LiveModel:
         closed_loop: bool = True,
         budget_ms: float | None = None,
         scale: Sequence[int] | None = None,
+        since: float | None = None,
     ) -> Regeneration:
         """New measures from the prior, with the targeted attributes steered (closed loop on those only).
 
@@ -400,13 +405,13 @@ class LiveModel:
             variations: V >= 1.
             temperature: 0 for argmax decoding, > 0 samples tokens.
             seed: random seed for the latents and the token sampling.
-            closed_loop, budget_ms: as for regenerate.
+            closed_loop, budget_ms, since: as for regenerate.
             scale: pitch classes 0..11 the new notes keep to (there is no input to take a key from), or None: any.
 
         Returns:
             Regeneration; asked holds the targeted attributes only.
         """
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if since is None else since
         M = _check_count("n_measures", n_measures)
         V = _check_count("variations", variations)
         _check_temperature(temperature)

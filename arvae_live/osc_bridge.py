@@ -394,7 +394,7 @@ class OscBridge:
             scale, key = clip_scale(tokens, lm.vocab, state.scale or self.daemon.default_scale, lm.grid)
             res = lm.regenerate(
                 tokens[start : start + n], req.targets, v["variations"], v["temperature"], v["seed"],
-                budget_ms=self.daemon.budget_ms, scale=scale,
+                budget_ms=self.daemon.budget_ms, scale=scale, since=received,
             )  # fmt: skip
             res.key = key
             if req.rid == 0:
@@ -426,7 +426,7 @@ class OscBridge:
             scale = [k for k in range(12) if mask >> k & 1] if mode == "set" else None  # no clip: no key to find
             res = lm.sample(
                 v["n_bars"], req.targets, v["variations"], v["temperature"], v["seed"],
-                budget_ms=self.daemon.budget_ms, scale=scale,
+                budget_ms=self.daemon.budget_ms, scale=scale, since=received,
             )  # fmt: skip
             if req.rid == 0:
                 return

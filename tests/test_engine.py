@@ -171,6 +171,18 @@ def test_budget_zero_skips_refinement_and_interp_endpoints_are_the_inputs_decode
             np.testing.assert_array_equal(interp.tokens[step], lm.model.decode_free(mu)[0].numpy())
 
 
+def test_budget_counts_from_since_the_requests_arrival(lm, measures):
+    """A request that arrived a second ago has spent any budget: only the first guess is decoded; counted from the
+    call, the same budget allows refinement rounds."""
+    targets = {"note_density": 0.9, "contour": 0.1}
+    late = lm.regenerate(measures, targets, budget_ms=50.0, since=time.perf_counter() - 1.0)
+    assert late.rounds == 0 and late.n_decoded == 4
+    now = lm.regenerate(measures, targets, budget_ms=50.0)
+    assert now.rounds >= 1 and now.n_decoded > 4
+    sampled = lm.sample(2, targets, budget_ms=50.0, since=time.perf_counter() - 1.0)
+    assert sampled.rounds == 0
+
+
 def test_closed_loop_moves_attributes_toward_their_targets(lm):
     """Even on the untrained tiny model, measuring and refining gets clearly closer than one calibrated move."""
     rng = np.random.default_rng(0)
