@@ -25,8 +25,8 @@
 //
 // Rules it keeps (the device's contract with the performer):
 //   * Nothing in the Set changes unless every variation arrived whole (a lost datagram is asked for again with
-//     /arvae/resend). Errors, a daemon that is not running, polyphonic / 3/4 / >64-bar / empty clips all end with a
-//     message and no Live API write.
+//     /arvae/resend). Errors, a daemon that is not running, polyphonic / >64-bar / empty clips and meters no model
+//     serves all end with a message and no Live API write.
 //   * Results go into empty slots; nothing is overwritten except an Arrangement clip's notes, and only after the
 //     performer confirms with Overwrite. Track, slot and clip are looked up again by id when the result is written.
 //   * Every write is read back; when Live refuses one (by throwing or by only logging), everything written for that
@@ -51,6 +51,12 @@ var MAX_BEATS = 256; // MAX_BARS bars of 4/4
 var MAX_NOTES = 1024; // notes per uploaded clip (protocol limit)
 var MAX_VARIATIONS = 8; // the Variations box's range, also the Interpolate steps (the protocol allows 16)
 var BEATS_PER_BAR = 4;
+// The model menu's first item: /arvae/model/load auto, each clip goes to the model serving its meter (the default).
+var AUTO_MODEL = "auto";
+var AUTO_MENU_ITEM = "auto (by meter)";
+// Meters whose bars pair into one model measure (arvae_live/core/meters.py: 2/4 on the simple grid, 6/8 on the
+// compound one; tests/test_max_patch.py checks the table): Sample's n_bars counts measures, so it sends half.
+var BARS_PER_MEASURE = {"2/4": 2, "6/8": 2};
 // Two notes that sound together for longer than this are a chord, not legato slop from a played-in melody.
 // 1/8 beat (a 32nd note): shorter overlaps are trimmed by the daemon and reported as a warning instead.
 var POLY_TOL_BEATS = 0.125;
@@ -68,7 +74,7 @@ var AUTO_DEBOUNCE_MS = 400; // "Auto": regenerate this long after the performer'
 var VALUE_TOLERANCE = 0.001; // dial output vs the parameter's own value: more apart means modulation
 var PROBE_ADDRESS = "/arvae/device/probe"; // sent to ourselves only, never to the daemon
 var PORT_REGISTRY = "arvae_live_reply_ports"; // Max Global shared by every copy of this script in one Max
-var STATE_VERSION = "v2"; // first atom of the saved state ("v1", from before the Key menu, is still read)
+var STATE_VERSION = "v3"; // first atom of the saved state ("v2" before auto, "v1" before the Key menu, still read)
 var MODES = ["regen", "sample", "interp"];
 var MODE_NAMES = ["Regenerate", "Sample", "Interpolate"];
 // The Key menu's items (KEY_NAMES in build_patch.py) and their names in the saved state: which pitches the daemon
@@ -125,10 +131,18 @@ function newState() {
         pingSentMs: 0,
         missedPings: 0,
         latencyMs: -1,
-        models: [], // [{id, nAttrs}]
-        currentModel: "",
+        models: [], // [{id, nAttrs, grid, meters}]
+        currentModel: "", // the daemon's current model (/arvae/status, /arvae/model/load)
+        chosenModel: "", // the model this device chose in the menu; "": auto (by meter)
         attrs: [], // [{name, rawMin, rawMax}]
-        lists: {}, // rid -> {kind, n, items}
+        // What the dials were built for: the model and grid /arvae/attrs/begin named ("" from a daemon before
+        // meters) and the meter asked for ("": this client's model, no meter).
+        attrsModel: "",
+        attrsGrid: "",
+        attrsMeter: "",
+        gridMeters: {}, // grid -> its meters ["4/4", "2/2", "2/4"], from /arvae/models/item
+        attrsAsked: {}, // rid of an /arvae/attrs/list -> the meter it asked for ("" none)
+        lists: {}, // rid -> {kind, n, items, about}
         targets: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
         touched: [false, false, false, false, false, false, false, false],
         dialParams: [], // LOM ids of the dials' DeviceParameters (0: not found)
@@ -256,12 +270,13 @@ function auto(on) {
     state.autoPending = false;
 }
 
-// The model menu (live.menu) sends its index; the saved choice is restored by name instead (see restore).
+// The model menu (live.menu) sends its index: 0 "auto (by meter)", then the daemon's models; the saved choice is
+// restored by name instead (see restore).
 function model(index) {
     if (!state.started) return;
     var i = Math.floor(Number(index));
-    if (!(i >= 0 && i < state.models.length)) return;
-    loadModel(state.models[i].id);
+    if (!(i >= 0 && i <= state.models.length)) return;
+    loadModel(i === 0 ? AUTO_MODEL : state.models[i - 1].id);
     state.menuLoadRid = state.modelLoadRid; // the performer's choice: saved once loaded
 }
 
@@ -322,17 +337,20 @@ function setb(v) {
     showMessage("B is \"" + clip.name + "\": select clip A and press Interpolate");
 }
 
-// The saved state from the Live Set (pattr `state_store`, when the Set loads): `v2 <model or -> <key> <names of the
-// dials that were set>...` (`v1` has no key). The key applies at once, the rest once the daemon's lists are in;
-// taken as late as the device has saved nothing itself.
+// The saved state from the Live Set (pattr `state_store`, when the Set loads): `v3 <model chosen, or - for auto>
+// <key> <names of the dials that were set>...`. `v2` (no auto then) and `v1` (no key either) held the model in use,
+// chosen or not: it is loaded only when it is not the daemon's current one (as then), so an old Set is not tied to
+// one meter by a model it never chose. The key applies at once, the rest once the daemon's lists are in; taken as
+// late as the device has saved nothing itself.
 function restore() {
     if (state.savedOnce) return;
     var atoms = Array.prototype.slice.call(arguments);
     var version = atoms.length > 0 ? String(atoms[0]) : "";
     var first = version === "v1" ? 2 : 3; // the first dial name
-    if ((version !== "v1" && version !== STATE_VERSION) || atoms.length < first) return;
-    state.restored = {model: String(atoms[1]) === "-" ? "" : String(atoms[1]), names: {}};
-    if (version === STATE_VERSION) applyRestoredKey(String(atoms[2]));
+    if ((version !== "v1" && version !== "v2" && version !== STATE_VERSION) || atoms.length < first) return;
+    state.restored = {model: String(atoms[1]) === "-" ? "" : String(atoms[1]), names: {},
+        chosen: version === STATE_VERSION};
+    if (version !== "v1") applyRestoredKey(String(atoms[2]));
     for (var i = first; i < atoms.length; i++) state.restored.names[String(atoms[i])] = true;
     if (state.models.length > 0) applyRestoredModel();
     if (state.attrs.length > 0) applyAttrs(state.attrs);
@@ -458,8 +476,25 @@ function sayHello() {
 
 function requestLists() {
     send(["/arvae/models/list", rid()]);
-    send(["/arvae/attrs/list", rid()]);
+    requestAttrs(state.attrsMeter);
     send(["/arvae/status", rid()]);
+}
+
+// Asks for the attributes of the model serving `meter` ("3/4"; "": this client's model); returns the rid.
+function requestAttrs(meter) {
+    var r = rid();
+    state.attrsAsked[r] = meter;
+    send(meter === "" ? ["/arvae/attrs/list", r] : ["/arvae/attrs/list", r, meter]);
+    return r;
+}
+
+// True when the dials were built for a model serving `meter` ("num/den"), or when the daemon is from before meters
+// (it names no grid: it has one model, and refuses other meters at the upload).
+function dialsServe(meter) {
+    if (state.attrsGrid === "") return true;
+    var meters = state.gridMeters[state.attrsGrid];
+    if (meters !== undefined) return meters.indexOf(meter) >= 0;
+    return state.attrsMeter === meter || (state.attrsMeter === "" && meter === "4/4");
 }
 
 function ready() {
@@ -592,10 +627,12 @@ function onStatus(address, args) {
     showConnection();
 }
 
-// models/attrs lists come as begin (n), n items, end (n); applied only when complete.
+// models/attrs lists come as begin (n), n items, end (n); applied only when complete. An attrs list's begin names
+// its model and grid after n (absent from a daemon before meters).
 function onListBegin(address, args) {
     var kind = address.indexOf("/arvae/models/") === 0 ? "models" : "attrs";
-    state.lists[args[0]] = {kind: kind, n: Number(args[1]), items: []};
+    state.lists[args[0]] = {kind: kind, n: Number(args[1]), items: [],
+        model: args.length > 2 ? String(args[2]) : "", grid: args.length > 3 ? String(args[3]) : ""};
 }
 
 function onListItem(address, args) {
@@ -603,41 +640,76 @@ function onListItem(address, args) {
     if (list === undefined) return;
     var idx = Number(args[1]);
     if (list.kind === "models") {
-        list.items[idx] = {id: String(args[2]), nAttrs: Number(args[3])};
+        list.items[idx] = {id: String(args[2]), nAttrs: Number(args[3]), grid: args.length > 4 ? String(args[4]) : "",
+            meters: args.length > 5 ? String(args[5]).split(" ") : []};
     } else {
         list.items[idx] = {name: String(args[2]), rawMin: Number(args[3]), rawMax: Number(args[4])};
     }
 }
 
 function onListEnd(address, args) {
-    var list = state.lists[args[0]];
-    delete state.lists[args[0]];
+    var r = Number(args[0]);
+    var list = state.lists[r];
+    delete state.lists[r];
+    var meter = state.attrsAsked[r];
+    delete state.attrsAsked[r];
     if (list === undefined) return;
     var got = 0;
     for (var i = 0; i < list.n; i++) if (list.items[i] !== undefined) got++;
     if (got !== list.n) {
         showMessage("the " + list.kind + " list arrived incomplete (" + got + " of " + list.n + "); asking again");
-        send(["/arvae/" + list.kind + "/list", rid()]);
+        if (list.kind === "models") {
+            send(["/arvae/models/list", rid()]);
+        } else {
+            var again = requestAttrs(meter === undefined ? "" : meter);
+            if (state.job !== null && state.job.attrsRid === r) state.job.attrsRid = again;
+        }
         return;
     }
-    if (list.kind === "models") applyModels(list.items);
-    else applyAttrs(list.items);
+    if (list.kind === "models") {
+        applyModels(list.items);
+        return;
+    }
+    state.attrsModel = list.model;
+    state.attrsGrid = list.grid;
+    state.attrsMeter = meter === undefined ? "" : meter;
+    showConnection();
+    var job = state.job;
+    if (job !== null && job.attrsRid === r) {
+        dialsRebuiltForJob(job, list.items);
+        return;
+    }
+    applyAttrs(list.items);
 }
 
+// id: a model id, or AUTO_MODEL (the model serving each clip's meter).
 function loadModel(id) {
-    if (id === state.currentModel) return;
+    if (id === (state.chosenModel === "" ? AUTO_MODEL : state.chosenModel)) {
+        selectModelInMenu();
+        return;
+    }
     state.modelLoadRid = rid();
-    showMessage("loading model " + id + "...");
+    showMessage(id === AUTO_MODEL ? "model: auto, the one serving each clip's meter" : "loading model " + id + "...");
     send(["/arvae/model/load", state.modelLoadRid, id]);
 }
 
+// /arvae/model/load rid id [grid]: id "auto" when the choice was dropped.
 function onModelLoaded(address, args) {
-    state.currentModel = String(args[1]);
-    if (Number(args[0]) === state.modelLoadRid) showMessage("model " + state.currentModel + " loaded");
+    var id = String(args[1]);
+    var mine = Number(args[0]) === state.modelLoadRid;
+    if (id === AUTO_MODEL) {
+        state.chosenModel = "";
+        if (mine) showMessage("model: auto, the one serving each clip's meter");
+    } else {
+        state.chosenModel = id;
+        state.currentModel = id;
+        if (mine) showMessage("model " + id + " loaded");
+    }
     selectModelInMenu();
     showConnection();
     if (state.savedOnce || Number(args[0]) === state.menuLoadRid) saveState();
-    send(["/arvae/attrs/list", rid()]);
+    // A chosen model's own attributes; back on auto, those of the model serving the meter the dials were last for.
+    requestAttrs(id === AUTO_MODEL ? state.attrsMeter : "");
 }
 
 // ---- Key: which pitches the daemon keeps to (/arvae/scale) ---------------------------------------------------------
@@ -767,7 +839,8 @@ function onError(address, args) {
 }
 
 function jobOwnsRid(job, r) {
-    return r === job.uploadRid || r === job.requestRid || r === job.resendRid;
+    return r === job.uploadRid || r === job.requestRid || r === job.resendRid || (job.attrsRid !== 0 &&
+        r === job.attrsRid);
 }
 
 function onJobError(job, r, code, words, detail) {
@@ -862,6 +935,42 @@ function startJob(isAuto) {
     job.targets = kind === "interp" ? [] : currentTargets();
     state.job = job;
     showBusy();
+    var meter = job.meter[0] + "/" + job.meter[1];
+    if (kind !== "interp" && !dialsServe(meter)) {
+        // The dials belong to a model of another meter: their attributes may not be the serving model's (the daemon
+        // would refuse them, unknown_attr). Ask for that model's list first; the job goes on once the dials are
+        // rebuilt (dialsRebuiltForJob). The daemon refuses a meter nothing serves here already, in one line.
+        job.attrsRid = requestAttrs(meter);
+        showMessage("the clip is in " + meter + ": asking the daemon for the attributes of its model...");
+        armTimeout(UPLOAD_TIMEOUT_MS, "the daemon did not send the attributes of the model serving " + meter);
+        return;
+    }
+    runJobFromStart(job);
+}
+
+// The attributes of the model serving the job's meter are in: the dials are rebuilt from them (as for a change of
+// model). Targets the performer set on an attribute that model lacks are not sent quietly without it: the job stops
+// and says which, so the performer sets the new dials first; otherwise it goes on with the same dials' targets.
+function dialsRebuiltForJob(job, items) {
+    job.attrsRid = 0;
+    if (timeoutTask !== null) timeoutTask.cancel();
+    var before = currentTargets();
+    applyAttrs(items);
+    var after = {};
+    var kept = currentTargets();
+    for (var i = 0; i < kept.length; i++) after[kept[i][0]] = true;
+    var lost = [];
+    for (var j = 0; j < before.length; j++) if (after[before[j][0]] !== true) lost.push(before[j][0]);
+    var meter = job.meter[0] + "/" + job.meter[1];
+    var which = "model " + state.attrsModel + " (" + meter + ")";
+    if (lost.length > 0) {
+        endJob();
+        showMessage("The dials now follow " + which + ", which has no " + lost.join(", ") + ": set the dials " +
+            "and press " + MODE_NAMES[state.mode] + " again.");
+        return;
+    }
+    log("dials rebuilt for " + which);
+    job.targets = kept;
     runJobFromStart(job);
 }
 
@@ -869,7 +978,8 @@ function regenJob() {
     var clip = readDetailClip({allowArrangement: state.replace});
     if (clip.error !== undefined) return {error: clip.error};
 
-    return newJob("regenerating", clip, null, clip.isArrangement ? 1 : state.variations, clip.nBars, [clip]);
+    return newJob("regenerating", clip, null, clip.isArrangement ? 1 : state.variations, clip.nBars, [clip],
+        clip.meter);
 }
 
 function sampleJob() {
@@ -885,7 +995,22 @@ function sampleJob() {
     }
     var place = {id: 0, name: "", isArrangement: false, trackId: Number(track.id), slotId: Number(slot.id),
         track: where.track, slot: where.slot, below: false};
-    return newJob("sampling", place, null, state.variations, state.bars, []);
+    var meter = setMeter();
+    if (meter.error !== undefined) return {error: meter.error};
+    return newJob("sampling", place, null, state.variations, state.bars, [], meter.meter);
+}
+
+// The Set's time signature (Song.signature_numerator / signature_denominator) as {meter: [num, den]}, or {error}.
+// Sample has no clip: its measures are in the Set's meter, so sampling in a 3/4 Set gives 3/4 bars.
+function setMeter() {
+    var song = new LiveAPI("live_set");
+    var sigNum = num(song.get("signature_numerator"));
+    var sigDen = num(song.get("signature_denominator"));
+    if (!(sigNum >= 1 && sigDen >= 1 && Math.floor(sigNum) === sigNum && Math.floor(sigDen) === sigDen)) {
+        return {error: "The Set's signature (" + sigNum + "/" + sigDen + ") could not be read: set it in Live's " +
+            "transport bar and press Sample again."};
+    }
+    return {meter: [sigNum, sigDen]};
 }
 
 function interpJob() {
@@ -905,12 +1030,15 @@ function interpJob() {
     }
     var b = readClip(bApi, {allowArrangement: true});
     if (b.error !== undefined) return {error: "Clip B: " + b.error};
-    return newJob("interpolating", a, b, state.variations, Math.min(a.nBars, b.nBars), [a, b]);
+    return newJob("interpolating", a, b, state.variations, Math.min(a.nBars, b.nBars), [a, b], a.meter);
 }
 
-function newJob(what, anchor, partner, count, nBars, uploads) {
+// meter: [num, den] of the job's clip (clip A for Interpolate) or, for Sample, of the Set.
+function newJob(what, anchor, partner, count, nBars, uploads, meter) {
     return {
         what: what,
+        meter: meter,
+        attrsRid: 0, // the /arvae/attrs/list for the job's meter, while the job waits for it
         anchor: anchor, // where results go: the source clip (regen, interp A) or the selected slot (sample)
         partner: partner,
         count: count,
@@ -993,7 +1121,12 @@ function sendRequest(job) {
     job.requestRid = rid();
     var msg;
     if (job.kind === "sample") {
-        msg = ["/arvae/sample", job.requestRid, job.count, job.temperature, job.seed, job.nBars];
+        // n_bars counts the model's measures: 6/8 and 2/4 bars pair into one. A 4/4 sample goes without its meter,
+        // as before meters (an older daemon takes it unchanged).
+        var meter = job.meter[0] + "/" + job.meter[1];
+        var pair = BARS_PER_MEASURE[meter] !== undefined ? BARS_PER_MEASURE[meter] : 1;
+        msg = ["/arvae/sample", job.requestRid, job.count, job.temperature, job.seed, Math.ceil(job.nBars / pair)];
+        if (meter !== "4/4") msg = msg.concat(job.meter);
     } else if (job.kind === "interp") {
         msg = ["/arvae/interp", job.requestRid, 0, 1, job.count];
     } else {
@@ -1598,7 +1731,8 @@ function saveState() {
         state.saveWanted = true;
         return;
     }
-    var atoms = [STATE_VERSION, state.currentModel === "" ? "-" : state.currentModel, KEY_CHOICES[state.key]];
+    // The performer's model choice; "-" for auto (by meter), the default.
+    var atoms = [STATE_VERSION, state.chosenModel === "" ? "-" : state.chosenModel, KEY_CHOICES[state.key]];
     for (var i = 0; i < state.attrs.length && i < MAX_DIALS; i++) if (state.touched[i]) atoms.push(state.attrs[i].name);
     boxMessage("state_store", atoms);
     state.savedOnce = true;
@@ -1613,10 +1747,11 @@ function applyRestoredKey(name) {
     if (state.started && ready()) sendScale(false);
 }
 
-// Once the daemon's model list is in: switch to the saved model if it is not the current one.
+// Once the daemon's model list is in: choose the saved model again (from a v1/v2 Set: if it is not the current one).
 function applyRestoredModel() {
     var r = state.restored;
-    if (r === null || r.model === "" || r.model === state.currentModel || r.modelAsked) return;
+    if (r === null || r.model === "" || r.modelAsked || r.model === state.chosenModel) return;
+    if (!r.chosen && r.model === state.currentModel) return;
     for (var i = 0; i < state.models.length; i++) {
         if (state.models[i].id === r.model) {
             r.modelAsked = true;
@@ -1645,22 +1780,33 @@ function applyRestoredDials() {
 
 // ---- the device's display --------------------------------------------------------------------------------------
 
+// The menu: "auto (by meter)" first, then each model with the meters it serves ("bach-arvae 4/4"); a model's grid
+// tells which meters its attributes serve (dialsServe).
 function applyModels(items) {
     state.models = items;
-    var names = [];
-    for (var i = 0; i < items.length; i++) names.push(items[i].id);
+    var names = [AUTO_MENU_ITEM];
+    var ids = [];
+    for (var i = 0; i < items.length; i++) {
+        names.push(items[i].id + (items[i].meters.length > 0 ? " " + items[i].meters[0] : ""));
+        ids.push(items[i].id);
+        if (items[i].grid !== "" && items[i].meters.length > 0) state.gridMeters[items[i].grid] = items[i].meters;
+    }
     var menu = named("model_menu");
-    if (menu !== null && names.length > 0) menu.message("_parameter_range", names);
+    if (menu !== null) menu.message("_parameter_range", names);
     selectModelInMenu();
-    log("models: " + names.join(", "));
+    log("models: " + ids.join(", "));
     applyRestoredModel();
 }
 
 function selectModelInMenu() {
     var menu = named("model_menu");
     if (menu === null) return;
+    if (state.chosenModel === "") {
+        menu.message("set", 0);
+        return;
+    }
     for (var i = 0; i < state.models.length; i++) {
-        if (state.models[i].id === state.currentModel) menu.message("set", i);
+        if (state.models[i].id === state.chosenModel) menu.message("set", i + 1);
     }
 }
 
@@ -1749,7 +1895,9 @@ function showConnection() {
     var text;
     if (state.online) {
         text = "daemon online";
-        if (state.currentModel !== "") text += " | model " + state.currentModel;
+        // The model the dials are for (the one serving the last clip's meter), else the daemon's current one.
+        var shown = state.attrsModel !== "" ? state.attrsModel : state.currentModel;
+        if (shown !== "") text += " | model " + shown + (state.chosenModel === "" ? "" : " (chosen)");
         if (state.latencyMs >= 0) text += " | ping " + fmtMs(state.latencyMs);
         if (state.replyPort !== 0 && state.replyPort !== state.basePort) text += " | port " + state.replyPort;
     } else {

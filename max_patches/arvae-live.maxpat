@@ -404,7 +404,7 @@
               "parameter_shortname": "Model",
               "parameter_type": 2,
               "parameter_enum": [
-                "(no daemon)"
+                "auto (by meter)"
               ],
               "parameter_mmax": 0
             }

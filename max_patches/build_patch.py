@@ -231,7 +231,7 @@ def build() -> dict:
     p.add("comment", 1, 0, [700, 20, 80, 20], present=[6, 2, 64, 18], text="arvae-live", fontface=1)
     for varname, message, longname, enum, x, present in (
         ("mode_menu", "mode", "Mode", list(MODE_NAMES), 700, [72, 4, 96, 15]),
-        ("model_menu", "model", "Model", ["(no daemon)"], 830, [172, 4, 130, 15]),
+        ("model_menu", "model", "Model", ["auto (by meter)"], 830, [172, 4, 130, 15]),
         # bottom of the right column, under clip B's line
         ("key_menu", "key", "Key", list(KEY_NAMES), 1280, [col + 34, 146, 130, 15]),
     ):

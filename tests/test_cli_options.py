@@ -85,6 +85,9 @@ ARGUMENT_ERRORS = [
     ["serve", "--midi-optional"],
     ["serve", "--midi-in", "a", "--midi-out", "b", "--midi-cc", "note_density"],
     ["serve", "--midi-in", "a", "--midi-out", "b", "--midi-cc", "reset=200"],
+    ["serve", "--meter", "3/4"],  # an option of MIDI-port mode without the ports
+    ["serve", "--midi-in", "a", "--midi-out", "b", "--meter", "9/8"],  # no grid serves it
+    ["serve", "--midi-in", "a", "--midi-out", "b", "--meter", "three"],
     ["serve", "--device", "gpu"],
     ["ports", "--jsn"],
 ]
@@ -119,6 +122,16 @@ def test_help_shows_examples(name):
     assert result.exit_code == 0
     examples = result.output.split("Examples:")[1]
     assert f"arvae-live {name}" in examples
+
+
+def test_serve_meter_option_says_what_it_takes_and_refuses_an_unserved_meter_in_one_line():
+    help_text = " ".join(CliRunner().invoke(live_cli, ["serve", "--help"]).output.split())
+    assert "--meter NUM/DEN Meter the calls are played in: 4/4, 2/2, 2/4, 3/4, 6/8 or 12/8." in help_text
+    assert "[default: 4/4]" in help_text and "--meter 3/4" in help_text.split("Examples:")[1]
+    result = CliRunner().invoke(live_cli, ["serve", "--midi-in", "a", "--midi-out", "b", "--meter", "5/4"])
+    assert result.exit_code == 2
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error")]
+    assert "meter '5/4' is not served; arvae-live reads simple: 4/4, 2/2" in line
 
 
 def test_bench_without_a_daemon_on_its_port_says_so_in_one_line(tiny_ckpt):

@@ -313,6 +313,16 @@ def test_device_limits_and_error_words_match_the_protocol() -> None:
     assert words == set(protocol.ERROR_CODES) | CONTRACT_ERROR_CODES
 
 
+def test_device_pairs_the_bars_of_the_meters_the_grids_pair() -> None:
+    """Sample's n_bars counts measures: the script's BARS_PER_MEASURE is every meter whose bars pair in a grid."""
+    from arvae_live.core.meters import GRIDS
+
+    block = re.search(r"^var BARS_PER_MEASURE = \{(.*?)\};", DEVICE_JS.read_text(), re.M).group(1)
+    script = {m: int(n) for m, n in re.findall(r'"(\d+/\d+)": (\d+)', block)}
+    paired = {m: n for g in GRIDS.values() for m, n in g.meters.items() if n != 1}
+    assert script == paired
+
+
 # ---- the .amxd: one file to drag into Live -------------------------------------------------------------------------
 
 

@@ -178,3 +178,64 @@ def test_serve_midi_optional_says_so_in_one_line_and_still_serves_osc(tiny_ckpt)
     assert proc.returncode == 0, err
     (midi_line,) = err.splitlines()
     assert midi_line.startswith("MIDI mode not started, serving OSC only: ") and _says_why(midi_line), midi_line
+
+
+# ---- serve --meter: MIDI-port mode on the model of the meter's grid (#18) ------------------------------------------
+
+
+def _grid_ckpt(path: Path, grid: str) -> Path:
+    """An untrained tiny model of one grid as an inference checkpoint (attributes as conftest's tiny_ckpt)."""
+    from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
+    from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
+    from arvae_live.core.model import MeasureVAE, ModelConfig
+    from arvae_live.core.representation import Vocabulary
+
+    vocab = Vocabulary()
+    config = ModelConfig(vocab_size=vocab.size, embed_dim=4, hidden_dim=16, n_layers=2, latent_dim=6, dropout=0.0,
+                         grid=grid)  # fmt: skip
+    specs = []
+    for dim, name in enumerate(PAPER_ATTRIBUTES):
+        a = get_attribute(name)
+        z = tuple(np.linspace(-3, 3, 7))
+        specs.append(AttributeSpec(name, dim, a.raw_low, a.raw_high, z, tuple(np.linspace(a.raw_low, a.raw_high, 7))))
+    state = MeasureVAE(config).state_dict()
+    ckpt = Checkpoint(kind="inference", model_config=config, attributes=specs, vocabulary=vocab, state_dict=state,
+                      metrics={}, provenance={"preset": "test"})  # fmt: skip
+    return save_checkpoint(ckpt, path)
+
+
+def test_serve_meter_no_loaded_model_serves_is_refused_in_one_line_before_the_ports(tiny_ckpt, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))  # no folder default of the triple grid
+    proc = _serve(tiny_ckpt, "--meter", "3/4")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    assert out == ""  # nothing started
+    (line,) = err.splitlines()
+    assert line.startswith("Error: --meter 3/4 (triple grid) is not served by any loaded model; loaded: simple "
+                           "(4/4, 2/2, 2/4): tiny. Add a triple model"), line  # fmt: skip
+
+
+def test_serve_meter_uses_the_model_of_that_grid(tmp_path, monkeypatch):
+    # With a 4/4 and a 3/4 model loaded, --meter 3/4 gets past the model check to the ports (which do not exist),
+    # so MIDI-port mode was built on the 3/4 model: build_machine refuses a model of another grid (check_engine_grid).
+    monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "no-models"))
+    simple, triple = _grid_ckpt(tmp_path / "four.pt", "simple"), _grid_ckpt(tmp_path / "waltz.pt", "triple")
+    proc = _serve(simple, "--model", str(triple), "--meter", "3/4")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    (line,) = err.splitlines()
+    assert line.startswith("Error: ") and _says_why(line), line
+
+
+def test_the_midi_side_follows_the_current_model_of_the_meters_grid(tmp_path):
+    from arvae_live.core.meters import TRIPLE
+    from arvae_live.daemon import ModelHost
+
+    host = ModelHost(device="cpu")
+    host.add(_grid_ckpt(tmp_path / "four.pt", "simple"))
+    host.add(_grid_ckpt(tmp_path / "waltz.pt", "triple"))
+    engine = SharedEngine(lambda: host.loaded[host.for_grid(TRIPLE)], threading.Lock())
+    machine = build_machine(engine, meter="3/4")
+    assert machine.grid is TRIPLE and engine.grid is TRIPLE
+    with pytest.raises(ConfigError, match=r"meter 4/4 \(simple grid\) is not served by"):
+        build_machine(engine, meter="4/4")

@@ -30,6 +30,19 @@ def _cc_override(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return value
 
 
+def _meter(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Check --meter's form and that a grid serves it before any model loads (whether a loaded model serves that grid
+    is known only once they are loaded: serve_cmd checks it before the daemon starts)."""
+    from arvae_live.call_response import parse_meter  # mido and numpy, no torch
+    from arvae_live.errors import ConfigError
+
+    try:
+        parse_meter(value)
+    except ConfigError as err:
+        raise click.BadParameter(str(err), ctx, param) from None
+    return value.strip()
+
+
 def midi_options(f):
     """The options of MIDI-port mode; the command receives them as keyword arguments."""
     options = [
@@ -72,6 +85,12 @@ def midi_options(f):
             "--end-silence", type=click.FloatRange(0.25, 64), default=2.0, show_default=True, metavar="BEATS",
             help="Beats with no key held that end a call.",
         ),
+        click.option(
+            "--meter", default="4/4", show_default=True, metavar="NUM/DEN", callback=_meter,
+            help="Meter the calls are played in: 4/4, 2/2, 2/4, 3/4, 6/8 or 12/8. Bar lines and --max-bars follow it "
+            "(6/8 and 2/4 count pairs of bars), and MIDI-port mode answers with the model serving it (the grid's "
+            "current one); a meter no loaded model serves is refused before anything starts.",
+        ),
     ]  # fmt: skip
     for option in reversed(options):
         f = option(f)
@@ -99,6 +118,7 @@ Examples:
   arvae-live serve --model folk-arvae --budget-ms 4
   arvae-live serve --model folk-arvae --model waltz.pt      # 4/4 from one, 3/4 from the other (grid in the file)
   arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --tempo 96
+  arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --meter 3/4       # calls in 3/4, the 3/4 model answers
   arvae-live serve --midi-in "Bus 1" --midi-out "Bus 2" --midi-optional   # OSC only if the ports are missing
 """
 
@@ -210,9 +230,12 @@ def serve_cmd(
     if use_midi:  # the ports open before the daemon starts: MIDI asked for and impossible stops here, in one line
         from arvae_live.midi_mode import SharedEngine
 
-        midi_mode = _open_midi_mode(
-            SharedEngine(lambda: host_models.current, daemon.engine_lock, daemon.budget_ms), midi, threads
-        )
+        grid = _midi_grid(host_models, midi["meter"])
+        # The current model of the meter's grid, looked up per call: a client's /arvae/model/load of another model
+        # of that grid switches the MIDI side too.
+        engine = SharedEngine(lambda: host_models.loaded[host_models.for_grid(grid)], daemon.engine_lock,
+                              daemon.budget_ms)  # fmt: skip
+        midi_mode = _open_midi_mode(engine, midi, threads)
     # Handlers before the startup lines: a client that reads them may signal at once.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: daemon.request_shutdown())
@@ -232,6 +255,24 @@ def serve_cmd(
     n_req, n_err, n_bad = s.get("requests"), s.get("errors"), s.get("bad_datagrams")
     n_held_back = s.get("unverified_refusals") + s.get("dropped_replies")
     click.echo(f"stopped: {n_req} requests, {n_err} errors, {n_bad} bad datagrams, {n_held_back} replies held back")
+
+
+def _midi_grid(host_models, meter: str):
+    """The grid of --meter, when a loaded model serves it.
+
+    Raises:
+        click.ClickException: no loaded model serves the meter's grid (one line naming what is served).
+    """
+    from arvae_live.call_response import parse_meter
+
+    grid = parse_meter(meter)
+    if host_models.for_grid(grid) is None:
+        raise click.ClickException(
+            f"--meter {meter} ({grid.name} grid) is not served by any loaded model; loaded: "
+            f"{host_models.served_text()}. Add a {grid.name} model with --model or to the model folder, or play "
+            "in a meter that is served"
+        )
+    return grid
 
 
 def _grid_default(grid):

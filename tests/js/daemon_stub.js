@@ -7,6 +7,12 @@
 // Key control); /arvae/scale is checked as the daemon checks it and kept per client (client(dev).scale), or, with
 // opts.scale false, refused as an unknown address (an older daemon).
 // opts.meters lists the meters it serves: a /arvae/clip/begin in another is refused `unsupported`, as the daemon does.
+// Models and meters (#18): opts.grids maps a model id to its grid (default simple); /arvae/models/item ends with
+// grid and meters, /arvae/attrs/begin with model and grid; `/arvae/attrs/list rid num/den` lists the attributes of
+// the model serving that meter: opts.byGrid[grid] = {model, attrs} (default: the current model, opts.attrs).
+// /arvae/model/load records the client's choice (client(dev).chosen; "auto" drops it): its clips and attribute
+// lists in another grid's meters are then refused `unsupported`. opts.legacy: a daemon from before meters (none of
+// these trailing arguments; a num/den to attrs/list is taken as a model id).
 // opts.results(kind, request) -> [[[pitch, start, dur, vel], ...] per variation] decides the notes; opts.drop(v, i,
 // pass) drops note i of variation v on a pass (0: the first stream, 1..: resends).
 "use strict";
@@ -23,13 +29,29 @@ function daemonStub(net, opts) {
     online: true, models: ["folk-4attr-small"], current: null, attrs: ATTRS, results: null, asked: [],
     achieved: [], drop: () => false, nonce: 777001, verify: true, resend: true, defaultReplyPort: 9128,
     answerRequests: true, lengthBeats: null, key: null, meters: ["4/4", "2/2", "2/4", "3/4", "12/8", "6/8"],
+    grids: {}, byGrid: {}, legacy: false,
   }, opts);
+  const GRID_METERS = {simple: ["4/4", "2/2", "2/4"], triple: ["3/4"], compound: ["12/8", "6/8"]};
+  const MEASURE_BEATS = {simple: 4, triple: 3, compound: 6};
+  const gridOf = (id) => o.grids[id] || "simple";
+  const gridOfMeter = (meter) => Object.keys(GRID_METERS).find((g) => GRID_METERS[g].includes(meter));
+  // unsupported text for meter, or null when this client may use it (the daemon's _model_for)
+  function refusal(c, meter) {
+    if (c.chosen && gridOf(c.chosen) !== gridOfMeter(meter)) {
+      return "meter " + meter + ": this client chose model " + c.chosen + ", which serves " +
+        GRID_METERS[gridOf(c.chosen)].join(", ") + "; load a model serving " + meter + " or send /arvae/model/load auto";
+    }
+    if (!o.meters.includes(meter)) {
+      return "meter " + meter + " is not served by any loaded model; loaded: simple (4/4, 2/2, 2/4): folk-4attr-small";
+    }
+    return null;
+  }
   o.current = o.current || o.models[0];
   const clients = new Map(); // device -> {replyPort, uploads: {slot: {n, length, notes}}, done: Map(rid -> streams)}
   const requests = []; // [device, message] of every request
   function client(dev) {
     if (!clients.has(dev)) clients.set(dev, {replyPort: o.defaultReplyPort, uploads: {}, done: new Map(),
-      scale: ["auto", 0]});
+      scale: ["auto", 0], chosen: null});
     return clients.get(dev);
   }
 
@@ -62,23 +84,51 @@ function daemonStub(net, opts) {
       case "/arvae/status": reply("/arvae/status", rid, "ready", o.current, "cpu", 0, 1.0, 2.0, 0, 0); break;
       case "/arvae/models/list":
         reply("/arvae/models/begin", rid, o.models.length);
-        o.models.forEach((id, i) => reply("/arvae/models/item", rid, i, id, o.attrs.length));
+        o.models.forEach((id, i) => reply("/arvae/models/item", rid, i, id, o.attrs.length,
+          ...(o.legacy ? [] : [gridOf(id), GRID_METERS[gridOf(id)].join(" ")])));
         reply("/arvae/models/end", rid, o.models.length);
         break;
-      case "/arvae/attrs/list":
-        reply("/arvae/attrs/begin", rid, o.attrs.length);
-        o.attrs.forEach((a, i) => reply("/arvae/attrs/item", rid, i, a[0], a[1], a[2]));
-        reply("/arvae/attrs/end", rid, o.attrs.length);
+      case "/arvae/attrs/list": {
+        let model = c.chosen || o.current;
+        let attrs = o.attrs;
+        if (m.length > 2 && (o.legacy || !String(m[2]).includes("/"))) {
+          if (!o.models.includes(m[2])) {
+            reply("/arvae/error", rid, "unknown_model", "no model " + m[2], addr);
+            break;
+          }
+          model = m[2];
+        } else if (m.length > 2) {
+          const why = refusal(c, m[2]);
+          if (why !== null) {
+            reply("/arvae/error", rid, "unsupported", why, addr);
+            break;
+          }
+          const g = o.byGrid[gridOfMeter(m[2])];
+          if (!c.chosen && g !== undefined) {
+            model = g.model;
+            attrs = g.attrs;
+          }
+        }
+        reply("/arvae/attrs/begin", rid, attrs.length, ...(o.legacy ? [] : [model, gridOf(model)]));
+        attrs.forEach((a, i) => reply("/arvae/attrs/item", rid, i, a[0], a[1], a[2]));
+        reply("/arvae/attrs/end", rid, attrs.length);
         break;
+      }
       case "/arvae/model/load":
+        if (m[2] === "auto" && !o.legacy) {
+          c.chosen = null;
+          reply("/arvae/model/load", rid, "auto", "");
+          break;
+        }
         o.current = m[2];
-        reply("/arvae/model/load", rid, m[2]);
+        if (!o.legacy) c.chosen = m[2];
+        reply("/arvae/model/load", rid, m[2], ...(o.legacy ? [] : [gridOf(m[2])]));
         break;
       case "/arvae/clip/begin": {
         const meter = m.length > 5 ? m[5] + "/" + m[6] : "4/4"; // absent: 4/4, as the daemon takes it
-        if (!o.meters.includes(meter)) {
-          reply("/arvae/error", rid, "unsupported", "meter " + meter + " is not served by any loaded model; " +
-            "loaded: simple (4/4, 2/2, 2/4): folk-4attr-small", addr);
+        const why = refusal(c, meter);
+        if (why !== null) {
+          reply("/arvae/error", rid, "unsupported", why, addr);
           break;
         }
         c.uploads[m[2]] = {n: m[3], length: m[4], meter: meter, notes: []};
@@ -99,8 +149,10 @@ function daemonStub(net, opts) {
       case "/arvae/interp": {
         if (!o.answerRequests || o.results === null) break;
         const kind = addr.split("/")[2];
-        const length = o.lengthBeats !== null ? o.lengthBeats : (kind === "sample" ? m[5] * 4 :
-          c.uploads[0].length);
+        // a sample's meter: its num den (both numbers, before the targets), else 4/4
+        const sampleMeter = typeof m[6] === "number" ? m[6] + "/" + m[7] : "4/4";
+        const length = o.lengthBeats !== null ? o.lengthBeats : (kind === "sample" ?
+          m[5] * MEASURE_BEATS[gridOfMeter(sampleMeter) || "simple"] : c.uploads[0].length);
         const notes = typeof o.results === "function" ? o.results(kind, m, c) : o.results;
         const streams = notes.map((ns, v) => ({notes: ns, length: length, asked: o.asked[v],
           achieved: o.achieved[v]}));

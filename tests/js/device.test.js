@@ -79,7 +79,8 @@ test("replies bring the device online, fill the model menu, name dials and param
   const {dev} = ready(set, {attrs: [["note_density", 0, 1], ["contour", -1, 1], ["rhythmic_complexity", 0, 1]]});
   assert.match(dev.text("status_conn"), /daemon online \| model folk-4attr-small/);
   const menu = dev.patcher.boxes.get("model_menu").messages;
-  assert.deepEqual(menu[0], ["_parameter_range", "folk-4attr-small"]);
+  // "auto (by meter)" first (#18), then each model with the first meter it serves
+  assert.deepEqual(menu[0], ["_parameter_range", "auto (by meter)", "folk-4attr-small 4/4"]);
   assert.deepEqual(menu[menu.length - 1], ["set", 0]);
   for (let i = 0; i < 8; i++) assert.equal(dev.patcher.boxes.get("attr_dial_" + i).hidden, i < 3 ? 0 : 1);
   // full names, readable, and the automation lanes (parameter names) follow the attributes
@@ -570,7 +571,7 @@ test("saved dial values, set dials and model are applied once the daemon's lists
   assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), ["rhythmic_complexity", 0.25, "note_density", 0.9]);
   assert.equal(dev.saved, null, "what the Set holds is not written back until the performer changes something");
   dev.msg("target", 1, 0.6);
-  assert.deepEqual(dev.saved, ["v2", "folk-arvae", "auto", "rhythmic_complexity", "pitch_range", "note_density"]);
+  assert.deepEqual(dev.saved, ["v3", "folk-arvae", "auto", "rhythmic_complexity", "pitch_range", "note_density"]);
 });
 
 test("a saved state that arrives after the daemon's lists is still applied", () => {
@@ -589,7 +590,8 @@ test("a saved state that arrives after the daemon's lists is still applied", () 
   dev.msg("target", 0, 0.5); // the performer's move is saved; a restore after it would be stale and is ignored
   dev.msg("restore", "v1", "-", "pitch_range");
   assert.doesNotMatch(dev.text("attr_result_1"), /^asked/);
-  assert.deepEqual(dev.saved, ["v2", "folk-4attr-small", "auto", "rhythmic_complexity", "contour"]);
+  // v3 (#18) saves the performer's model choice: the v1 Set's model is the daemon's current one, so auto ("-")
+  assert.deepEqual(dev.saved, ["v3", "-", "auto", "rhythmic_complexity", "contour"]);
 });
 
 // ---- writes by id --------------------------------------------------------------------------------------------------
@@ -747,14 +749,14 @@ test("choosing another model in the menu loads it and rebuilds the dials from it
   const {dev, daemon, net} = ready(set, {models: ["folk-4attr-small", "bach-arvae"]});
   dev.msg("target", 0, 0.3);
   daemon.opts.attrs = [["note_density", 0, 1], ["contour", -1, 1]];
-  dev.msg("model", 1);
+  dev.msg("model", 2); // item 0 is "auto (by meter)"
   assert.equal(dev.sentTo("/arvae/model/load")[0][2], "bach-arvae");
   net.flush();
   assert.match(dev.text("status_conn"), /model bach-arvae/);
   assert.equal(dev.text("attr_label_0"), "note density");
   assert.equal(dev.patcher.boxes.get("attr_dial_2").hidden, 1);
   assert.equal(dev.text("attr_result_0"), "free (keeps the clip's value)");
-  assert.deepEqual(dev.saved, ["v2", "bach-arvae", "auto"]);
+  assert.deepEqual(dev.saved, ["v3", "bach-arvae", "auto"]);
 });
 
 test("the script is ES5: no let/const, arrows, template strings, classes, spread or for-of", () => {
@@ -816,7 +818,7 @@ test("the Key menu sends /arvae/scale: off, Live's scale as a pitch-class mask (
   assert.deepEqual(dev.sentTo("/arvae/scale").pop().slice(2), ["auto"]);
   net.flush();
   assert.deepEqual(daemon.client(dev).scale, ["auto", 0]);
-  assert.deepEqual(dev.saved, ["v2", "folk-4attr-small", "auto"]);
+  assert.deepEqual(dev.saved, ["v3", "-", "auto"]);
 });
 
 for (const mode of ["throw", "log"]) {
@@ -841,7 +843,7 @@ test("the Key choice is saved with the Set and sent after the handshake when the
   set.song.root_note = 2; // D Major: pitch classes 2 4 6 7 9 11 1
   const first = ready(set).dev;
   first.msg("key", KEY_LIVE);
-  assert.deepEqual(first.saved, ["v2", "folk-4attr-small", "live"]);
+  assert.deepEqual(first.saved, ["v3", "-", "live"]);
   // reopened: Live hands the pattr's value over before live.thisdevice bangs
   const net = new FakeNet();
   const daemon = daemonStub(net);
@@ -928,5 +930,138 @@ test("a Key change before the saved state is applied wins, and is saved once it 
   net.flush();
   assert.deepEqual(dev.sentTo("/arvae/scale").map((m) => m.slice(2)), [["set", 2741]]);
   assert.deepEqual(daemon.client(dev).scale, ["set", 2741]);
-  assert.deepEqual(dev.saved, ["v2", "-", "live", "contour"]); // no model chosen yet, as the Set said
+  assert.deepEqual(dev.saved, ["v3", "-", "live", "contour"]); // no model chosen yet, as the Set said
+});
+
+// ---- #18: dials per meter, the auto model, Sample in the Set's meter -------------------------------------------------
+
+// A daemon serving a 3/4 model with three of the 4/4 model's attributes (no contour).
+const TRIPLE = {triple: {model: "folk-triple", attrs: ATTRS.slice(0, 3)}};
+
+function threeFourSet() {
+  return setWithScale({signature_numerator: 3, length: 3, notes: SCALE_NOTES.slice(0, 3)});
+}
+
+test("a 3/4 clip: the dials are rebuilt from the 3/4 model's attributes before the upload, targets kept", () => {
+  const set = threeFourSet();
+  const {dev, net} = ready(set, {grids: {"folk-triple": "triple"}, byGrid: TRIPLE, results: [[[67, 0, 1, 90]]]});
+  assert.equal(set.parameterOf("attr_dial_3").name, "contour");
+  dev.msg("target", 2, 0.8);
+  dev.sent.length = 0;
+  dev.msg("go", 1);
+  assert.deepEqual(dev.sent.map((m) => m[0]), ["/arvae/attrs/list"], "nothing uploaded before the list is in");
+  assert.deepEqual(dev.sent[0].slice(2), ["3/4"]);
+  net.flush();
+  assert.equal(dev.patcher.boxes.get("attr_dial_3").hidden, 1);
+  assert.equal(set.parameterOf("attr_dial_3").name, "Attr 4");
+  assert.match(dev.text("attr_result_2"), /^asked 0\.80/);
+  assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), ["note_density", 0.8]);
+  assert.match(dev.text("status_conn"), /model folk-triple/);
+  assert.match(set.tracks[0].slots[1].clip.name, /arvae 1\/1$/);
+  // the next 3/4 clip asks for nothing more; a 4/4 one brings back the 4/4 model's dials
+  dev.sent.length = 0;
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/attrs/list"), []);
+  set.detailClip = set.putClip(0, 3, {notes: SCALE_NOTES});
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/attrs/list").map((m) => m.slice(2)), [["4/4"]]);
+  assert.equal(set.parameterOf("attr_dial_3").name, "contour");
+  assert.deepEqual(set.console, [], "never two parameters with one name");
+});
+
+test("a set dial the 3/4 model lacks stops the request with a message: nothing is sent without it", () => {
+  const set = threeFourSet();
+  const {dev, net} = ready(set, {grids: {"folk-triple": "triple"}, byGrid: TRIPLE, results: [[[67, 0, 1, 90]]]});
+  dev.msg("target", 3, 0.9); // contour
+  dev.msg("go", 1);
+  net.flush();
+  assert.match(dev.text("status_msg"), /dials now follow model folk-triple \(3\/4\), which has no contour: set the dials/);
+  assert.deepEqual(dev.sentTo("/arvae/clip/begin"), []);
+  assert.deepEqual(set.changes, []);
+  assert.equal(dev.ctx.state.job, null, "not busy");
+  dev.msg("go", 1); // as the dials are now: no contour
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/regen")[0].slice(8), []);
+  assert.match(set.tracks[0].slots[1].clip.name, /arvae 1\/1$/);
+});
+
+test("a daemon from before meters: no attribute list per meter, the clip goes with its meter", () => {
+  const set = threeFourSet();
+  const {dev, net} = ready(set, {legacy: true, results: [[[67, 0, 1, 90]]]});
+  dev.sent.length = 0;
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/attrs/list"), []);
+  assert.deepEqual(dev.sentTo("/arvae/clip/begin")[0].slice(2), [0, 3, 3, 3, 4]);
+});
+
+test("the model menu: auto (by meter) is the default; a 4/4 model refuses a 3/4 clip in one line; auto again", () => {
+  const set = threeFourSet();
+  const {dev, daemon, net} = ready(set, {models: ["bach-arvae", "folk-triple"], grids: {"folk-triple": "triple"},
+    byGrid: TRIPLE, results: [[[67, 0, 1, 90]]]});
+  const menu = dev.patcher.boxes.get("model_menu").messages;
+  assert.deepEqual(menu[0], ["_parameter_range", "auto (by meter)", "bach-arvae 4/4", "folk-triple 3/4"]);
+  assert.deepEqual(menu[menu.length - 1], ["set", 0]);
+  dev.msg("model", 1);
+  net.flush();
+  assert.equal(daemon.client(dev).chosen, "bach-arvae");
+  assert.deepEqual(dev.saved, ["v3", "bach-arvae", "auto"]);
+  dev.msg("go", 1);
+  net.flush();
+  assert.match(dev.text("status_msg"), /meter 3\/4: this client chose model bach-arvae, which serves 4\/4, 2\/2, 2\/4/);
+  assert.deepEqual(set.changes, []);
+  dev.msg("model", 0);
+  assert.deepEqual(dev.sentTo("/arvae/model/load").pop().slice(2), ["auto"]);
+  net.flush();
+  assert.equal(daemon.client(dev).chosen, null);
+  assert.deepEqual(menu[menu.length - 1], ["set", 0]);
+  assert.deepEqual(dev.saved, ["v3", "-", "auto"]);
+  dev.msg("go", 1);
+  net.flush();
+  assert.match(set.tracks[0].slots[1].clip.name, /arvae 1\/1$/);
+  assert.match(dev.text("status_conn"), /model folk-triple \|/);
+});
+
+test("a Set saved with a chosen model (v3) chooses it again, even when it is the daemon's current one", () => {
+  const net = new FakeNet();
+  const daemon = daemonStub(net, {models: ["bach-arvae"]});
+  const dev = loadDevice({set: new FakeSet(), net, globals: new Map()});
+  dev.msg("restore", "v3", "bach-arvae", "auto");
+  dev.msg("bang");
+  net.flush();
+  assert.equal(daemon.client(dev).chosen, "bach-arvae");
+  const menu = dev.patcher.boxes.get("model_menu").messages;
+  assert.deepEqual(menu[menu.length - 1], ["set", 1]);
+});
+
+for (const [sig, bars, nBars, length] of [[[3, 4], 2, 2, 6], [[6, 8], 4, 2, 12], [[12, 8], 1, 1, 6]]) {
+  test("Sample in a " + sig.join("/") + " Set sends its meter and " + nBars + " measure(s) for " + bars + " bar(s)",
+    () => {
+      const set = new FakeSet();
+      set.addTrack(4);
+      set.song.signature_numerator = sig[0];
+      set.song.signature_denominator = sig[1];
+      set.highlightedSlot = set.tracks[0].slots[0];
+      const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]]});
+      dev.msg("mode", 1);
+      dev.msg("bars", bars);
+      dev.msg("seed", 5);
+      dev.msg("go", 1);
+      net.flush();
+      assert.deepEqual(dev.sentTo("/arvae/sample")[0].slice(2), [1, 1, 5, nBars, sig[0], sig[1]]);
+      assert.equal(set.tracks[0].slots[0].clip.length, length);
+    });
+}
+
+test("Sample in a 4/4 Set sends no meter, as before meters", () => {
+  const set = new FakeSet();
+  set.addTrack(4);
+  set.highlightedSlot = set.tracks[0].slots[0];
+  const {dev, net} = ready(set, {results: [[[67, 0, 1, 90]]]});
+  dev.msg("mode", 1);
+  dev.msg("go", 1);
+  net.flush();
+  assert.deepEqual(dev.sentTo("/arvae/sample")[0].slice(2), [1, 1, dev.sentTo("/arvae/sample")[0][4], 4]);
 });

@@ -51,7 +51,8 @@ class FakeSet {
     this.errorMode = "throw";
     this.failures = []; // [{cls, name, times}]
     this.liveVersion = 12;
-    this.song = this.make("Song", {root_note: 0, scale_intervals: [0, 2, 4, 5, 7, 9, 11]});
+    this.song = this.make("Song", {root_note: 0, scale_intervals: [0, 2, 4, 5, 7, 9, 11],
+      signature_numerator: 4, signature_denominator: 4});
     this.view = this.make("Song.View", {parent: this.song});
     this.detailClip = null;
     this.highlightedSlot = null;

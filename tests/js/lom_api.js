@@ -40,7 +40,9 @@ const CLASSES = {
       view: {kind: "one", cls: "Song.View"}},
     // The Set's scale (Live 12, the Song page): root_note 0..11 (0 = C) and scale_intervals, the scale's notes as
     // semitones above the root (a list of ints: Major is 0 2 4 5 7 9 11).
-    properties: {root_note: "get set", scale_intervals: "get"},
+    // The Set's time signature (the Song page: signature_numerator, signature_denominator): Sample's meter.
+    properties: {root_note: "get set", scale_intervals: "get", signature_numerator: "get set",
+      signature_denominator: "get set"},
     since: {root_note: "12.0", scale_intervals: "12.0"},
     functions: {
       create_scene: "index: inserts a new scene there (-1: at the end); returns the scene",
