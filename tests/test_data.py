@@ -291,7 +291,7 @@ def test_prepare_command_prints_the_summary(tiny_folk_root, tmp_path) -> None:
 
 
 def test_an_unexpected_error_skips_the_piece_by_name(monkeypatch, caplog) -> None:
-    def broken(source):
+    def broken(source, grid):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(data, "melody_from_source", broken)

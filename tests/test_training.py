@@ -165,12 +165,13 @@ def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path):
     assert exported.kind == "inference" and exported.training is None
     assert exported.provenance.get("degenerate") == summary.degenerate
     assert exported.provenance["config_hash"] == ckpt.provenance["config_hash"]
-    train_tokens = random_measures(32, 0)  # the tiny synthetic train split (data seed 0)
+    grid = resolve_config(name, TINY).model.measure_grid  # triple-arvae, compound-arvae: their own grid
+    train_tokens = random_measures(32, 0, grid=grid)  # the tiny synthetic train split (data seed 0)
     if resolve_config(name, TINY).augment_transpose:  # ranges over transposed measures: they do move
         train_tokens = transposed = _transposer(resolve_config(name, TINY))(train_tokens, -1)
-        assert not np.array_equal(transposed, random_measures(32, 0))
+        assert not np.array_equal(transposed, random_measures(32, 0, grid=grid))
     for spec in exported.attributes:
-        values = compute_attributes(train_tokens, [spec.name])[spec.name]
+        values = compute_attributes(train_tokens, [spec.name], grid)[spec.name]
         assert (spec.low, spec.high) == pytest.approx((values.min(), values.max()))
         assert bool(spec.calibration_z) == (spec.latent_dim is not None)
     steerable = any(spec.latent_dim is not None for spec in exported.attributes)
@@ -182,7 +183,8 @@ def test_every_preset_trains_saves_exports_and_decodes(name, tmp_path):
     model = exported.build_model()
     with torch.inference_mode():
         tokens, _ = model.decode_free(torch.zeros(3, model.config.latent_dim))
-    assert tokens.shape == (3, 24) and len(summary.check_output) == 24
+    assert tokens.shape == (3, grid.ticks) and len(summary.check_output) == grid.ticks
+    assert exported.model_config.grid == grid.name
 
 
 # ---- resume and determinism --------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import numpy as np
 from arvae_live.core.attributes import AttributeSpec, get_attribute
 from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import TICKS_PER_MEASURE
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +87,8 @@ def attribute_curve(
     mu = np.asarray(mu, dtype=np.float32)
     codes = np.repeat(mu[None], len(grid), axis=0)  # (P, M, Z)
     codes[:, :, dim] = np.asarray(grid, dtype=np.float32)[:, None]
-    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1]), batch_size=batch_size).tokens  # (P*M, 24)
-    values = get_attribute(attribute).fn(decoded)  # grid-major
+    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1]), batch_size=batch_size).tokens  # (P*M, ticks)
+    values = get_attribute(attribute).fn(decoded, model.grid)  # latent-grid-major
     return np.asarray(values, dtype=np.float64).reshape(len(grid), len(mu)).mean(axis=1)
 
 
@@ -108,7 +107,7 @@ def calibrate(
 
     Args:
         model: the trained model, run in eval mode where it is (on its device).
-        tokens: held-out int token ids (N, 24), N >= 1.
+        tokens: held-out int token ids (N, model.ticks), N >= 1.
         specs: the model's attributes; those with latent_dim None are returned unchanged.
         n_points: grid points on z_range, >= 2.
         z_range: (low, high) latent values swept, low < high (the prior's +-4 sigma by default, as the paper's
@@ -124,7 +123,9 @@ def calibrate(
     from tqdm import tqdm
 
     tokens = np.asarray(tokens, dtype=np.int64)
-    assert tokens.ndim == 2 and tokens.shape[1] == TICKS_PER_MEASURE, f"expected (N, 24) tokens, got {tokens.shape}"
+    assert tokens.ndim == 2 and tokens.shape[1] == model.ticks, (
+        f"expected (N, {model.ticks}) tokens for the {model.grid.name} grid, got {tokens.shape}"
+    )
     if len(tokens) < 1:
         raise ValueError("calibration needs at least one measure")
     if n_points < 2:

@@ -27,8 +27,10 @@ from arvae_live.core.attributes import ATTRIBUTES, PAPER_ATTRIBUTES
 from arvae_live.core.model import ModelConfig
 from arvae_live.core.representation import Vocabulary
 from arvae_live.errors import ConfigError
+from training.corpora import DATASET_GRIDS
 
-DATASETS = ("bach", "folk", "general", "synthetic")
+# Trainable datasets; the corpora's grid must be model.grid's (synthetic data is made on model.grid).
+DATASETS = ("bach", "folk", "general", "triple", "compound", "synthetic")
 OBJECTIVES = ("arvae", "betavae", "glsr", "csvae")
 BETA_SCHEDULES = ("constant", "linear", "exp")
 LR_SCHEDULES = ("constant", "cosine")
@@ -74,14 +76,16 @@ class TrainConfig:
     """Everything that decides a training run. Paper values (bach-arvae) are the defaults."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    dataset: str = "bach"  # "bach" | "folk" | "general" (training.data) or "synthetic" (training.synthetic)
+    # "bach" | "folk" | "general" (4/4), "triple" (3/4), "compound" (6/8, 12/8) (training.data), or "synthetic"
+    # (training.synthetic, on model.grid)
+    dataset: str = "bach"
     # Shift each training measure by a random in-range transposition at every step (training.data.random_transpose),
     # attributes recomputed after the shift; for datasets stored with one transposition per piece (general).
     augment_transpose: bool = False
     data_limit: int | None = None  # use at most this many corpus files (quick runs); None = all
     synthetic_n_train: int = 4096  # measures in the synthetic train split
     synthetic_n_val: int = 512  # measures in the synthetic validation split
-    synthetic_max_notes: int = 12  # most onsets in a synthetic measure, 1..24
+    synthetic_max_notes: int = 12  # most onsets in a synthetic measure, 1..model's ticks (24, or 18 for triple)
     objective: str = "arvae"  # "arvae" | "betavae" | "glsr" | "csvae"
     # Attributes recorded in the checkpoint, and the latent dim each is regularised on (None = not regularised).
     attributes: tuple[str, ...] = PAPER_ATTRIBUTES
@@ -109,6 +113,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.dataset in DATASET_GRIDS and DATASET_GRIDS[self.dataset] != self.model.grid:
+            raise ConfigError(
+                f"dataset {self.dataset} is on the {DATASET_GRIDS[self.dataset]} grid but model.grid is "
+                f"{self.model.grid!r}; set model.grid={DATASET_GRIDS[self.dataset]} or pick a {self.model.grid} dataset"
+            )
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.beta_schedule not in BETA_SCHEDULES:
@@ -177,8 +186,12 @@ class TrainConfig:
             raise ConfigError(f"beta_schedule {self.beta_schedule} needs beta_anneal_steps > 0")
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ConfigError(f"teacher_forcing must be in range 0..1, got {self.teacher_forcing}")
-        if not 1 <= self.synthetic_max_notes <= 24:
-            raise ConfigError(f"synthetic_max_notes must be in range 1..24, got {self.synthetic_max_notes}")
+        ticks = self.model.measure_grid.ticks
+        if not 1 <= self.synthetic_max_notes <= ticks:
+            raise ConfigError(
+                f"synthetic_max_notes must be in range 1..{ticks} (model.grid {self.model.grid}), "
+                f"got {self.synthetic_max_notes}"
+            )
         if self.data_limit is not None and self.data_limit < 1:
             raise ConfigError(f"data_limit must be >= 1 or None, got {self.data_limit}")
 
@@ -307,6 +320,23 @@ def _flat_keys(cls: type, prefix: str = "") -> list[str]:
 
 
 _PAPER = TrainConfig()
+# The default model's recipe (see "general-arvae" below).
+_GENERAL = dataclasses.replace(
+    _PAPER,
+    dataset="general",
+    augment_transpose=True,
+    attributes=("note_density", "pitch_range", "contour", "register", "syncopation"),
+    latent_dims=(0, 1, 2, 3, 4),
+    lr=1e-3,
+    lr_schedule="cosine",
+    min_lr=1e-5,
+    grad_clip=1.0,
+    epochs=60,
+    log_interval=200,
+)
+# Epochs of triple-arvae and compound-arvae: ~4,000 steps at batch 256 over their train splits (docs/data.md).
+TRIPLE_EPOCHS = 62  # 16,621 train measures: 64 steps per epoch, 3,968 steps
+COMPOUND_EPOCHS = 63  # 16,243 train measures: 63 steps per epoch, 3,969 steps
 
 PRESETS: dict[str, TrainConfig] = {
     # AR-VAE on the Bach chorale sopranos with the paper's sizes and weights (sections 2, 3, 5).
@@ -324,18 +354,20 @@ PRESETS: dict[str, TrainConfig] = {
     # complexity is left out because it correlates 0.97 with note density on this data (two dials that move together);
     # register and syncopation (per onset, so not a density measure) are added. Cosine lr with clipping, as the
     # shipped Bach model's later stages (docs/results.md).
-    "general-arvae": dataclasses.replace(
-        _PAPER,
-        dataset="general",
-        augment_transpose=True,
-        attributes=("note_density", "pitch_range", "contour", "register", "syncopation"),
-        latent_dims=(0, 1, 2, 3, 4),
-        lr=1e-3,
-        lr_schedule="cosine",
-        min_lr=1e-5,
-        grad_clip=1.0,
-        epochs=60,
-        log_interval=200,
+    "general-arvae": _GENERAL,
+    # The general-arvae recipe on the 3/4 tunes of the same collections (triple grid, 18 ticks) and on the 6/8 and 12/8
+    # ones (compound grid, 4 dotted beats of 16ths); epochs give about 4,000 steps at batch 256 (docs/data.md).
+    "triple-arvae": dataclasses.replace(
+        _GENERAL,
+        model=dataclasses.replace(_PAPER.model, grid="triple"),
+        dataset="triple",
+        epochs=TRIPLE_EPOCHS,
+    ),
+    "compound-arvae": dataclasses.replace(
+        _GENERAL,
+        model=dataclasses.replace(_PAPER.model, grid="compound"),
+        dataset="compound",
+        epochs=COMPOUND_EPOCHS,
     ),
     # Synthetic data and a tiny model: for tests and the CI smoke run (seconds on one CPU core).
     "tiny": dataclasses.replace(

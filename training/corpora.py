@@ -13,6 +13,12 @@ worker process turns into a music21 score with `parse_source`. Listing is cheap;
   the ABC tunes of ``miscFolk`` (an American fife book, Northumbrian minstrelsy) and ``nottingham-dataset``.
 - ``airds``: Aird's Airs (``airdsAirs``, six books of Scottish and Irish airs, marches and dances), kept out of every
   training set on purpose: the out-of-domain test collection (docs/data.md).
+- ``triple`` and ``compound``: the collections of ``general`` (Bach chorales and the ABC folders), keeping the pieces
+  in 3/4 (the triple grid) or in 6/8 and 12/8 (the compound grid; core/meters.py) instead of 4/4, 2/2 and 2/4.
+  ``airds-triple`` and ``airds-compound`` are Aird's Airs in those meters: the out-of-domain sets of those grids.
+
+Every dataset is on one grid (DATASET_GRIDS); a tune in a meter its grid does not serve (9/8, 3/8, 5/4, ...) is
+dropped and counted under SKIP_METER, a tune that changes meter under SKIP_METER_CHANGE.
 """
 
 from __future__ import annotations
@@ -24,23 +30,36 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from arvae_live.core.meters import SUPPORTED_METERS as KEPT_METERS  # as "num/den", after normalising ABC's C, C|
+from arvae_live.core.meters import GRIDS, Grid
 from arvae_live.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("bach", "folk", "general", "airds")
+DATASETS = ("bach", "folk", "general", "airds", "triple", "compound", "airds-triple", "airds-compound")
+# The measure grid (core/meters.py) each dataset is on: its meters are the ones kept, its ticks the token columns.
+DATASET_GRIDS = {
+    "bach": "simple",
+    "folk": "simple",
+    "general": "simple",
+    "airds": "simple",
+    "triple": "triple",
+    "compound": "compound",
+    "airds-triple": "triple",
+    "airds-compound": "compound",
+}
+# The out-of-domain collection (Aird's Airs) of each grid, for `arvae-train evaluate --ood`.
+OOD_DATASETS = {"simple": "airds", "triple": "airds-triple", "compound": "airds-compound"}
 FOLK_FOLDERS = ("essenFolksong", "oneills1850", "ryansMammoth")
 # ABC folders of the general dataset beside the Bach chorales.
 GENERAL_FOLDERS = (*FOLK_FOLDERS, "miscFolk", "nottingham-dataset")
 # The out-of-domain collection: never in any training set, so that "on tunes no model was trained on" means something.
 HELD_OUT_FOLDERS = ("airdsAirs",)
 # Datasets that are only ever tested on (every piece in the test split).
-TEST_ONLY_DATASETS = ("airds",)
+TEST_ONLY_DATASETS = ("airds", "airds-triple", "airds-compound")
 
 
 # Skip reasons found while listing, before any parsing (the other reasons are in training/data.py).
-SKIP_METER = "meter not 4/4, 2/2 or 2/4"
+SKIP_METER = "meter not 4/4, 2/2 or 2/4"  # the simple grid's datasets; see skip_meter_reason for the others
 SKIP_METER_CHANGE = "meter changes"
 SKIP_DUPLICATE = "duplicate tune"
 METER_CHANGES = "changes"  # the meter split_abc_tunes gives a tune that changes meter
@@ -133,11 +152,25 @@ def corpus_root() -> Path:
     return Path(music21.corpus.__file__).parent
 
 
+def dataset_grid(dataset: str) -> Grid:
+    """The measure grid of a dataset (DATASET_GRIDS); ConfigError naming the datasets for an unknown one."""
+    if dataset not in DATASET_GRIDS:
+        raise ConfigError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+    return GRIDS[DATASET_GRIDS[dataset]]
+
+
+def skip_meter_reason(grid: Grid) -> str:
+    """The skip reason of a piece in a meter the grid does not serve: "meter not 4/4, 2/2 or 2/4" for simple (the
+    text the existing caches' summaries hold), "meter not 3/4" for triple, "meter not 12/8 or 6/8" for compound."""
+    meters = list(grid.meters)
+    return f"meter not {', '.join(meters[:-1])} or {meters[-1]}" if len(meters) > 1 else f"meter not {meters[0]}"
+
+
 def list_sources(dataset: str) -> tuple[list[PieceSource], Counter[str], Counter[str]]:
     """Every piece of a dataset, in a fixed order, with the pieces skipped before parsing.
 
     Args:
-        dataset: "bach" or "folk".
+        dataset: one of DATASETS; only ABC tunes in the meters of its grid (dataset_grid) are listed.
 
     Returns:
         (sources, skipped, meters): the pieces to parse; skip reason -> count for pieces dropped while listing
@@ -147,17 +180,17 @@ def list_sources(dataset: str) -> tuple[list[PieceSource], Counter[str], Counter
     Raises:
         ConfigError: unknown dataset name.
     """
+    grid = dataset_grid(dataset)
     if dataset == "bach":
         return _list_bach()
     if dataset == "folk":
-        return _list_abc(FOLK_FOLDERS)
-    if dataset == "general":
+        return _list_abc(FOLK_FOLDERS, grid)
+    if dataset in ("general", "triple", "compound"):
+        # Bach's meters are only known after parsing (a few chorales are in 3/4): data.melody_notes sorts them.
         bach, bach_skipped, _ = _list_bach()
-        abc, abc_skipped, meters = _list_abc(GENERAL_FOLDERS)
+        abc, abc_skipped, meters = _list_abc(GENERAL_FOLDERS, grid)
         return bach + abc, bach_skipped + abc_skipped, meters
-    if dataset == "airds":
-        return _list_abc(HELD_OUT_FOLDERS)
-    raise ConfigError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+    return _list_abc(HELD_OUT_FOLDERS, grid)  # airds, airds-triple, airds-compound
 
 
 def _list_bach() -> tuple[list[PieceSource], Counter[str], Counter[str]]:
@@ -170,7 +203,7 @@ def _list_bach() -> tuple[list[PieceSource], Counter[str], Counter[str]]:
     return [PieceSource(name=p, corpus_path=p, n_parts=4) for p in unique], skipped, Counter()
 
 
-def _list_abc(folders: tuple[str, ...]) -> tuple[list[PieceSource], Counter[str], Counter[str]]:
+def _list_abc(folders: tuple[str, ...], grid: Grid) -> tuple[list[PieceSource], Counter[str], Counter[str]]:
     root = corpus_root()
     sources: list[PieceSource] = []
     skipped: Counter[str] = Counter()
@@ -194,8 +227,8 @@ def _list_abc(folders: tuple[str, ...]) -> tuple[list[PieceSource], Counter[str]
                 if meter == METER_CHANGES:
                     skipped[SKIP_METER_CHANGE] += 1
                     continue
-                if meter not in KEPT_METERS:
-                    skipped[SKIP_METER] += 1
+                if meter not in grid.meters:  # "num/den", after normalising ABC's C and C|
+                    skipped[skip_meter_reason(grid)] += 1
                     continue
                 sources.append(PieceSource(name=f"{folder}/{path.name}#{number}", abc_text=tune))
     log.info("%s: %d tunes listed, %d to parse", "+".join(folders), sum(meters.values()), len(sources))

@@ -1,21 +1,27 @@
-"""Measure datasets: music21 corpus -> monophonic melody -> 24-tick token measures (via arvae_live.core), cached.
+"""Measure datasets: music21 corpus -> monophonic melody -> token measures on a grid (via arvae_live.core), cached.
+
+Each dataset is on one measure grid (training/corpora.py DATASET_GRIDS, arvae_live/core/meters.py): simple (4/4,
+2/2, 2/4 pairs; 24 ticks) for bach, folk, general and airds; triple (3/4; 18 ticks) for triple and airds-triple;
+compound (12/8, 6/8 pairs; 24 ticks of 16ths) for compound and airds-compound.
 
 The pipeline, per piece (docs/data.md says where and why it differs from the reference code):
 
 1. Parse with music21 (training/corpora.py), take the melody part (Bach: the soprano, parts[0] of a 4-part score).
-2. Keep one meter for the whole piece: 4/4 or 2/2 (one bar = one measure) or 2/4 (two bars = one measure).
+2. Keep one meter for the whole piece, one its grid serves: 4/4 or 2/2 (one bar = one measure) or 2/4 (two bars =
+   one measure); 3/4; 12/8 (one bar) or 6/8 (two bars).
 3. Expand repeats; merge tied notes; drop grace notes and chord symbols; a chord in the melody is polyphony.
 4. Pad a pick-up so that the first full bar starts a measure; check that every full bar starts on a bar line.
 5. `notes_to_tokens` with a vocabulary of all 128 MIDI pitches, so that nothing is folded; any snapped onset or end
-   (off the 24-tick grid) rejects the piece, as does any chord or overlap (polyphony).
+   (off the grid) rejects the piece, as does any chord or overlap (polyphony).
 6. Drop silent measures (no note sounds at all), never the all-padding windows the reference makes.
 7. Transpose by every semitone that keeps the whole melody inside the vocabulary's range (55..84 by default); or, for
    the datasets in ONE_TRANSPOSITION (general, airds), store each piece once, centred in the range, and let training
    draw a random in-range transposition per measure per step (`random_transpose`): the same data, an epoch ~10x
    shorter.
 8. Split by piece, 70/20/10, seeded: every transposition of a piece lands in its piece's split (a test-only
-   collection, airds, is all test). For general, a validation or test measure that also occurs in the train split
-   (token for token, in any transposition) is dropped, so that held-out figures are on novel measures.
+   collection, airds*, is all test). For general, triple and compound, a validation or test measure that also
+   occurs in the train split (token for token, in any transposition) is dropped, so that held-out figures are on
+   novel measures.
 
 `load_dataset` builds once and caches the result as .npz (+ a .json summary) under a key made of the dataset name,
 pitch range, limit and `DATA_VERSION`; later calls load the cache.
@@ -33,15 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from arvae_live.core.atomic import atomic_open, write_atomic
-from arvae_live.core.meters import BARS_PER_MEASURE as _BARS_PER_MEASURE
-from arvae_live.core.representation import BEATS_PER_MEASURE as MEASURE_BEATS
+from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.representation import (
     CHORD_REDUCED,
     FIRST_PITCH_TOKEN,
     HOLD,
     OVERLAP_TRIMMED,
     SNAPPED,
-    TICKS_PER_MEASURE,
     Note,
     Vocabulary,
     n_measures_for,
@@ -50,12 +54,14 @@ from arvae_live.core.representation import (
 from arvae_live.errors import ConfigError
 from training.corpora import (
     DATASETS,
-    SKIP_METER,
+    SKIP_METER,  # re-exported: the simple grid's meter skip reason, as before grids
     SKIP_METER_CHANGE,
     TEST_ONLY_DATASETS,
     PieceSource,
+    dataset_grid,
     list_sources,
     parse_source,
+    skip_meter_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -78,7 +84,7 @@ SKIP_NO_METER = "no time signature"
 SKIP_NO_BARS = "no bar lines"
 SKIP_REPEATS = "repeat expansion failed"
 SKIP_POLYPHONIC = "polyphonic melody"
-SKIP_OFF_GRID = "onsets off the 24-tick grid"
+SKIP_OFF_GRID = "onsets off the 24-tick grid"  # the text of the simple grid's summaries; off_grid_reason for all
 SKIP_MISALIGNED = "bars off the bar lines"
 SKIP_NO_NOTES = "no notes"
 SKIP_RANGE = "range wider than the vocabulary"  # or outside MIDI 0..127
@@ -87,8 +93,13 @@ SKIP_UNEXPECTED = "unexpected error"  # a bug or a music21 surprise: reported wi
 
 # Datasets stored with one transposition per piece (training augments on the fly), and with val/test measures that
 # occur in train removed.
-ONE_TRANSPOSITION = ("general", "airds")
-DEDUPLICATED = ("general",)
+ONE_TRANSPOSITION = ("general", "airds", "triple", "compound", "airds-triple", "airds-compound")
+DEDUPLICATED = ("general", "triple", "compound")
+
+
+def off_grid_reason(grid: Grid) -> str:
+    """The skip reason of a piece with onsets off the grid, e.g. "onsets off the 18-tick triple grid"."""
+    return SKIP_OFF_GRID if grid is SIMPLE else f"onsets off the {grid.ticks}-tick {grid.name} grid"
 
 
 class PieceSkipped(Exception):
@@ -100,8 +111,8 @@ class Melody:
     """One piece as untransposed token measures on the all-MIDI vocabulary.
 
     Attributes:
-        tokens: uint8 array (n_measures, 24), ids of `Vocabulary(0, 127)` (pitch p is token p + 2).
-        meter: "4/4", "2/2" or "2/4".
+        tokens: uint8 array (n_measures, grid.ticks), ids of `Vocabulary(0, 127)` (pitch p is token p + 2).
+        meter: "4/4", "2/2" or "2/4" (simple grid), "3/4" (triple), "12/8" or "6/8" (compound).
         pitch_low, pitch_high: lowest and highest MIDI pitch of the melody.
     """
 
@@ -111,15 +122,16 @@ class Melody:
     pitch_high: int
 
 
-def melody_notes(part) -> tuple[list[Note], float, str]:
-    """The notes of a monophonic music21 part, in beats from the start of its first measure, pick-up padded.
+def melody_notes(part, grid: Grid = SIMPLE) -> tuple[list[Note], float, str]:
+    """The notes of a monophonic music21 part, in quarter notes from the start of its first measure, pick-up padded.
 
     Args:
-        part: a `music21.stream.Part` with measures and one time signature (4/4, 2/2 or 2/4).
+        part: a `music21.stream.Part` with measures and one time signature, one of the grid's meters.
+        grid: the measure grid (simple: 4/4, 2/2, 2/4; triple: 3/4; compound: 12/8, 6/8).
 
     Returns:
-        (notes, length_beats, meter): notes in onset order with ties merged, the length of the padded piece in beats,
-        and the meter as "num/den".
+        (notes, length_beats, meter): notes in onset order with ties merged, the length of the padded piece in quarter
+        notes, and the meter as "num/den".
 
     Raises:
         PieceSkipped: with the reason, for a piece this dataset cannot use.
@@ -132,8 +144,8 @@ def melody_notes(part) -> tuple[list[Note], float, str]:
     if len(signatures) > 1:
         raise PieceSkipped(SKIP_METER_CHANGE)
     (ratio,) = signatures
-    if ratio not in _BARS_PER_MEASURE:
-        raise PieceSkipped(SKIP_METER)
+    if ratio not in grid.meters:
+        raise PieceSkipped(skip_meter_reason(grid))
     num, den = (int(v) for v in ratio.split("/"))
     bar_beats = num * 4 / den
 
@@ -148,10 +160,10 @@ def melody_notes(part) -> tuple[list[Note], float, str]:
     measures = list(part.getElementsByClass(stream.Measure))
     if not measures:
         raise PieceSkipped(SKIP_NO_BARS)
-    # A short first bar is a pick-up: pad it so that the first full bar starts a measure (for 2/4, the pick-up gets
-    # a measure of its own and the first two full bars make the next one, so phrases start on a downbeat).
+    # A short first bar is a pick-up: pad it so that the first full bar starts a measure (for 2/4 and 6/8, the
+    # pick-up gets a measure of its own and the first two full bars make the next one, so phrases start on a downbeat).
     first_beats = float(measures[0].duration.quarterLength)
-    pad = MEASURE_BEATS - first_beats if first_beats < bar_beats - _EPS_BEATS else 0.0
+    pad = grid.measure_quarters - first_beats if first_beats < bar_beats - _EPS_BEATS else 0.0
     for m in measures:
         if abs(float(m.duration.quarterLength) - bar_beats) < _EPS_BEATS:
             phase = (float(m.offset) + pad) % bar_beats
@@ -189,17 +201,17 @@ def melody_notes(part) -> tuple[list[Note], float, str]:
     return notes, float(part.highestTime) + pad, ratio
 
 
-def melody_from_part(part) -> Melody:
-    """Token measures of a monophonic part (see `melody_notes`), checked to need no adjustment.
+def melody_from_part(part, grid: Grid = SIMPLE) -> Melody:
+    """Token measures (n, grid.ticks) of a monophonic part (see `melody_notes`), checked to need no adjustment.
 
     Raises:
         PieceSkipped: off-grid onsets or ends, chords or overlapping notes, or any reason from `melody_notes`.
     """
-    notes, length_beats, ratio = melody_notes(part)
-    tokens, adjustments = notes_to_tokens(notes, n_measures_for(length_beats), _WIDE)
+    notes, length_beats, ratio = melody_notes(part, grid)
+    tokens, adjustments = notes_to_tokens(notes, n_measures_for(length_beats, grid), _WIDE, grid)
     kinds = {a.kind for a in adjustments}
     if SNAPPED in kinds:
-        raise PieceSkipped(SKIP_OFF_GRID)
+        raise PieceSkipped(off_grid_reason(grid))
     if kinds & {CHORD_REDUCED, OVERLAP_TRIMMED}:
         raise PieceSkipped(SKIP_POLYPHONIC)
     assert not kinds, f"unexpected adjustments {kinds}"
@@ -207,8 +219,8 @@ def melody_from_part(part) -> Melody:
     return Melody(tokens.astype(np.uint8), ratio, min(pitches), max(pitches))
 
 
-def melody_from_source(source: PieceSource) -> Melody:
-    """Parse one piece and extract its melody.
+def melody_from_source(source: PieceSource, grid: Grid = SIMPLE) -> Melody:
+    """Parse one piece and extract its melody on the grid.
 
     Raises:
         PieceSkipped: with the reason the piece cannot be used.
@@ -225,13 +237,13 @@ def melody_from_source(source: PieceSource) -> Melody:
         raise PieceSkipped(SKIP_POLYPHONIC)
     if not parts:
         raise PieceSkipped(SKIP_NO_NOTES)
-    return melody_from_part(parts[source.melody_part])
+    return melody_from_part(parts[source.melody_part], grid)
 
 
-def _process(source: PieceSource) -> tuple[str, Melody | str]:
+def _process(source: PieceSource, grid: Grid = SIMPLE) -> tuple[str, Melody | str]:
     """Worker entry point: (name, Melody) or (name, skip reason). Never raises for a bad piece."""
     try:
-        return source.name, melody_from_source(source)
+        return source.name, melody_from_source(source, grid)
     except PieceSkipped as skip:
         return source.name, str(skip)
     except Exception as err:  # one odd file must not lose a long build; it is logged by name and counted
@@ -243,7 +255,7 @@ def silent_measures(tokens: np.ndarray) -> np.ndarray:
     """Which measures of a continuous token run have no note sounding at any tick.
 
     Args:
-        tokens: int array (n_measures, 24) of one continuous piece (HOLD continues across bar lines).
+        tokens: int array (n_measures, ticks) of one continuous piece on any grid (HOLD continues across bar lines).
 
     Returns:
         bool array (n_measures,): True where every tick is a rest or the silence before the first note.
@@ -252,7 +264,7 @@ def silent_measures(tokens: np.ndarray) -> np.ndarray:
     idx = np.arange(flat.size)
     last_event = np.maximum.accumulate(np.where(flat != HOLD, idx, -1))  # tick of the token in force
     sounding = (last_event >= 0) & (flat[np.maximum(last_event, 0)] >= FIRST_PITCH_TOKEN)
-    return ~sounding.reshape(-1, TICKS_PER_MEASURE).any(axis=1)
+    return ~sounding.reshape(-1, np.shape(tokens)[-1]).any(axis=1)
 
 
 def transpositions(pitch_low: int, pitch_high: int, vocab: Vocabulary) -> range:
@@ -296,7 +308,7 @@ class MeasureDataset:
     """Token measures of one corpus with every kept transposition, and where each came from.
 
     Attributes:
-        tokens: int64 (N, 24), ids of `vocab`.
+        tokens: int64 (N, ticks), ids of `vocab`, on the dataset's grid (`grid`).
         piece: int64 (N,), index into `pieces`.
         transpose: int64 (N,), semitones the measure was shifted from the original.
         split: int8 (N,), 0 train, 1 val, 2 test (see SPLITS); the same for every measure of a piece.
@@ -323,7 +335,7 @@ class MeasureDataset:
             name: "train", "val" or "test".
 
         Returns:
-            int64 array (n, 24).
+            int64 array (n, ticks).
 
         Raises:
             ConfigError: unknown split name.
@@ -331,6 +343,13 @@ class MeasureDataset:
         if name not in SPLITS:
             raise ConfigError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
         return self.tokens[self.split == SPLITS.index(name)]
+
+    @property
+    def grid(self) -> Grid:
+        """The measure grid of the tokens (the summary's "grid"; caches without one are simple)."""
+        from arvae_live.core.meters import get_grid
+
+        return get_grid(self.summary.get("grid", "simple"))
 
 
 def _melody_key(melody: Melody) -> bytes:
@@ -351,7 +370,8 @@ def build_dataset(
     """Build a dataset from its corpus (slow: parses every piece; `load_dataset` caches the result).
 
     Args:
-        name: "bach", "folk", "general" or "airds" (training/corpora.py).
+        name: one of training.corpora.DATASETS (bach, folk, general, airds on the simple grid; triple and
+            airds-triple on the triple grid; compound and airds-compound on the compound grid).
         vocab: the target vocabulary; its pitch range bounds the transpositions.
         limit: use only the first `limit` pieces of the listing (>= 1), or all when None.
         progress: show a tqdm bar while parsing.
@@ -368,6 +388,7 @@ def build_dataset(
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
+    grid = dataset_grid(name)
     sources, skipped, header_meters = list_sources(name)
     n_listed = len(sources) + sum(skipped.values())
     if limit is not None:
@@ -375,13 +396,15 @@ def build_dataset(
         n_listed = len(sources)
         skipped = Counter()
 
-    results = _parse_all(sources, name, workers, progress)
+    results = _parse_all(sources, name, workers, progress, grid)
     names, melodies, meters, duplicates = _keep_melodies(results, vocab, skipped)
     if name in TEST_ONLY_DATASETS:
         piece_split = np.full(len(names), SPLITS.index("test"), dtype=np.int8)
     else:
         piece_split = split_pieces(len(names))
-    tokens, piece, shift, n_untransposed, n_silent = _measure_rows(melodies, vocab, one=name in ONE_TRANSPOSITION)
+    tokens, piece, shift, n_untransposed, n_silent = _measure_rows(
+        melodies, vocab, one=name in ONE_TRANSPOSITION, ticks=grid.ticks
+    )
     split = piece_split[piece] if len(piece) else np.zeros(0, dtype=np.int8)
     n_seen_in_train = {}
     if name in DEDUPLICATED and len(tokens):
@@ -415,15 +438,54 @@ def build_dataset(
         "build_seconds": round(time.perf_counter() - t0, 1),
         "workers": workers,
     }
+    if grid is not SIMPLE:  # the simple grid's summaries stay as they were (a run resumes from those caches)
+        summary["grid"] = grid.name
+        summary.update(_breakdown(names, melodies, piece_split, piece, split, n_seen_in_train))
     log.info("%s: %d pieces kept of %d, %d measures", name, len(names), n_listed, len(tokens))
     return MeasureDataset(tokens, piece, shift, split, names, vocab, summary)
+
+
+def _collection(piece_name: str) -> str:
+    """The collection a piece comes from: "bach" for a chorale, else its ABC folder, e.g. "oneills1850"."""
+    return "bach" if "#" not in piece_name else piece_name.split("/", 1)[0]
+
+
+def _breakdown(
+    names: list[str],
+    melodies: list[Melody],
+    piece_split: np.ndarray,
+    piece: np.ndarray,
+    split: np.ndarray,
+    n_seen_in_train: dict[str, int],
+) -> dict:
+    """Pieces and measures per split, by meter and by collection, and the novel share of the held-out splits."""
+    out: dict = {"by_meter": {}, "by_collection": {}}
+    by = {"by_meter": [m.meter for m in melodies], "by_collection": [_collection(n) for n in names]}
+    for key, of_piece in by.items():
+        labels = np.array(of_piece, dtype=object)
+        for label in sorted(set(labels.tolist())):
+            mine = np.flatnonzero(labels == label)
+            rows = np.isin(piece, mine)
+            out[key][label] = {
+                s: {"pieces": int((piece_split[mine] == c).sum()), "measures": int((rows & (split == c)).sum())}
+                for c, s in enumerate(SPLITS)
+            }
+    # Share of a held-out split's measures that are novel (occur in no transposition in train), before the seen
+    # ones were dropped; 1.0 when nothing was dropped or the split is empty.
+    out["novel_share"] = {}
+    for c, s in enumerate(SPLITS):
+        if c:
+            kept = int((split == c).sum())
+            seen = n_seen_in_train.get(s, 0)
+            out["novel_share"][s] = round(kept / (kept + seen), 4) if kept + seen else 1.0
+    return out
 
 
 def measure_keys(tokens: np.ndarray) -> np.ndarray:
     """One hashable key per measure that is the same in every transposition: pitches relative to the lowest onset.
 
     Args:
-        tokens: int array (N, 24).
+        tokens: int array (N, ticks).
 
     Returns:
         A numpy void array (N,), usable with np.isin / np.unique.
@@ -439,7 +501,7 @@ def novel_mask(tokens: np.ndarray, split: np.ndarray) -> np.ndarray:
     """True for train measures and for val/test measures that occur in no transposition in the train split.
 
     Args:
-        tokens: int array (N, 24). split: int array (N,) of split codes (0 train).
+        tokens: int array (N, ticks). split: int array (N,) of split codes (0 train).
 
     Returns:
         bool array (N,).
@@ -456,11 +518,11 @@ def random_transpose(tokens: np.ndarray, rng: np.random.Generator, vocab: Vocabu
     highest onset in vocab.pitch_low..pitch_high (a measure with no onset is returned as it is).
 
     Args:
-        tokens: int array (B, 24), ids of vocab.
+        tokens: int array (B, ticks), ids of vocab.
         rng: numpy generator (seeded by the caller, so a resumed run draws the same shifts).
 
     Returns:
-        int64 array (B, 24).
+        int64 array (B, ticks).
     """
     out = np.asarray(tokens, dtype=np.int64).copy()
     pitched = out >= FIRST_PITCH_TOKEN
@@ -474,17 +536,22 @@ def random_transpose(tokens: np.ndarray, rng: np.random.Generator, vocab: Vocabu
     return out
 
 
-def _parse_all(sources: list[PieceSource], name: str, workers: int, progress: bool) -> list[tuple[str, Melody | str]]:
-    """(name, Melody or skip reason) per source, parsed by `workers` processes, in order."""
+def _parse_all(
+    sources: list[PieceSource], name: str, workers: int, progress: bool, grid: Grid = SIMPLE
+) -> list[tuple[str, Melody | str]]:
+    """(name, Melody or skip reason) per source, on the grid, parsed by `workers` processes, in order."""
+    import functools
+
     from tqdm import tqdm
 
     bar = dict(total=len(sources), desc=f"parsing {name}", unit="piece", disable=not progress)
+    process = functools.partial(_process, grid=grid)  # picklable: a module-level function and a frozen Grid
     if workers == 1:
-        return [_process(s) for s in tqdm(sources, **bar)]
+        return [process(s) for s in tqdm(sources, **bar)]
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        return list(tqdm(pool.imap(_process, sources, chunksize=4), **bar))
+        return list(tqdm(pool.imap(process, sources, chunksize=4), **bar))
 
 
 def _keep_melodies(
@@ -517,10 +584,10 @@ def _keep_melodies(
 
 
 def _measure_rows(
-    melodies: list[Melody], vocab: Vocabulary, one: bool
+    melodies: list[Melody], vocab: Vocabulary, one: bool, ticks: int = SIMPLE.ticks
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Every kept measure of every melody in every in-range transposition (one, the centred one, when `one`):
-    (tokens (N, 24), piece index (N,), shift (N,), measures before transposition, silent measures dropped)."""
+    (tokens (N, ticks), piece index (N,), shift (N,), measures before transposition, silent measures dropped)."""
     rows_tokens, rows_piece, rows_shift = [], [], []
     n_untransposed = n_silent = 0
     for i, melody in enumerate(melodies):
@@ -535,7 +602,7 @@ def _measure_rows(
             rows_tokens.append(transpose_tokens(wide, shift, vocab))
             rows_piece.append(np.full(len(wide), i, dtype=np.int64))
             rows_shift.append(np.full(len(wide), shift, dtype=np.int64))
-    tokens = np.concatenate(rows_tokens) if rows_tokens else np.zeros((0, TICKS_PER_MEASURE), dtype=np.int64)
+    tokens = np.concatenate(rows_tokens) if rows_tokens else np.zeros((0, ticks), dtype=np.int64)
     piece = np.concatenate(rows_piece) if rows_piece else np.zeros(0, dtype=np.int64)
     shift = np.concatenate(rows_shift) if rows_shift else np.zeros(0, dtype=np.int64)
     return tokens, piece, shift, n_untransposed, n_silent
@@ -602,7 +669,7 @@ def load_dataset(
     """The dataset `name`, from its cache when there is one, else built (see `build_dataset`) and cached.
 
     Args:
-        name: "bach", "folk", "general" or "airds" (training/corpora.py).
+        name: one of training.corpora.DATASETS (see `build_dataset`).
         cache_dir: folder of the cache files (created if missing).
         vocab: target vocabulary; part of the cache key.
         rebuild: build even when a cache exists, and overwrite it.
@@ -636,6 +703,7 @@ __all__ = [
     "MeasureDataset",
     "Melody",
     "PieceSkipped",
+    "SKIP_METER",
     "SPLITS",
     "build_dataset",
     "cache_key",

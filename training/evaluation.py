@@ -3,10 +3,12 @@
 The held-out data comes from the checkpoint's own provenance (`provenance["train_config"]["dataset"]`) unless the
 caller names another source:
 
-    "bach", "folk"    a split of the prepared corpus (training.data.load_dataset), "test" by default;
+    "bach", "folk"    a split of the prepared corpus (training.data.load_dataset), "test" by default; any corpus of
+                      training.corpora.DATASETS on the checkpoint's grid (general, triple, compound, airds, ...);
     "synthetic"       the trainer's random melodies (training.synthetic), seeded per split so that "test" is never
                       what the model was trained or validated on;
-    PATH.npy          an int array (N, 24) of token ids in the checkpoint's vocabulary, e.g. measures of your own.
+    PATH.npy          an int array (N, ticks) of token ids in the checkpoint's vocabulary (ticks of its grid: 24, or
+                      18 for a triple model), e.g. measures of your own.
 
 At most `max_measures` measures are evaluated (a seeded random subset when there are more): the paper caps its
 evaluation at 201 batches of 256 (51,456 measures), and the kNN mutual-information estimate grows as N log N.
@@ -21,15 +23,29 @@ from pathlib import Path
 import numpy as np
 
 from arvae_live.core.checkpoint import Checkpoint
-from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE, Vocabulary
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.representation import FIRST_PITCH_TOKEN, Vocabulary
 from arvae_live.errors import ArvaeError, RepresentationError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-CORPORA = ("bach", "folk", "general", "airds")
-# The out-of-domain collection that no preset trains on (training/corpora.py, HELD_OUT_FOLDERS).
+CORPORA = ("bach", "folk", "general", "airds", "triple", "compound", "airds-triple", "airds-compound")
+# The out-of-domain collection that no preset trains on (training/corpora.py, HELD_OUT_FOLDERS), per grid; the
+# simple grid's under its old name.
 OOD_DATASET = "airds"
+OOD_DATASETS = {"simple": "airds", "triple": "airds-triple", "compound": "airds-compound"}
+# The grid of each corpus (training/corpora.py DATASET_GRIDS; repeated so that evaluation imports no corpus code).
+CORPUS_GRIDS = {
+    "bach": "simple",
+    "folk": "simple",
+    "general": "simple",
+    "airds": "simple",
+    "triple": "triple",
+    "compound": "compound",
+    "airds-triple": "triple",
+    "airds-compound": "compound",
+}
 OOD_MAX_MEASURES = 8192  # enough for accuracies within a few tenths of a point, a minute on a CPU
 SYNTHETIC = "synthetic"
 # The paper evaluates at most 201 batches of 256 measures.
@@ -78,8 +94,8 @@ def dataset_of(ckpt: Checkpoint) -> str:
         ) from None
 
 
-def read_token_file(path: Path, vocab: Vocabulary) -> np.ndarray:
-    """Token ids from a .npy file: an integer array (N, 24), ids 0..vocab.size-1.
+def read_token_file(path: Path, vocab: Vocabulary, grid: Grid = SIMPLE) -> np.ndarray:
+    """Token ids from a .npy file: an integer array (N, grid.ticks), ids 0..vocab.size-1.
 
     Raises:
         DatasetUnavailableError: missing or unreadable file.
@@ -91,20 +107,22 @@ def read_token_file(path: Path, vocab: Vocabulary) -> np.ndarray:
         raise DatasetUnavailableError(f"{path}: cannot read a token array ({err})") from err
     if not np.issubdtype(arr.dtype, np.integer):
         raise RepresentationError(f"{path}: token ids must be integers, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != TICKS_PER_MEASURE:
-        raise RepresentationError(f"{path}: expected token measures of shape (N, 24), got {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] != grid.ticks:
+        raise RepresentationError(
+            f"{path}: expected token measures of shape (N, {grid.ticks}) for the {grid.name} grid, got {arr.shape}"
+        )
     if arr.size and (arr.min() < 0 or arr.max() >= vocab.size):
         raise RepresentationError(f"{path}: token ids must be in range 0..{vocab.size - 1} for this checkpoint")
     return arr.astype(np.int64)
 
 
-def synthetic_split(split: str, n: int, vocab: Vocabulary, max_notes: int = 12) -> np.ndarray:
-    """The trainer's random melodies for one split (seeded per split, see SYNTHETIC_SEEDS), int64 (n, 24)."""
+def synthetic_split(split: str, n: int, vocab: Vocabulary, max_notes: int = 12, grid: Grid = SIMPLE) -> np.ndarray:
+    """The trainer's random melodies for one split (seeded per split, see SYNTHETIC_SEEDS), int64 (n, grid.ticks)."""
     try:
         from training.synthetic import random_measures
     except ImportError as err:
         raise DatasetUnavailableError(f"synthetic measures need training/synthetic.py ({err})") from err
-    return random_measures(n, SYNTHETIC_SEEDS[split], vocab, max_notes=max_notes)
+    return random_measures(n, SYNTHETIC_SEEDS[split], vocab, max_notes=max_notes, grid=grid)
 
 
 def held_out_tokens(
@@ -125,11 +143,13 @@ def held_out_tokens(
         progress: show progress bars while a corpus is built.
 
     Returns:
-        (tokens int64 (N, 24), dataset label, split label).
+        (tokens int64 (N, ticks) on the checkpoint's grid, dataset label, split label).
 
     Raises:
-        DatasetUnavailableError: unknown source or unreadable data. RepresentationError: a bad token file.
+        DatasetUnavailableError: unknown source, unreadable data, or a corpus on another grid than the checkpoint's.
+        RepresentationError: a bad token file.
     """
+    grid = ckpt.model_config.measure_grid
     if split not in SPLITS:
         raise DatasetUnavailableError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
     name = dataset if dataset is not None else dataset_of(ckpt)
@@ -137,8 +157,14 @@ def held_out_tokens(
     if name == SYNTHETIC:
         n = int(train_config.get("synthetic_n_val", SYNTHETIC_DEFAULT_N))
         max_notes = int(train_config.get("synthetic_max_notes", 12))
-        return synthetic_split(split, n, ckpt.vocabulary, max_notes), name, split
+        return synthetic_split(split, n, ckpt.vocabulary, max_notes, grid), name, split
     if name in CORPORA:
+        if CORPUS_GRIDS[name] != grid.name:
+            same = ", ".join(c for c in CORPORA if CORPUS_GRIDS[c] == grid.name)
+            raise DatasetUnavailableError(
+                f"dataset {name} is on the {CORPUS_GRIDS[name]} grid but the checkpoint's model is on the "
+                f"{grid.name} grid; choose one of: {same}"
+            )
         try:
             from training.data import load_dataset
         except ImportError as err:
@@ -149,7 +175,7 @@ def held_out_tokens(
         return np.asarray(ds.split_tokens(split), dtype=np.int64), name, split
     path = Path(name)
     if path.suffix == ".npy" or path.exists():
-        return read_token_file(path, ckpt.vocabulary), str(path), "file"
+        return read_token_file(path, ckpt.vocabulary, grid), str(path), "file"
     raise DatasetUnavailableError(
         f"unknown dataset {name!r}; choose one of: {', '.join((*CORPORA, SYNTHETIC))}, or give a .npy token file"
     )
@@ -158,7 +184,7 @@ def held_out_tokens(
 def novel_measures(ckpt: Checkpoint, tokens: np.ndarray, label: str, data: HeldOutData) -> np.ndarray | None:
     """bool (N,): which held-out measures occur in no transposition in the corpus's train split; None when the
     measures are not a corpus split with a train split (a token file, synthetic data, the airds collection)."""
-    if label not in CORPORA or label == OOD_DATASET:
+    if label not in CORPORA or label in OOD_DATASETS.values():
         return None
     from training.data import load_dataset, measure_keys
 
@@ -192,7 +218,8 @@ class HeldOutData:
     split: str = "test"  # "train", "val" or "test" (ignored for a token file)
     cache_dir: Path = Path("data_cache")  # where training.data keeps prepared corpora
     max_measures: int = PAPER_MAX_MEASURES  # evaluate at most this many measures (a seeded subset), >= 4
-    ood: bool = False  # also report accuracy and interpretability on the out-of-domain collection (airds)
+    # Also report accuracy and interpretability on the out-of-domain collection of the model's grid (OOD_DATASETS).
+    ood: bool = False
     z_draws: int = 5  # posterior draws for modularity's mean and sd
 
 
@@ -239,7 +266,8 @@ def evaluate_checkpoint(
     run = dict(batch_size=batch_size, seed=seed, device=device, progress=progress)
     metrics = model_metrics(model, tokens, ckpt.attributes, extras=extras, **run)
     if data.ood:  # the collection no preset trains on: what a performer's own tunes may look like
-        ood_tokens = held_out_tokens(ckpt, OOD_DATASET, "test", cache_dir=data.cache_dir, progress=progress)[0]
+        ood_name = OOD_DATASETS[ckpt.model_config.measure_grid.name]
+        ood_tokens = held_out_tokens(ckpt, ood_name, "test", cache_dir=data.cache_dir, progress=progress)[0]
         ood = model_metrics(model, subsample(ood_tokens, OOD_MAX_MEASURES, seed), ckpt.attributes, **run)
         for key in ("recon_acc", "note_acc", "recon_acc_mean", "note_acc_mean", "interpretability", "n_measures"):
             metrics[f"ood.{key}"] = ood[key]

@@ -24,6 +24,7 @@ from arvae_live.core.attributes import AttributeSpec, compute_attributes
 from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from arvae_live.core.device import resolve_device
+from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, REST, Vocabulary
 from arvae_live.errors import CheckpointError
@@ -66,8 +67,8 @@ def degenerate_reason(check_input: np.ndarray, check_output: np.ndarray) -> str 
     """Why a self-check decoding shows a degenerate model, or None when it passes.
 
     Args:
-        check_input: the fixed measure, int (24,) token ids.
-        check_output: its decoding from mu, int (24,).
+        check_input: the fixed measure, int (ticks,) token ids on the model's grid.
+        check_output: its decoding from mu, int (ticks,).
 
     Returns:
         A one-line reason ("decodes the fixed measure to silence (all rest/hold)", or the note accuracy against
@@ -81,18 +82,23 @@ def degenerate_reason(check_input: np.ndarray, check_output: np.ndarray) -> str 
     return None
 
 
-def self_check_measure(vocab: Vocabulary | None = None) -> np.ndarray:
-    """The fixed measure decoded by the self-check: C4 D4 E4 F4 quarters, then a rest... as (1, 24) tokens.
+def self_check_measure(vocab: Vocabulary | None = None, grid: Grid = SIMPLE) -> np.ndarray:
+    """The fixed measure decoded by the self-check, as (1, grid.ticks) tokens: C4 D4 E4 F4 then a rest.
 
-    Beat 1: C4 quarter; beat 2: D4 8th + E4 8th; beat 3: F4 quarter; beat 4: a quarter rest.
+    simple: beat 1 C4 quarter; beat 2 D4 8th + E4 8th; beat 3 F4 quarter; beat 4 a quarter rest.
+    triple: the same first three beats (no rest: a 3/4 measure ends after F4).
+    compound: beat 1 C4 dotted quarter; beat 2 D4 quarter + E4 8th (the 6/8 lilt); beat 3 F4 dotted quarter;
+    beat 4 a dotted-quarter rest.
     """
     vocab = vocab or Vocabulary()
-    row = np.full(24, HOLD, dtype=np.int64)
+    row = np.full(grid.ticks, HOLD, dtype=np.int64)
     row[0] = vocab.pitch_to_token(60)
     row[6] = vocab.pitch_to_token(62)
-    row[9] = vocab.pitch_to_token(64)
+    # The 8th after beat 2: tick 3 of a quarter beat, tick 4 of a dotted beat (16th ticks: 2 of 6 = an 8th before 2).
+    row[9 if grid.beat_quarters == 1.0 else 10] = vocab.pitch_to_token(64)
     row[12] = vocab.pitch_to_token(65)
-    row[18] = REST
+    if grid.beats == 4:
+        row[18] = REST
     return row[None, :]
 
 
@@ -162,7 +168,8 @@ def export_checkpoint(
     src_ckpt, ckpt, cfg = read_training_checkpoint(src, out)
     dev = resolve_device(device)
     model = ckpt.build_model().to(dev)
-    check_input = self_check_measure(ckpt.vocabulary)
+    grid = model.grid
+    check_input = self_check_measure(ckpt.vocabulary, grid)
     check_output = _decode_from_mu(model, check_input)
     reason = degenerate_reason(check_input[0], check_output[0])
     if reason is not None and not allow_degenerate:
@@ -195,14 +202,15 @@ def export_checkpoint(
         metrics=dict(reloaded.metrics),
         check_input=check_input[0].tolist(),
         check_output=reloaded_output[0].tolist(),
-        check_attributes={k: float(v[0]) for k, v in compute_attributes(reloaded_output, names).items()},
+        check_attributes={k: float(v[0]) for k, v in compute_attributes(reloaded_output, names, grid).items()},
         predictor_mae=None if fit is None else fit.heldout_mae,
         degenerate=reason,
     )
 
 
 def _decode_from_mu(model: MeasureVAE, tokens: np.ndarray) -> np.ndarray:
-    """Encode measures and decode their posterior means with argmax, as the daemon's first variation: int64 (N, 24)."""
+    """Encode measures and decode their posterior means with argmax, as the daemon's first variation: int64
+    (N, model.ticks)."""
     return decode_batched(model, encode_batched(model, tokens).mu).tokens
 
 

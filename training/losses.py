@@ -17,18 +17,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from arvae_live.core.attributes import RC_WEIGHTS
-from arvae_live.core.representation import FIRST_PITCH_TOKEN, TICKS_PER_MEASURE
+from arvae_live.core.meters import SIMPLE, Grid
+from arvae_live.core.representation import FIRST_PITCH_TOKEN
 
 # ---- ELBO ----------------------------------------------------------------------------------------------------------
 
 
 def reconstruction_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over all B*24 token positions (paper: CrossEntropyLoss(reduction='mean')).
+    """Mean cross-entropy over all B*T token positions, T = the grid's ticks (24, or 18 for 3/4) (paper:
+    CrossEntropyLoss(reduction='mean')).
 
     Args:
-        logits: (B, 24, V), any float dtype (computed in float32).
-        tokens: int64 (B, 24), the targets.
+        logits: (B, T, V), any float dtype (computed in float32).
+        tokens: int64 (B, T), the targets.
     """
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tokens.reshape(-1))
 
@@ -105,25 +106,27 @@ def attribute_regularization(
 
 # ---- GLSR-VAE ------------------------------------------------------------------------------------------------------
 
-_RC_WEIGHTS_T = torch.tensor(RC_WEIGHTS / RC_WEIGHTS.sum(), dtype=torch.float32)  # (24,), sums to 1
-
 
 def onset_probability(probs: torch.Tensor) -> torch.Tensor:
-    """Probability that each tick is a note onset: the softmax mass on pitch tokens. (B, 24, V) -> (B, 24)."""
+    """Probability that each tick is a note onset: the softmax mass on pitch tokens. (B, T, V) -> (B, T)."""
     return probs[..., FIRST_PITCH_TOKEN:].sum(dim=-1)
 
 
-def expected_rhythmic_complexity(probs: torch.Tensor) -> torch.Tensor:
-    """E[rhythmic complexity] under independent per-tick softmaxes: sum_t w_t P(onset at t) / sum w. (B,24,V)->(B,)."""
-    return onset_probability(probs) @ _RC_WEIGHTS_T.to(probs.device, probs.dtype)
+def expected_rhythmic_complexity(probs: torch.Tensor, grid: Grid = SIMPLE) -> torch.Tensor:
+    """E[rhythmic complexity] under independent per-tick softmaxes: sum_t w_t P(onset at t) / sum w, with the grid's
+    weights. (B, grid.ticks, V) -> (B,), in 0..1."""
+    weights = torch.as_tensor(grid.rc_weights / grid.rc_weights.sum(), dtype=probs.dtype, device=probs.device)
+    return onset_probability(probs) @ weights
 
 
-def expected_note_density(probs: torch.Tensor) -> torch.Tensor:
-    """E[note density] = sum_t P(onset at t) / 24. (B, 24, V) -> (B,)."""
-    return onset_probability(probs).sum(dim=1) / TICKS_PER_MEASURE
+def expected_note_density(probs: torch.Tensor, grid: Grid = SIMPLE) -> torch.Tensor:
+    """E[note density] = sum_t P(onset at t) / grid.ticks. (B, grid.ticks, V) -> (B,), in 0..1."""
+    assert probs.shape[1] == grid.ticks, f"expected {grid.ticks} ticks for the {grid.name} grid, got {probs.shape}"
+    return onset_probability(probs).sum(dim=1) / grid.ticks
 
 
-EXPECTED_ATTRIBUTES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+# name -> f(probs (B, grid.ticks, V), grid) -> (B,)
+EXPECTED_ATTRIBUTES: dict[str, Callable[[torch.Tensor, Grid], torch.Tensor]] = {
     "rhythmic_complexity": expected_rhythmic_complexity,
     "note_density": expected_note_density,
 }
@@ -138,6 +141,7 @@ def glsr_regularization(
     step: float,
     prior_mean: float,
     prior_std: float,
+    grid: Grid = SIMPLE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """GLSR term: Gaussian negative log prior on the derivative of each expected attribute along its latent dim.
 
@@ -148,12 +152,13 @@ def glsr_regularization(
 
     Args:
         z: (B, Z) latent codes (gradient flows through them and through decode_probs).
-        decode_probs: z (N, Z) -> softmax probabilities (N, 24, V) of the decoded measure.
+        decode_probs: z (N, Z) -> softmax probabilities (N, grid.ticks, V) of the decoded measure.
         dims: the regularised latent dims, one per attribute.
         attributes: names from EXPECTED_ATTRIBUTES.
         scales: raw range (high - low) of each attribute, > 0.
         step: finite-difference step h in latent units, > 0.
         prior_mean, prior_std: the Gaussian prior on the normalised derivative.
+        grid: the model's measure grid (its tick count and rhythmic weights).
 
     Returns:
         (loss scalar, derivatives (B, K) detached, for logging).
@@ -163,11 +168,11 @@ def glsr_regularization(
     for k, d in enumerate(dims):
         eye[k, 0, d] = step
     z_pm = torch.cat([z.unsqueeze(0) + eye, z.unsqueeze(0) - eye], dim=0).reshape(-1, z.shape[1])  # (2*K*B, Z)
-    probs = decode_probs(z_pm).view(2, len(dims), B, TICKS_PER_MEASURE, -1)
+    probs = decode_probs(z_pm).view(2, len(dims), B, grid.ticks, -1)
     derivs = []
     for k, name in enumerate(attributes):
         fn = EXPECTED_ATTRIBUTES[name]
-        derivs.append((fn(probs[0, k]) - fn(probs[1, k])) / (2 * step * scales[k]))  # (B,)
+        derivs.append((fn(probs[0, k], grid) - fn(probs[1, k], grid)) / (2 * step * scales[k]))  # (B,)
     deriv = torch.stack(derivs, dim=1)  # (B, K)
     loss = 0.5 * ((deriv - prior_mean) / prior_std).pow(2).mean()
     return loss, deriv.detach()

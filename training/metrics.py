@@ -289,7 +289,7 @@ class Reconstruction(NamedTuple):
     Attributes:
         mu: float64 (N, Z), posterior means.
         z: float64 (N, Z), the codes decoded: sampled from the posterior, or mu.
-        tokens: int64 (N, 24), the decoded measures.
+        tokens: int64 (N, ticks), the decoded measures.
         ce: mean cross-entropy of the free-running logits against the input, nats per token (0.0 for no measures).
     """
 
@@ -312,7 +312,7 @@ def reconstruct(
 
     Args:
         model: the model; run in eval mode (its mode is restored afterwards).
-        tokens: int token ids (N, 24).
+        tokens: int token ids (N, model.ticks).
         seed: seed of the z sampling (the paper evaluates on sampled z); None decodes the posterior mean mu (what
             the daemon does for its first variation).
         batch_size: measures per forward pass, >= 1.
@@ -342,15 +342,15 @@ def validation_metrics(
 
     Args:
         model: the model (its train/eval mode is restored afterwards).
-        tokens: validation int token ids (N, 24).
+        tokens: validation int token ids (N, model.ticks).
         attrs: float (N, K) raw attribute values of `tokens`, column k for latent_dims[k].
         latent_dims: (attribute name, its regularised latent dim or None), one per column of attrs.
         seed: seed of the z sampling (its own generator: the training RNG stream is untouched).
         batch_size: measures per forward pass.
 
     Returns:
-        val_recon_loss (mean CE, nats per token), val_recon_acc (token accuracy over all 24 ticks, holds included
-        as the paper), val_note_acc (`note_accuracy`, the `note_acc` of `arvae-train evaluate`), and
+        val_recon_loss (mean CE, nats per token), val_recon_acc (token accuracy over all the grid's ticks, holds
+        included as the paper), val_note_acc (`note_accuracy`, the `note_acc` of `arvae-train evaluate`), and
         val_spearman.<name> (Spearman rho of mu on the attribute's dim against it) for each regularised attribute
         that varies, with more than 2 measures.
     """
@@ -400,7 +400,7 @@ def model_metrics(
 
     Args:
         model: the model.
-        tokens: held-out int token ids (N, 24), N >= 4.
+        tokens: held-out int token ids (N, model.ticks), N >= 4.
         attribute_specs: the model's attributes; all enter the disentanglement metrics, those with a latent_dim also
             get "spearman.<name>" (signed Spearman rho of that dim against the attribute).
         batch_size: measures per forward pass.
@@ -419,7 +419,7 @@ def model_metrics(
         raise ValueError(f"need at least 4 held-out measures, got {len(tokens)}")
     names = [s.name for s in attribute_specs]
     _, z, pred, ce = reconstruct(model, tokens, seed=seed, batch_size=batch_size, device=device, progress=progress)
-    attrs = np.stack(list(compute_attributes(np.asarray(tokens), names).values()), axis=1)  # (N, K)
+    attrs = np.stack(list(compute_attributes(np.asarray(tokens), names, model.grid).values()), axis=1)  # (N, K)
     log.info("metrics on %d measures, %d latent dims, %d attributes", len(tokens), z.shape[1], len(names))
 
     out: dict[str, float] = {"n_measures": float(len(tokens))}

@@ -21,7 +21,7 @@ import torch
 from arvae_live.core.attributes import AttributeSpec, get_attribute
 from arvae_live.core.batched import decode_batched, encode_batched
 from arvae_live.core.model import MeasureVAE
-from arvae_live.core.representation import TICKS_PER_MEASURE, Vocabulary
+from arvae_live.core.representation import Vocabulary
 from arvae_live.piano_roll import draw_roll, save_png
 
 log = logging.getLogger(__name__)
@@ -41,19 +41,19 @@ def traversal_tokens(
 
     Args:
         model: the model (run in eval mode; moved to `device`).
-        tokens: int token ids (M, 24) of the measures to traverse.
+        tokens: int token ids (M, model.ticks) of the measures to traverse.
         dim: latent dim to sweep, 0..latent_dim-1.
         grid: latent values for that dim, shape (S,).
         device: where to run the model (it is moved there); None: where it is.
 
     Returns:
-        int64 (M, S, 24): measure m decoded with z[dim] = grid[s] and its own mu elsewhere.
+        int64 (M, S, model.ticks): measure m decoded with z[dim] = grid[s] and its own mu elsewhere.
     """
     mu = encode_batched(model, tokens, device=device).mu  # (M, Z)
     codes = np.repeat(mu[:, None], len(grid), axis=1)  # (M, S, Z)
     codes[:, :, dim] = np.asarray(grid, dtype=np.float32)
-    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1])).tokens  # (M*S, 24)
-    return decoded.reshape(len(tokens), len(grid), TICKS_PER_MEASURE)
+    decoded = decode_batched(model, codes.reshape(-1, mu.shape[1])).tokens  # (M*S, ticks)
+    return decoded.reshape(len(tokens), len(grid), model.ticks)
 
 
 def traversal_figure(
@@ -74,7 +74,7 @@ def traversal_figure(
 
     Args:
         model: the model, run where it is (on its device).
-        tokens: int token ids (M, 24); the first max_measures are drawn.
+        tokens: int token ids (M, model.ticks); the first max_measures are drawn.
         spec: the attribute; needs a latent_dim.
         path: where to write the PNG (replaced atomically).
         steps: decoded steps per measure, >= 2.
@@ -95,15 +95,18 @@ def traversal_figure(
     if steps < 2:
         raise ValueError(f"steps must be >= 2, got {steps}")
     tokens = np.asarray(tokens, dtype=np.int64)
-    if tokens.ndim != 2 or tokens.shape[1] != TICKS_PER_MEASURE or len(tokens) == 0:
-        raise ValueError(f"expected at least one measure as (M, 24) tokens, got shape {tokens.shape}")
+    if tokens.ndim != 2 or tokens.shape[1] != model.ticks or len(tokens) == 0:
+        raise ValueError(
+            f"expected at least one measure as (M, {model.ticks}) tokens ({model.grid.name} grid), "
+            f"got shape {tokens.shape}"
+        )
     vocab = vocab or Vocabulary()
     tokens = tokens[:max_measures]
     grid = np.linspace(z_range[0], z_range[1], steps)
-    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid)  # (M, S, 24)
+    decoded = traversal_tokens(model, tokens, spec.latent_dim, grid)  # (M, S, ticks)
     fn = get_attribute(spec.name).fn
-    values = fn(decoded.reshape(-1, TICKS_PER_MEASURE)).reshape(len(tokens), steps)  # (M, S)
-    input_values = fn(tokens)  # (M,)
+    values = fn(decoded.reshape(-1, model.ticks), model.grid).reshape(len(tokens), steps)  # (M, S)
+    input_values = fn(tokens, model.grid)  # (M,)
 
     rows = len(tokens)
     fig = Figure(figsize=(max(8.0, 1.45 * (steps + 1)), 3.4 * rows), layout="constrained")

@@ -83,9 +83,9 @@ def predictor_pairs(
             z[:, d] = np.where(
                 moved, np.where(local, z[:, d] + rng.normal(0.0, 1.5, len(z)), rng.uniform(-4.0, 4.0, len(z))), z[:, d]
             )
-        decoded = decode_batched(model, z, batch_size=batch_size).tokens  # (M, 24)
+        decoded = decode_batched(model, z, batch_size=batch_size).tokens  # (M, model.ticks)
         bar.update(len(z))
-        raw = compute_attributes(decoded, names)
+        raw = compute_attributes(decoded, names, model.grid)
         zs.append(z)
         ys.append(np.stack([a.normalise(raw[a.name]) for a in specs], axis=1))
     bar.close()
@@ -102,11 +102,11 @@ def fit_predictor(
     progress: bool = True,
     **overrides: Any,
 ) -> PredictorFit:
-    """Make training pairs from `tokens` (held-out measures, (N, 24)) and fit an AttributePredictor to them.
+    """Make training pairs from `tokens` (held-out measures, (N, model.ticks)) and fit an AttributePredictor to them.
 
     Args:
         model: the trained MeasureVAE (moved to device).
-        tokens: held-out int token ids (N, 24).
+        tokens: held-out int token ids (N, model.ticks).
         specs: the model's attributes, calibrated (their ranges normalise the targets).
         device: where to decode and fit.
         settings: see FitSettings; `overrides` replace its fields (e.g. reps=2).

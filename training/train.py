@@ -49,6 +49,7 @@ from arvae_live.core.atomic import write_atomic
 from arvae_live.core.attributes import ATTRIBUTES, AttributeSpec, compute_attributes
 from arvae_live.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from arvae_live.core.device import resolve_device
+from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.representation import Vocabulary
 from arvae_live.errors import CheckpointError, ConfigError
@@ -160,15 +161,21 @@ def _rank() -> int:
 def load_splits(
     cfg: TrainConfig, data_cache: Path = Path("data_cache"), progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation token measures for cfg.dataset, each int64 (N, 24)."""
+    """Train and validation token measures for cfg.dataset, each int64 (N, ticks) on cfg.model's grid."""
+    grid = cfg.model.measure_grid
     if cfg.dataset == "synthetic":
         return (
-            random_measures(cfg.synthetic_n_train, _SYNTHETIC_SEEDS[0], max_notes=cfg.synthetic_max_notes),
-            random_measures(cfg.synthetic_n_val, _SYNTHETIC_SEEDS[1], max_notes=cfg.synthetic_max_notes),
+            random_measures(cfg.synthetic_n_train, _SYNTHETIC_SEEDS[0], max_notes=cfg.synthetic_max_notes, grid=grid),
+            random_measures(cfg.synthetic_n_val, _SYNTHETIC_SEEDS[1], max_notes=cfg.synthetic_max_notes, grid=grid),
         )
     from training.data import load_dataset  # the corpora (music21) only when asked for
 
     ds = load_dataset(cfg.dataset, cache_dir=data_cache, vocab=Vocabulary(), limit=cfg.data_limit, progress=progress)
+    if ds.tokens.shape[1] != grid.ticks:
+        raise ConfigError(
+            f"dataset {cfg.dataset} has {ds.tokens.shape[1]}-tick measures but model.grid={grid.name} has "
+            f"{grid.ticks}; use a dataset of that grid (docs/data.md)"
+        )
     return ds.split_tokens("train"), ds.split_tokens("val")
 
 
@@ -183,9 +190,9 @@ def _transposer(cfg: TrainConfig) -> Callable[[np.ndarray, int], np.ndarray]:
     return transpose
 
 
-def attribute_matrix(tokens: np.ndarray, names: tuple[str, ...] | list[str]) -> np.ndarray:
-    """Raw attribute values, float32 (N, len(names)), column k for names[k]."""
-    values = compute_attributes(tokens, tuple(names))
+def attribute_matrix(tokens: np.ndarray, names: tuple[str, ...] | list[str], grid: Grid = SIMPLE) -> np.ndarray:
+    """Raw attribute values of (N, grid.ticks) tokens, float32 (N, len(names)), column k for names[k]."""
+    values = compute_attributes(tokens, tuple(names), grid)
     return np.stack([values[n] for n in names], axis=1).astype(np.float32)
 
 
@@ -217,10 +224,10 @@ def batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: in
 class TrainData:
     """A run's data, computed once: the training measures with what the objective needs, and the validation split."""
 
-    x: torch.Tensor  # int64 (N, 24), the training split
+    x: torch.Tensor  # int64 (N, ticks), the training split on the model's grid
     attrs: torch.Tensor  # float32 (N, R): raw values of the regularised attributes, in cfg.regularized order
     labels: torch.Tensor | None  # (N, R) CSVAE's binary labels (above the training median); None for the others
-    val_tokens: np.ndarray  # int64 (M, 24), the validation split
+    val_tokens: np.ndarray  # int64 (M, ticks), the validation split
     val_attrs: np.ndarray  # float32 (M, A): raw values of every configured attribute
     specs: list[AttributeSpec]  # one per configured attribute, its range measured on the training split
     scales: list[float]  # training range (high - low) of each regularised attribute (GLSR)
@@ -228,6 +235,7 @@ class TrainData:
     # names to recompute after the shift; None: the stored measures as they are.
     augment: Callable[[np.ndarray, int], np.ndarray] | None = None
     regularized: tuple[str, ...] = ()
+    grid: Grid = SIMPLE  # the model's measure grid (attributes are computed on it)
 
     def batch(self, idx: torch.Tensor, device: torch.device, step: int = 0) -> Batch:
         """The training measures at indices idx, on device; with augmentation, transposed by a draw fixed by step
@@ -236,7 +244,7 @@ class TrainData:
         if self.augment is None:
             return Batch(self.x[idx].to(device, non_blocking=True), self.attrs[idx].to(device), labels)
         x = self.augment(self.x[idx].numpy(), step)
-        attrs = attribute_matrix(x, self.regularized)
+        attrs = attribute_matrix(x, self.regularized, self.grid)
         return Batch(torch.from_numpy(x).to(device), torch.from_numpy(attrs).to(device), labels)
 
 
@@ -250,7 +258,9 @@ def load_train_data(cfg: TrainConfig, data_cache: Path, progress: bool) -> Train
     # With on-the-fly transposition the attribute ranges (register above all) are those of transposed measures: take
     # them from one seeded random transposition of the train split.
     augment = _transposer(cfg) if cfg.augment_transpose else None
-    train_attrs = attribute_matrix(augment(train_tokens, -1) if augment else train_tokens, cfg.attributes)  # (N, A)
+    grid = cfg.model.measure_grid
+    train_tokens_seen = augment(train_tokens, -1) if augment else train_tokens
+    train_attrs = attribute_matrix(train_tokens_seen, cfg.attributes, grid)  # (N, A)
     specs = attribute_specs(cfg, train_attrs)
     reg_cols = [cfg.attributes.index(a) for a, _ in cfg.regularized]
     labels = None
@@ -269,11 +279,12 @@ def load_train_data(cfg: TrainConfig, data_cache: Path, progress: bool) -> Train
         attrs=torch.from_numpy(train_attrs[:, reg_cols]),
         labels=labels,
         val_tokens=val_tokens,
-        val_attrs=attribute_matrix(val_tokens, cfg.attributes),
+        val_attrs=attribute_matrix(val_tokens, cfg.attributes, grid),
         specs=specs,
         scales=[specs[c].high - specs[c].low for c in reg_cols],
         augment=augment,
         regularized=tuple(a for a, _ in cfg.regularized),
+        grid=grid,
     )
 
 
@@ -377,7 +388,9 @@ def loss_terms(
         g = cfg.glsr
         names = [a for a, _ in cfg.regularized]
         decode_probs = functools.partial(_decode_probs_on_own_path, raw_model)
-        reg, _ = losses.glsr_regularization(z, decode_probs, dims, names, scales, g.step, g.prior_mean, g.prior_std)
+        reg, _ = losses.glsr_regularization(
+            z, decode_probs, dims, names, scales, g.step, g.prior_mean, g.prior_std, cfg.model.measure_grid
+        )
         terms["glsr"] = g.weight * reg
     return terms, z
 

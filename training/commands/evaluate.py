@@ -66,7 +66,8 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     "--dataset",
     default=None,
     metavar="NAME|FILE.npy",
-    help="bach, folk, general, airds, synthetic, or a .npy file of (N, 24) token ids; default: the checkpoint's "
+    help="bach, folk, general, airds (4/4 models), triple, airds-triple (3/4), compound, airds-compound (6/8, 12/8), "
+    "synthetic, or a .npy file of (N, ticks) token ids (24, or 18 for 3/4); default: the checkpoint's "
     "training dataset.",
 )
 @click.option(
@@ -90,7 +91,8 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
 @click.option(
     "--ood",
     is_flag=True,
-    help="Also score the out-of-domain collection (airds: Aird's Airs, in no training set): ood.* accuracies.",
+    help="Also score the out-of-domain collection (Aird's Airs, in no training set, in the model's meters: airds, "
+    "airds-triple or airds-compound): ood.* accuracies.",
 )
 @click.option(
     "--z-draws",

@@ -57,7 +57,8 @@ def print_summary(summary) -> None:
         errors = ", ".join(f"{k} {v:.3f}" for k, v in summary.predictor_mae.items())
         click.echo(f"attribute predictor, held-out error: {errors}")
     same = sum(a == b for a, b in zip(summary.check_input, summary.check_output))
-    click.echo(f"self-check: reloaded and decoded a fixed measure, {same}/24 tokens as the input")
+    n_ticks = len(summary.check_input)
+    click.echo(f"self-check: reloaded and decoded a fixed measure, {same}/{n_ticks} tokens as the input")
     click.echo("  input:  " + " ".join(map(str, summary.check_input)))
     click.echo("  output: " + " ".join(map(str, summary.check_output)))
     if summary.degenerate:

@@ -30,9 +30,10 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
 @click.command("prepare")
 @click.option(
     "--dataset",
-    type=click.Choice(["bach", "folk", "general", "airds"]),
+    type=click.Choice(["bach", "folk", "general", "airds", "triple", "compound", "airds-triple", "airds-compound"]),
     required=True,
-    help="Corpus to build measures from (general: the default model's; airds: the out-of-domain test set).",
+    help="Corpus to build measures from (general: the default model's, 4/4, 2/2, 2/4; triple: 3/4; compound: 6/8 "
+    "and 12/8; airds, airds-triple, airds-compound: the out-of-domain test set of each grid).",
 )
 @data_cache_option("--cache-dir", note="Prepare writes the dataset there.")
 @click.option("--rebuild", is_flag=True, help="Build even if a cache exists, and replace it.")
