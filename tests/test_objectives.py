@@ -99,7 +99,7 @@ def test_csvae_w_separates_the_classes_and_the_adversary_is_at_chance(tmp_path):
         result[negentropy] = (adversary_acc, w_acc)
     chance = max(y.mean(), 1 - y.mean())
     assert result[10.0][1] > 0.85 and result[0.0][1] > 0.85, (chance, result)
-    # Within 0.1 of chance (0.05 held with numpy < 2.4; with 2.4's random streams the tiny run ends at chance + 0.055),
-    # against chance + 0.29 without the negentropy term: the adversary is held near chance, not at it exactly.
+    # Within 0.1 of chance: with the newest releases of 2026-12 (numpy 2.4.6, torch 2.13.0) this tiny run ends at
+    # chance + 0.055 (0.05 was the bar before), against chance + 0.29 without the negentropy term.
     assert result[10.0][0] <= chance + 0.1, (chance, result)
     assert result[0.0][0] >= chance + 0.2, (chance, result)
