@@ -529,8 +529,9 @@ def restore_state(state: TrainState, ctx: RunContext) -> None:
 def _warm_start(path: Path, cfg: TrainConfig, state: TrainState) -> None:
     """Load another run's weights (and Adam state, from a training checkpoint) into a fresh state."""
     src = load_checkpoint(path)
-    # Fields that change no tensor shape may differ (e.g. trying the model without the ReLU before the softmax).
-    shapeless = {"dropout": cfg.model.dropout, "relu_logits": cfg.model.relu_logits}
+    # Fields that change no tensor shape may differ (e.g. trying the model without the ReLU before the softmax, or a
+    # 3/4 model started from a 4/4 one: the grid changes how many beat steps run, not a weight).
+    shapeless = {"dropout": cfg.model.dropout, "relu_logits": cfg.model.relu_logits, "grid": cfg.model.grid}
     if dataclasses.replace(src.model_config, **shapeless) != cfg.model:
         raise CheckpointError(f"{path}: model config {src.model_config} differs from this run's {cfg.model}")
     state.model.load_state_dict(src.build_model().state_dict())
