@@ -230,7 +230,7 @@ def test_presets_of_the_new_grids_and_a_dataset_on_another_grid_refused() -> Non
         assert (cfg.attributes, cfg.latent_dims, cfg.lr, cfg.min_lr, cfg.grad_clip, cfg.augment_transpose) == (
             general.attributes,
             general.latent_dims,
-            1e-3,
+            3e-4,  # a fine-tune of the general model (configs.FINE_TUNE_LR)
             1e-5,
             1.0,
             True,
