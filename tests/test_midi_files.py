@@ -594,5 +594,8 @@ def test_meters_have_one_source():
     from arvae_live.midi_files import grid_for_meter
     from training import corpora, data
 
-    assert corpora.KEPT_METERS is meters.SUPPORTED_METERS and data._BARS_PER_MEASURE is meters.BARS_PER_MEASURE
-    assert grid_for_meter is meters.grid_for_meter  # since #18 the reader asks for the grid, not a yes/no
+    # Since #18 the reader asks for the grid of a meter, and the corpus builder keeps each dataset's grid's meters.
+    assert grid_for_meter is meters.grid_for_meter
+    for name in corpora.DATASETS:
+        assert corpora.dataset_grid(name) is meters.GRIDS[corpora.DATASET_GRIDS[name]]
+    assert data.SIMPLE is meters.SIMPLE
