@@ -1,8 +1,10 @@
 """What a performer hears: steering tunes that no model was trained on, through the engine the daemon runs.
 
 The held-out collection is Aird's Airs (music21's ``airdsAirs``: Scottish and Irish airs, marches and dances), which
-no bundled model and no training preset reads (training/corpora.py, HELD_OUT_FOLDERS). Each clip is the first 8
-bars of one tune (`arvae-train prepare --dataset airds` builds them once). Conditions, each at the daemon's budget:
+no bundled model and no training preset reads (training/corpora.py, HELD_OUT_FOLDERS), in the meters of the model's
+grid: its 4/4, 2/2 and 2/4 tunes for a simple model (`arvae-train prepare --dataset airds`), its 3/4 tunes for a
+triple one (`--dataset airds-triple`), its 6/8 and 12/8 tunes for a compound one (`--dataset airds-compound`). Each
+clip is the first 8 measures of one tune (8 bars of 3/4; 16 bars of 6/8). Conditions, each at the daemon's budget:
 
   free     every dial left where the input is (nothing asked);
   one      one dial moved +0.3 (normalised, clipped to 1), the others held at the input's values; per attribute;
@@ -15,8 +17,9 @@ back with the same pitch on the same tick), bar lines with a leap over an octave
 engine time per 8-bar request. With --daemon it also measures round trips through a real `arvae-live serve`: a clip
 not seen before (upload + regen) and a dial move on a cached clip.
 
-    python benchmarks/performer_control.py --model checkpoints/bach-arvae.pt --clips 64
-    python benchmarks/performer_control.py --model checkpoints/bach-arvae.pt --clips 64 --budget-ms 0 --daemon
+    python benchmarks/performer_control.py --model checkpoints/general-arvae.pt --clips 64
+    python benchmarks/performer_control.py --model checkpoints/general-arvae.pt --clips 64 --budget-ms 0 --daemon
+    python benchmarks/performer_control.py --model checkpoints/triple-arvae.pt --clips 32
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ MOVE = 0.3  # how far "one dial moved" moves it, normalised
 
 
 def held_out_clips(lm: LiveModel, n_clips: int) -> list[np.ndarray]:
-    """The first BARS measures of each held-out tune that has that many, at most n_clips of them."""
+    """The first BARS measures of each held-out tune (in the meters of the model's grid) that has that many, at most
+    n_clips of them."""
+    from training.corpora import OOD_DATASETS
     from training.data import load_dataset
 
-    ds = load_dataset("airds", vocab=lm.vocab, progress=False)
+    ds = load_dataset(OOD_DATASETS[lm.grid.name], vocab=lm.vocab, progress=False)
     clips = []
     for piece in np.unique(ds.piece):
         rows = ds.tokens[ds.piece == piece]
@@ -57,13 +62,14 @@ def held_out_clips(lm: LiveModel, n_clips: int) -> list[np.ndarray]:
 
 
 def onset_pitches(tokens: np.ndarray, lm: LiveModel) -> np.ndarray:
-    """MIDI pitch of every onset of (M, 24) tokens, in order."""
+    """MIDI pitch of every onset of (M, ticks) tokens, in order."""
     flat = tokens.reshape(-1)
     return flat[flat >= FIRST_PITCH_TOKEN] - FIRST_PITCH_TOKEN + lm.vocab.pitch_low
 
 
 def octave_leaps(tokens: np.ndarray) -> tuple[int, int]:
-    """(bar lines crossed by a leap over 12 semitones, bar lines with a note on both sides) of (M, 24) tokens."""
+    """(measure lines crossed by a leap over 12 semitones, measure lines with a note on both sides) of (M, ticks)
+    tokens."""
     leaps = lines = 0
     last = None
     for bar in tokens:
@@ -128,7 +134,7 @@ def run_conditions(lm: LiveModel, clips: list[np.ndarray], budget_ms: float | No
     inputs = Tally()
     values = [lm.measure_attributes(c) for c in clips]
     for i, clip in enumerate(tqdm(clips, desc="clips", leave=False)):
-        notes_p, _, notes_d = tokens_to_note_arrays(clip, lm.vocab)
+        notes_p, _, notes_d = tokens_to_note_arrays(clip, lm.vocab, lm.grid)
         key = estimate_key(notes_p, notes_d)
         # the input against itself: its own rate of notes in key and of bar-line leaps
         inputs.in_key[0] += int(in_scale(notes_p, key.pitch_classes).sum())
@@ -200,11 +206,13 @@ def daemon_round_trips(ckpt: str, clips: list[np.ndarray], lm: LiveModel, repeat
                     err = proc.stderr.read() if proc.poll() is not None else ""
                     raise SystemExit(f"the daemon did not answer: {err}") from None
         name = next(a.name for a in lm.attributes if a.latent_dim is not None)
+        meter = next(iter(lm.grid.meters))  # the grid's first meter: 4/4, 3/4 or 12/8
+        num, den = map(int, meter.split("/"))
         new, cached = [], []
         for r, clip in enumerate(unseen_clips(clips, repeats, lm.vocab.size)):
-            notes = tokens_to_notes(clip, lm.vocab)
+            notes = tokens_to_notes(clip, lm.vocab, grid=lm.grid)
             t0 = time.perf_counter()
-            client.upload(notes, BARS * 4.0, slot=0)
+            client.upload(notes, BARS * lm.grid.measure_quarters, slot=0, meter=None if meter == "4/4" else (num, den))
             client.regen(slot=0, targets={name: 0.5}, seed=r)
             new.append(1e3 * (time.perf_counter() - t0))
             t0 = time.perf_counter()
@@ -244,7 +252,7 @@ def print_rows(rows: dict, label: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="checkpoints/bach-arvae.pt", help="checkpoint path")
+    ap.add_argument("--model", default="checkpoints/general-arvae.pt", help="checkpoint path")
     ap.add_argument("--clips", type=int, default=64, help="held-out tunes (8 bars each)")
     ap.add_argument("--budget-ms", type=float, default=8.0, help="engine budget per request (0: none); daemon: 8")
     ap.add_argument("--threads", type=int, default=1)
@@ -259,8 +267,20 @@ def main() -> None:
     clips = held_out_clips(lm, args.clips)
     budget = args.budget_ms or None
     rows = run_conditions(lm, clips, budget, args.seed)
-    print_rows(rows, f"{lm.model_id} on {len(clips)} Aird's Airs tunes x {BARS} bars, budget {budget or 'none'} ms")
-    report = {"model": args.model, "held_out": "airdsAirs", "clips": len(clips), "budget_ms": budget, "rows": rows}
+    meters = ", ".join(lm.grid.meters)
+    print_rows(
+        rows,
+        f"{lm.model_id} on {len(clips)} Aird's Airs tunes in {meters} x {BARS} measures, budget {budget or 'none'} ms",
+    )
+    report = {
+        "model": args.model,
+        "held_out": "airdsAirs",
+        "grid": lm.grid.name,
+        "meters": list(lm.grid.meters),
+        "clips": len(clips),
+        "budget_ms": budget,
+        "rows": rows,
+    }
     if args.daemon:
         report["round_trip"] = daemon_round_trips(args.model, clips, lm, args.repeats)
         rt = report["round_trip"]
