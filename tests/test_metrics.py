@@ -298,6 +298,32 @@ def test_evaluate_cli_json_end_to_end(tiny_ckpt, random_tokens, tmp_path):
     assert npy.read_bytes() == before  # input untouched
 
 
+def test_evaluate_embed_writes_the_figures_that_inspect_then_shows(tiny_ckpt, random_tokens, tmp_path):
+    from arvae_live.cli import main as live_cli
+    from arvae_live.core.checkpoint import load_checkpoint
+
+    ckpt = tmp_path / "shipped.pt"
+    ckpt.write_bytes(tiny_ckpt.read_bytes())
+    npy = tmp_path / "held_out.npy"
+    np.save(npy, random_tokens[:24])
+    args = ["evaluate", str(ckpt), "--dataset", str(npy), "--json", "--no-progress", "--device", "cpu"]
+    plain = json.loads(CliRunner().invoke(train_cli, args).stdout)
+    result = CliRunner().invoke(train_cli, [*args, "--embed"])
+    assert result.exit_code == 0, result.output
+    loaded = load_checkpoint(ckpt)
+    assert loaded.metrics["eval.recon_acc"] == pytest.approx(plain["metrics"]["recon_acc"])  # same seed, same figures
+    assert loaded.metrics["eval.interpretability"] == pytest.approx(plain["metrics"]["interpretability"])
+    assert (
+        loaded.provenance["evaluation"]["split"] == "file"
+        and "--embed" not in loaded.provenance["evaluation"]["command"]
+    )
+    assert {k for k in loaded.metrics if not k.startswith("eval.")} == set(load_checkpoint(tiny_ckpt).metrics)
+    shown = CliRunner().invoke(live_cli, ["inspect", str(ckpt)])
+    assert shown.exit_code == 0, shown.output
+    assert "evaluation (file split" in shown.stdout and f"{plain['metrics']['recon_acc']:.4f}" in shown.stdout
+    assert "evaluation: none embedded" in CliRunner().invoke(live_cli, ["inspect", str(tiny_ckpt)]).stdout
+
+
 def test_evaluate_cli_table(tiny_ckpt, random_tokens, tmp_path):
     npy = tmp_path / "held_out.npy"
     np.save(npy, random_tokens[:20])

@@ -281,3 +281,33 @@ def evaluate_checkpoint(
                                        vocab=ckpt.vocabulary)  # fmt: skip
                 plots.append(str(out))
     return Evaluation(str(ckpt_path), label, split_label, seed, metrics, plots)
+
+
+def embed_evaluation(path: Path, result: Evaluation, command: str) -> list[str]:
+    """Write an evaluation's figures into the checkpoint it evaluated, so that `arvae-live inspect` shows what the
+    README quotes: metrics under "eval.<key>" (earlier "eval." figures replaced), and provenance["evaluation"] with
+    the command, dataset, split and seed. The file is rewritten atomically (core/atomic.py): it stays whole or as it
+    was.
+
+    Args:
+        path: the inference checkpoint that was evaluated.
+        result: what evaluate_checkpoint returned for it.
+        command: the command line that made the figures, as a user would type it.
+
+    Returns:
+        The metric keys written.
+    """
+    from arvae_live.core.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(path)
+    kept = {k: v for k, v in ckpt.metrics.items() if not k.startswith("eval.")}
+    embedded = {f"eval.{k}": float(v) for k, v in result.metrics.items() if np.isfinite(v)}
+    ckpt.metrics = kept | embedded
+    ckpt.provenance["evaluation"] = {
+        "command": command,
+        "dataset": result.dataset,
+        "split": result.split,
+        "seed": result.seed,
+    }
+    save_checkpoint(ckpt, path)
+    return sorted(embedded)

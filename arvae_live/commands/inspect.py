@@ -47,12 +47,23 @@ def inspect_cmd(model: str | None, as_json: bool) -> None:
         click.echo(f"attribute predictor: {pred['hidden_dim']} hidden units (the closed loop's first guess)")
     else:
         click.echo("attribute predictor: none (the closed loop starts from the calibration tables)")
-    if header["metrics"]:
-        # What training recorded: validation figures at its last epoch. The README and checkpoints/README.md quote
-        # `arvae-train evaluate` on the test split, which differs.
-        click.echo("metrics (validation split, recorded by training; test figures: arvae-train evaluate):")
-        for k, v in sorted(header["metrics"].items()):
+    metrics = header["metrics"]
+    trained = {k: v for k, v in metrics.items() if not k.startswith("eval.")}
+    evaluated = {k: v for k, v in metrics.items() if k.startswith("eval.")}
+    if trained:
+        # What training recorded: validation figures at its last epoch.
+        click.echo("metrics (validation split, recorded by training):")
+        for k, v in sorted(trained.items()):
             click.echo(f"  {k:<32} {v:.4f}")
+    evaluation = header["provenance"].get("evaluation")
+    if evaluated and evaluation:
+        # What `arvae-train evaluate --embed` wrote: the figures the README and checkpoints/README.md quote.
+        click.echo(f"evaluation ({evaluation['split']} split of {evaluation['dataset']}, seed {evaluation['seed']}):")
+        click.echo(f"  by: {evaluation['command']}")
+        for k, v in sorted(evaluated.items()):
+            click.echo(f"  {k.removeprefix('eval.'):<32} {v:.4f}")
+    else:
+        click.echo("evaluation: none embedded (figures on the test split: arvae-train evaluate CKPT --embed)")
     prov = header["provenance"]
     if prov:
         keys = ("preset", "config_hash", "step", "epoch", "arvae_version", "torch_version", "created_utc", "device")

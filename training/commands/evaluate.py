@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,12 @@ def format_table(metrics: dict[str, float], names: list[str]) -> str:
     show_default=True,
     help="Posterior draws of z for modularity's mean and sd (modularity alone is the first draw's).",
 )
+@click.option(
+    "--embed",
+    is_flag=True,
+    help="Write the figures into CKPT (metrics eval.*, provenance.evaluation with this command), so that "
+    "`arvae-live inspect` shows them; the file is rewritten atomically. For a checkpoint you ship.",
+)
 @device_option()
 @data_cache_option()
 @progress_option
@@ -112,17 +119,26 @@ def evaluate_cmd(
     max_measures: int,
     data_cache: Path,
     device: str,
+    embed: bool,
     **options: Any,
 ) -> None:
     """Evaluate checkpoint CKPT on held-out measures: interpretability, MIG, SAP, SCC, modularity and accuracies."""
     # `options` are evaluate_checkpoint's keyword arguments, one click option each: seed, batch_size, plot_dir,
     # progress; and HeldOutData's ood and z_draws.
     from arvae_live.core.device import resolve_device
-    from training.evaluation import HeldOutData, evaluate_checkpoint
+    from training.evaluation import HeldOutData, embed_evaluation, evaluate_checkpoint
 
     device = resolve_device(device).type  # ConfigError (one line, exit 1) when cuda is asked for and absent
     data = HeldOutData(dataset, split, data_cache, max_measures, options.pop("ood"), options.pop("z_draws"))
     result = evaluate_checkpoint(ckpt, data, device=device, **options)
+    if embed:
+        # The command that reproduces these figures, from the options that decide them (not the display flags).
+        parts = ["arvae-train", "evaluate", str(ckpt), "--split", split, "--seed", str(result.seed)]
+        parts += ["--max-measures", str(max_measures), "--z-draws", str(data.z_draws)]
+        parts += ["--dataset", dataset] if dataset else []
+        parts += ["--ood"] if data.ood else []
+        keys = embed_evaluation(ckpt, result, " ".join(map(shlex.quote, parts)))
+        click.echo(f"embedded {len(keys)} figures in {ckpt} (metrics eval.*)", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         return
