@@ -2,7 +2,7 @@
 
 One meaning of "normalised" everywhere: 0..1 over a model's own AttributeSpec range (what its dials span), the scale
 `--set`, `--shift`, the daemon's dials and the report use. `arvae-live attributes` without --model uses the default
-model's ranges (bach-arvae when bundled); only when no model is installed does it fall back to the registry's ranges
+model's ranges (general-arvae when bundled); only when no model is installed does it fall back to the registry's ranges
 (what the formula can produce), and it says so. Beside every normalised value the tools show musical units: onsets
 per bar (note density), semitones (pitch range, contour), metrically weighted onsets per bar (rhythmic complexity).
 """
@@ -49,7 +49,7 @@ def model_scale(model: str | None, grid: Grid | None = None) -> tuple[Vocabulary
             grid is refused; None: the simple default, and any --model.
 
     Returns:
-        (vocab, specs, over): over names the scale for people, e.g. "model bach-arvae".
+        (vocab, specs, over): over names the scale for people, e.g. "model general-arvae".
 
     Raises:
         CheckpointError: the named model does not exist or is not a valid checkpoint (not a regular file included),

@@ -19,7 +19,7 @@ from arvae_live.errors import CheckpointError
 
 ENV_VAR = "ARVAE_CHECKPOINTS"
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
-DEFAULT_MODEL_ID = "bach-arvae"  # the paper's Bach chorale soprano model, when bundled
+DEFAULT_MODEL_ID = "general-arvae"  # the general 4/4 melody model (checkpoints/README.md), when bundled
 # The default model of each grid, by id; a grid whose default is missing falls back to its first model by id.
 DEFAULT_MODEL_IDS = {"simple": DEFAULT_MODEL_ID, "triple": "triple-arvae", "compound": "compound-arvae"}
 SUFFIX = ".pt"

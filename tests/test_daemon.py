@@ -320,7 +320,9 @@ def test_memory_does_not_grow_over_ten_thousand_requests(daemon, client):
 
 
 def test_serve_cli_starts_answers_and_stops_on_sigterm(tiny_ckpt, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # An empty model folder: only --model is loaded (the bundled 3/4 and 6/8 defaults would be loaded beside it).
+    (tmp_path / "none").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARVAE_CHECKPOINTS": str(tmp_path / "none")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "arvae_live", "serve", "--model", str(tiny_ckpt), "--port", "0", "--device", "cpu"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -579,14 +579,14 @@ def test_attributes_default_scale_is_the_default_models(song):
     # One meaning of "normalised": without --model, the default model's ranges, as regenerate --set uses them.
     from arvae_live.model_store import available_models
 
-    if "bach-arvae" not in available_models():
-        pytest.skip("bach-arvae is not bundled")
+    if "general-arvae" not in available_models():
+        pytest.skip("general-arvae is not bundled")
     plain = json.loads(CliRunner().invoke(main, ["attributes", str(song), "--json"]).stdout)
-    named = json.loads(CliRunner().invoke(main, ["attributes", str(song), "--json", "--model", "bach-arvae"]).stdout)
-    assert plain["normalised_over"] == "model bach-arvae" and plain["measures"] == named["measures"]
-    # bach-arvae's note_density dial spans 0..8 onsets per bar: bar 1's 6 onsets are 0.75.
-    assert plain["scale"]["note_density"]["unit_high"] == pytest.approx(8)
-    assert plain["measures"][0]["normalised"]["note_density"] == pytest.approx(0.75)
+    named = json.loads(CliRunner().invoke(main, ["attributes", str(song), "--json", "--model", "general-arvae"]).stdout)
+    assert plain["normalised_over"] == "model general-arvae" and plain["measures"] == named["measures"]
+    # general-arvae's note_density dial spans 0..16 onsets per bar: bar 1's 6 onsets are 0.375.
+    assert plain["scale"]["note_density"]["unit_high"] == pytest.approx(16)
+    assert plain["measures"][0]["normalised"]["note_density"] == pytest.approx(0.375)
 
 
 def test_meters_have_one_source():

@@ -25,11 +25,11 @@ def folder(tmp_path, monkeypatch):
 
 
 def test_ids_are_file_stems_and_bach_is_the_default(folder, tiny_ckpt):
-    for name in ("zeta.pt", "alpha.pt", "bach-arvae.pt"):
+    for name in ("zeta.pt", "alpha.pt", "general-arvae.pt"):
         shutil.copy(tiny_ckpt, folder / name)
     (folder / "notes.txt").write_text("not a model")
-    assert list(available_models()) == ["alpha", "bach-arvae", "zeta"]
-    assert default_model_path() == folder / "bach-arvae.pt"
+    assert list(available_models()) == ["alpha", "general-arvae", "zeta"]
+    assert default_model_path() == folder / "general-arvae.pt"
     assert resolve_model("zeta") == folder / "zeta.pt"
 
 
@@ -60,9 +60,9 @@ def test_no_model_named_means_the_default(tmp_path, monkeypatch, tiny_ckpt):
 
     monkeypatch.setenv("ARVAE_CHECKPOINTS", str(tmp_path / "models"))
     (tmp_path / "models").mkdir()
-    shutil.copy(tiny_ckpt, tmp_path / "models" / "bach-arvae.pt")
+    shutil.copy(tiny_ckpt, tmp_path / "models" / "general-arvae.pt")
     shutil.copy(tiny_ckpt, tmp_path / "models" / "another.pt")
-    assert resolve_model(None) == tmp_path / "models" / "bach-arvae.pt"
+    assert resolve_model(None) == tmp_path / "models" / "general-arvae.pt"
 
 
 def test_device_rule():

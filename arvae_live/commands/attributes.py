@@ -18,7 +18,7 @@ from arvae_live.commands.file_options import pickup_option
 @track_option
 @pickup_option
 @model_option(
-    without="the ranges of the default model of the file's meter (4/4: bach-arvae when bundled; 3/4, 12/8, 6/8: "
+    without="the ranges of the default model of the file's meter (4/4: general-arvae when bundled; 3/4, 12/8, 6/8: "
     "that grid's default), the scale `regenerate --set` uses; the attribute registry's ranges only when no model "
     "of that grid is installed. A --model that does not serve the file's meter is refused"
 )

@@ -19,7 +19,7 @@ Examples:
 
 
 @click.command("bench", epilog=EXAMPLES)
-@model_option(without="the default model (checkpoints/bach-arvae.pt)")
+@model_option(without="the default model (checkpoints/general-arvae.pt)")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Use a daemon already running on this port.")
 @click.option("--requests", "n_requests", type=click.IntRange(1, 100000), default=200, show_default=True)
 @click.option("--warmup", type=click.IntRange(0, 10000), default=20, show_default=True, help="Untimed requests first.")

@@ -8,7 +8,7 @@ import click
 
 EXAMPLES = """\b
 Examples:
-  arvae-live inspect                       # the default model (bach-arvae)
+  arvae-live inspect                       # the default model (general-arvae)
   arvae-live inspect folk-arvae            # a model id, as --model takes it elsewhere
   arvae-live inspect runs/x/model.pt --json
 """

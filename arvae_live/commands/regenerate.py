@@ -12,8 +12,8 @@ from arvae_live.cli_base import bars_option, device_option, model_option, seed_o
 from arvae_live.commands.file_options import pickup_option
 
 _NORMALISED = (
-    "normalised 0..1 over the model's range for the attribute (e.g. note_density 1.0 is 8 onsets per bar on "
-    "bach-arvae, 16 on folk-arvae; `arvae-live attributes FILE --model ID` shows each model's scale)"
+    "normalised 0..1 over the model's range for the attribute (e.g. note_density 1.0 is 16 onsets per bar on "
+    "general-arvae, 8 on bach-arvae; `arvae-live attributes FILE --model ID` shows each model's scale)"
 )
 
 
@@ -27,7 +27,7 @@ _NORMALISED = (
     help="Folder for the outputs, <stem>.v<k>.mid per input and variation (made if missing).",
 )
 @model_option(
-    without="each file's model is picked by its meter: the default model of its grid (4/4, 2/2, 2/4: bach-arvae when "
+    without="each file's model is picked by its meter: the default model of its grid (4/4, 2/2, 2/4: general-arvae when "
     "present; 3/4: triple-arvae; 12/8, 6/8: compound-arvae; else the first model of the grid)"
 )
 @click.option(

@@ -30,7 +30,7 @@ from arvae_live.commands.file_options import pickup_option
     help="Folder for <stem>.<attr>.s<k>.mid (one per step) and <stem>.<attr>.png.",
 )
 @model_option(
-    without="the default model of the file's meter (4/4, 2/2, 2/4: bach-arvae when present; 3/4, 12/8, 6/8: that "
+    without="the default model of the file's meter (4/4, 2/2, 2/4: general-arvae when present; 3/4, 12/8, 6/8: that "
     "grid's default). A --model that does not serve the file's meter is refused"
 )
 @track_option
