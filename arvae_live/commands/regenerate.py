@@ -27,8 +27,8 @@ _NORMALISED = (
     help="Folder for the outputs, <stem>.v<k>.mid per input and variation (made if missing).",
 )
 @model_option(
-    without="each file's model is picked by its meter: the default model of its grid (4/4, 2/2, 2/4: general-arvae when "
-    "present; 3/4: triple-arvae; 12/8, 6/8: compound-arvae; else the first model of the grid)"
+    without="each file's model is picked by its meter: the default model of its grid (4/4, 2/2, 2/4: general-arvae "
+    "when present; 3/4: triple-arvae; 12/8, 6/8: compound-arvae; else the first model of the grid)"
 )
 @click.option(
     "--set",
