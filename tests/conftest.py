@@ -23,6 +23,27 @@ from arvae_live.daemon import Daemon, ModelHost
 torch.set_num_threads(1)
 
 
+def save_untrained(path, grid: str = "simple", names=PAPER_ATTRIBUTES):
+    """An untrained tiny model of one grid as an inference checkpoint (seeded weights; a linear calibration per
+    attribute over its formula's range, attribute k on z[k]); returns the path."""
+    vocab = Vocabulary()
+    config = ModelConfig(
+        vocab_size=vocab.size, embed_dim=4, hidden_dim=16, n_layers=2, latent_dim=6, dropout=0.0, grid=grid
+    )
+    torch.manual_seed(0)
+    model = MeasureVAE(config).eval()
+    specs = []
+    for dim, name in enumerate(names):
+        a = get_attribute(name)
+        zs = tuple(np.linspace(-3, 3, 7))
+        specs.append(AttributeSpec(name, dim, a.raw_low, a.raw_high, zs, tuple(np.linspace(a.raw_low, a.raw_high, 7))))
+    ckpt = Checkpoint(
+        kind="inference", model_config=config, attributes=specs, vocabulary=vocab, state_dict=model.state_dict(),
+        metrics={}, provenance={"preset": f"test-{grid}"},
+    )  # fmt: skip
+    return save_checkpoint(ckpt, path)
+
+
 def tick_notes(*spec: tuple[int, int, int], velocity: int = 100) -> list[Note]:
     """Notes from (pitch, onset_tick, dur_ticks) tuples, ticks counted from the clip start."""
     out = []

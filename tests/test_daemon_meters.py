@@ -8,15 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
+from conftest import save_untrained
 
 from arvae_live.client import DaemonClient, DaemonError, result_notes
-from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
-from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
-from arvae_live.core.model import MeasureVAE, ModelConfig
-from arvae_live.core.representation import Note, Vocabulary
+from arvae_live.core.attributes import PAPER_ATTRIBUTES
+from arvae_live.core.representation import Note
 from arvae_live.daemon import Daemon, ModelHost
 from arvae_live.protocol import MAX_METER
 
@@ -34,32 +31,13 @@ JIG = [Note(62, 0.0, 1.5, 90), Note(64, 1.5, 0.5, 60), Note(66, 2.0, 1.0, 70), N
        Note(69, 3.5, 0.5, 80), Note(71, 4.0, 2.0, 100)]  # fmt: skip
 
 
-def _checkpoint(path, grid: str, names) -> None:
-    vocab = Vocabulary()
-    config = ModelConfig(
-        vocab_size=vocab.size, embed_dim=4, hidden_dim=16, n_layers=2, latent_dim=6, dropout=0.0, grid=grid
-    )
-    torch.manual_seed(0)
-    model = MeasureVAE(config).eval()
-    specs = []
-    for dim, name in enumerate(names):
-        a = get_attribute(name)
-        zs = tuple(np.linspace(-3, 3, 7))
-        specs.append(AttributeSpec(name, dim, a.raw_low, a.raw_high, zs, tuple(np.linspace(a.raw_low, a.raw_high, 7))))
-    ckpt = Checkpoint(
-        kind="inference", model_config=config, attributes=specs, vocabulary=vocab, state_dict=model.state_dict(),
-        metrics={}, provenance={"preset": f"test-{grid}"},
-    )  # fmt: skip
-    save_checkpoint(ckpt, path)
-
-
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """A model folder with a tiny untrained simple, triple and compound checkpoint."""
     d = tmp_path / "models"
     d.mkdir()
     for model_id, names in ATTRS.items():
-        _checkpoint(d / f"{model_id}.pt", GRID_OF[model_id], names)
+        save_untrained(d / f"{model_id}.pt", GRID_OF[model_id], names)
     monkeypatch.setenv("ARVAE_CHECKPOINTS", str(d))
     return d
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 
 import mido
-import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
+from conftest import save_untrained
 
 from arvae_live.cli import main
-from arvae_live.core.attributes import PAPER_ATTRIBUTES, AttributeSpec, get_attribute
-from arvae_live.core.checkpoint import Checkpoint, save_checkpoint
+from arvae_live.core.attributes import PAPER_ATTRIBUTES
 from arvae_live.core.meters import COMPOUND, SIMPLE, TRIPLE
-from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, Vocabulary
 from arvae_live.errors import MidiFileError
 from arvae_live.midi_files import clip_tokens, read_meter, read_midi
@@ -27,29 +24,12 @@ from arvae_live.midi_files import clip_tokens, read_meter, read_midi
 TPB = 480  # ticks per quarter note of the files written here
 
 
-def _save_model(path, grid_name: str):
-    """An untrained tiny model of one grid as an inference checkpoint (attributes as tests/conftest.tiny_ckpt)."""
-    vocab = Vocabulary()
-    config = ModelConfig(vocab_size=vocab.size, embed_dim=4, hidden_dim=16, n_layers=2, latent_dim=6, dropout=0.0,
-                         grid=grid_name)  # fmt: skip
-    torch.manual_seed(0)
-    model = MeasureVAE(config).eval()
-    specs = []
-    for dim, name in enumerate(PAPER_ATTRIBUTES):
-        a = get_attribute(name)
-        z = tuple(np.linspace(-3, 3, 7))
-        specs.append(AttributeSpec(name, dim, a.raw_low, a.raw_high, z, tuple(np.linspace(a.raw_low, a.raw_high, 7))))
-    ckpt = Checkpoint(kind="inference", model_config=config, attributes=specs, vocabulary=vocab,
-                      state_dict=model.state_dict(), metrics={}, provenance={"preset": "test-meters"})  # fmt: skip
-    return save_checkpoint(ckpt, path)
-
-
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     """A model folder with one model per grid: simple.pt, triple.pt, compound.pt."""
     folder = tmp_path / "models"
     folder.mkdir()
-    paths = {g: _save_model(folder / f"{g}.pt", g) for g in ("simple", "triple", "compound")}
+    paths = {g: save_untrained(folder / f"{g}.pt", g) for g in ("simple", "triple", "compound")}
     monkeypatch.setenv("ARVAE_CHECKPOINTS", str(folder))
     return paths
 

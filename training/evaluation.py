@@ -26,26 +26,15 @@ from arvae_live.core.checkpoint import Checkpoint
 from arvae_live.core.meters import SIMPLE, Grid
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, Vocabulary
 from arvae_live.errors import ArvaeError, RepresentationError
+from training.corpora import DATASET_GRIDS, DATASETS, OOD_DATASETS
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-CORPORA = ("bach", "folk", "general", "airds", "triple", "compound", "airds-triple", "airds-compound")
-# The out-of-domain collection that no preset trains on (training/corpora.py, HELD_OUT_FOLDERS), per grid; the
-# simple grid's under its old name.
-OOD_DATASET = "airds"
-OOD_DATASETS = {"simple": "airds", "triple": "airds-triple", "compound": "airds-compound"}
-# The grid of each corpus (training/corpora.py DATASET_GRIDS; repeated so that evaluation imports no corpus code).
-CORPUS_GRIDS = {
-    "bach": "simple",
-    "folk": "simple",
-    "general": "simple",
-    "airds": "simple",
-    "triple": "triple",
-    "compound": "compound",
-    "airds-triple": "triple",
-    "airds-compound": "compound",
-}
+# The corpora, the grid of each and the out-of-domain collection (Aird's Airs, in no preset's training data) of each
+# grid: training/corpora.py's tables (that module imports music21 only when it builds).
+CORPORA = DATASETS
+CORPUS_GRIDS = DATASET_GRIDS
 OOD_MAX_MEASURES = 8192  # enough for accuracies within a few tenths of a point, a minute on a CPU
 SYNTHETIC = "synthetic"
 # The paper evaluates at most 201 batches of 256 measures.
