@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _training_helpers import music21_part
 from click.testing import CliRunner
 
 from arvae_live.core.representation import FIRST_PITCH_TOKEN, HOLD, REST, TICKS_PER_MEASURE, Vocabulary
@@ -158,28 +159,9 @@ def test_split_pieces_proportions_and_seed() -> None:
 # ------------------------------------------------------------------------------------------- hand-made melodies
 
 
-def _part(meter: str, bars: list[list]):
-    """A music21 part from bars of (name or None for a rest, quarter lengths, tie type or None) triples."""
-    from music21 import meter as m21meter
-    from music21 import note, stream, tie
-
-    part = stream.Part()
-    for i, bar in enumerate(bars):
-        m = stream.Measure(number=i)
-        if i == 0:
-            m.append(m21meter.TimeSignature(meter))
-        for name, ql, tie_type in bar:
-            n = note.Rest(quarterLength=ql) if name is None else note.Note(name, quarterLength=ql)
-            if tie_type:
-                n.tie = tie.Tie(tie_type)
-            m.append(n)
-        part.append(m)
-    return part
-
-
 def test_two_four_bars_pair_into_one_measure() -> None:
     # 2/4: pick-up G4 8th | C5 q, E5 8th, D5 8th | C5 half tied | into C5 q, rest q |
-    part = _part(
+    part = music21_part(
         "2/4",
         [
             [("G4", 0.5, None)],
@@ -200,10 +182,10 @@ def test_two_four_bars_pair_into_one_measure() -> None:
 
 def test_off_grid_piece_is_skipped_with_reason() -> None:
     # A 32nd note at beat 1 1/8 is on no tick of the grid.
-    part = _part("4/4", [[("C5", 0.125, None), ("D5", 0.875, None), ("E5", 3, None)]])
+    part = music21_part("4/4", [[("C5", 0.125, None), ("D5", 0.875, None), ("E5", 3, None)]])
     with pytest.raises(data.PieceSkipped, match=data.SKIP_OFF_GRID):
         data.melody_from_part(part)
-    part = _part("3/4", [[("C5", 3, None)]])
+    part = music21_part("3/4", [[("C5", 3, None)]])
     with pytest.raises(data.PieceSkipped, match=data.SKIP_METER):
         data.melody_from_part(part)
 

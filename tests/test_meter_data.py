@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _training_helpers import TINY
+from _training_helpers import TINY, music21_part
 
 from arvae_live.core.attributes import compute_attributes
 from arvae_live.core.checkpoint import load_checkpoint
@@ -41,25 +41,6 @@ def tok(midi: int) -> int:
     return midi - 55 + FIRST_PITCH_TOKEN
 
 
-def _part(meter: str, bars: list[list]):
-    """A music21 part from bars of (name or None for a rest, quarter lengths, tie type or None) triples."""
-    from music21 import meter as m21meter
-    from music21 import note, stream, tie
-
-    part = stream.Part()
-    for i, bar in enumerate(bars):
-        m = stream.Measure(number=i)
-        if i == 0:
-            m.append(m21meter.TimeSignature(meter))
-        for name, ql, tie_type in bar:
-            n = note.Rest(quarterLength=ql) if name is None else note.Note(name, quarterLength=ql)
-            if tie_type:
-                n.tie = tie.Tie(tie_type)
-            m.append(n)
-        part.append(m)
-    return part
-
-
 def _tokens(melody: data.Melody) -> list[list[int]]:
     return data.transpose_tokens(melody.tokens, 0, Vocabulary()).tolist()
 
@@ -69,7 +50,7 @@ def _tokens(melody: data.Melody) -> list[list[int]]:
 
 def test_three_four_pickup_and_tie_over_the_bar_line() -> None:
     # 3/4: pick-up G4 q | C5 q, D5 8th, E5 8th, F5 q tied | into F5 q, E5 half |
-    part = _part(
+    part = music21_part(
         "3/4",
         [
             [("G4", 1, None)],
@@ -88,7 +69,7 @@ def test_three_four_pickup_and_tie_over_the_bar_line() -> None:
 
 def test_six_eight_bars_pair_into_one_measure_with_the_pickup_alone() -> None:
     # 6/8: pick-up D5 8th | G4 q, A4 8th, B4 dotted q | C5 8th, B4 8th, A4 8th, D5 dotted q tied | D5 dotted q, rest |
-    part = _part(
+    part = music21_part(
         "6/8",
         [
             [("D5", 0.5, None)],
@@ -118,7 +99,7 @@ def test_six_eight_bars_pair_into_one_measure_with_the_pickup_alone() -> None:
 
 def test_twelve_eight_is_one_bar_per_measure() -> None:
     # 12/8: C5 dotted q, D5 E5 F5 8ths, G5 dotted half tied | G5 dotted q, F5 q, E5 8th, D5 dotted half |
-    part = _part(
+    part = music21_part(
         "12/8",
         [
             [("C5", 1.5, None), ("D5", 0.5, None), ("E5", 0.5, None), ("F5", 0.5, None), ("G5", 3, "start")],
@@ -134,16 +115,16 @@ def test_twelve_eight_is_one_bar_per_measure() -> None:
 
 
 def test_other_meters_are_skipped_with_the_grid_in_the_reason() -> None:
-    slip_jig = _part("9/8", [[("C5", 4.5, None)]])
+    slip_jig = music21_part("9/8", [[("C5", 4.5, None)]])
     with pytest.raises(data.PieceSkipped, match="meter not 12/8 or 6/8"):
         data.melody_from_part(slip_jig, COMPOUND)
     with pytest.raises(data.PieceSkipped, match="meter not 3/4"):
-        data.melody_from_part(_part("6/8", [[("C5", 3, None)]]), TRIPLE)
+        data.melody_from_part(music21_part("6/8", [[("C5", 3, None)]]), TRIPLE)
     with pytest.raises(data.PieceSkipped, match=data.SKIP_METER):  # the simple grid's reason, as before grids
-        data.melody_from_part(_part("3/4", [[("C5", 3, None)]]))
+        data.melody_from_part(music21_part("3/4", [[("C5", 3, None)]]))
     # A 32nd note is off the compound grid's 16ths.
     with pytest.raises(data.PieceSkipped, match="onsets off the 24-tick compound grid"):
-        data.melody_from_part(_part("6/8", [[("C5", 0.125, None), ("D5", 2.875, None)]]), COMPOUND)
+        data.melody_from_part(music21_part("6/8", [[("C5", 0.125, None), ("D5", 2.875, None)]]), COMPOUND)
 
 
 # ----------------------------------------------------------------------------------- tiny corpora on each grid
