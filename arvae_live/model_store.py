@@ -48,19 +48,37 @@ def available_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob(f"*{SUFFIX}")) if p.is_file() and not p.name.startswith(".")}
 
 
+# path -> ((mtime_ns, size), grid): reading a header loads and checks the whole file (~35 ms each), and the daemon's
+# /arvae/models/list and every grid's default ask for every file's grid; a changed file is read again.
+_GRID_CACHE: dict[Path, tuple[tuple[int, int], Grid]] = {}
+
+
 def checkpoint_grid(path: str | os.PathLike) -> Grid:
-    """The grid a checkpoint's model is built for, from its header (simple for files that predate grids).
+    """The grid a checkpoint's model is built for, from its header (simple for files that predate grids); read
+    once per file version.
 
     Raises:
         CheckpointError: unreadable or foreign file, or a grid this version does not know.
     """
     from arvae_live.core.checkpoint import read_header  # imports torch: not before a command's arguments are checked
 
+    path = Path(path)
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None  # read_header says what is wrong with the path
+    hit = _GRID_CACHE.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
     config = read_header(path).get("model_config") or {}
     try:
-        return get_grid(str(config.get("grid", SIMPLE.name)))
+        grid = get_grid(str(config.get("grid", SIMPLE.name)))
     except ValueError as err:
         raise CheckpointError(f"{path}: {err}") from None
+    if stamp is not None:
+        _GRID_CACHE[path] = (stamp, grid)
+    return grid
 
 
 def models_by_grid() -> dict[str, dict[str, Path]]:
