@@ -45,7 +45,7 @@ from typing import Any, Protocol
 import mido
 import numpy as np
 
-from arvae_live.core.meters import SIMPLE, SUPPORTED_TEXT, Grid, grid_for_meter
+from arvae_live.core.meters import SIMPLE, SUPPORTED_TEXT, Grid, grid_for_meter, meter_numbers
 from arvae_live.core.notes import carried_notes
 from arvae_live.core.representation import (
     Note,
@@ -357,8 +357,8 @@ def parse_meter(meter: str) -> Grid:
     Raises:
         ConfigError: not num/den, or a meter no grid serves; the message names the meters that are served.
     """
-    num, sep, den = str(meter).strip().partition("/")
-    grid = grid_for_meter(int(num), int(den)) if sep and num.isdigit() and den.isdigit() else None
+    numbers = meter_numbers(meter)
+    grid = None if numbers is None else grid_for_meter(*numbers)
     if grid is None:
         raise ConfigError(f"meter {meter!r} is not served; arvae-live reads {SUPPORTED_TEXT}")
     return grid

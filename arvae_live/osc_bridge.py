@@ -23,7 +23,7 @@ import numpy as np
 from arvae_live import __version__
 from arvae_live.client_state import Client, ClientState, ClientTable
 from arvae_live.core.key import melody_scale
-from arvae_live.core.meters import SIMPLE, Grid, grid_for_meter
+from arvae_live.core.meters import SIMPLE, Grid, grid_for_meter, meter_numbers
 from arvae_live.core.notes import NoteFields, carried_note_fields
 from arvae_live.core.representation import Adjustment, Note, Vocabulary, tokens_to_note_arrays
 from arvae_live.engine import LiveModel, Regeneration
@@ -560,10 +560,8 @@ def _check_credit_for_stream(state: ClientState, req: ParsedRequest) -> None:
 
 def _meter_text(text: str) -> tuple[str, Grid | None] | None:
     """("3/4", its grid or None) for a string of the form num/den; None for anything else (a model id)."""
-    num, sep, den = text.partition("/")
-    if not (sep and num.isdigit() and den.isdigit()):
-        return None
-    return f"{int(num)}/{int(den)}", grid_for_meter(int(num), int(den))
+    meter = meter_numbers(text)
+    return None if meter is None else (f"{meter[0]}/{meter[1]}", grid_for_meter(*meter))
 
 
 def _rid_or_zero(args: Iterable) -> int:

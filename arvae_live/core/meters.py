@@ -149,6 +149,13 @@ def bar_beats(numerator: int, denominator: int) -> float:
     return numerator * 4 / denominator
 
 
+def meter_numbers(text: str) -> tuple[int, int] | None:
+    """(numerator, denominator) of a meter written "num/den" (e.g. "3/4", surrounding spaces allowed); None for
+    anything else."""
+    num, sep, den = str(text).strip().partition("/")
+    return (int(num), int(den)) if sep and num.isdigit() and den.isdigit() else None
+
+
 def grid_for_meter(numerator: int, denominator: int) -> Grid | None:
     """The grid that serves numerator/denominator, or None when no grid does."""
     meter = f"{numerator}/{denominator}"
