@@ -219,36 +219,3 @@ def run_midi_mode(
                 pass
         except KeyboardInterrupt:
             log.info("interrupted")
-
-
-def model_for_meter(meter: str, model: str | None = None):
-    """The checkpoint MIDI-port mode loads for a meter (serve's --meter and --model): the default model of the
-    meter's grid when model is None, else the model named, refused when it does not serve the meter.
-
-    Args:
-        meter: "num/den", e.g. "4/4", "3/4", "6/8".
-        model: a model id or checkpoint path, or None.
-
-    Returns:
-        The checkpoint path.
-
-    Raises:
-        ConfigError: a meter no grid serves.
-        CheckpointError: no model of the grid (the message names what the models there serve), an unknown model,
-            or a model of another grid (one line naming both).
-    """
-    from arvae_live.call_response import parse_meter
-    from arvae_live.errors import CheckpointError
-    from arvae_live.model_store import checkpoint_grid, default_model_path, resolve_model
-
-    grid = parse_meter(meter)
-    if model is None:
-        return default_model_path(grid)
-    path = resolve_model(model)
-    have = checkpoint_grid(path)
-    if have is not grid:
-        raise CheckpointError(
-            f"--meter {meter} ({grid.name} grid) is not served by model {path.stem}, which reads {have.meters_text}; "
-            f"pass a model of the {grid.name} grid or leave out --model"
-        )
-    return path
