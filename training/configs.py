@@ -336,12 +336,18 @@ _GENERAL = dataclasses.replace(
 )
 # triple-arvae and compound-arvae are fine-tunes: run with `--init-from checkpoints/general-arvae.pt` (the grid
 # changes no weight; what a melody model knows of pitch, intervals and 16th-note rhythm carries over, and each meter
-# has only ~16k train measures, a twelfth of the general set). 20 epochs at batch 256 (~1,280 steps, about 20 minutes
+# has only ~16k train measures, a twelfth of the general set). 20 epochs at batch 256 (~1,280 steps, 20-26 minutes
 # on 2 cores) from a peak lr of 3e-4, a third of the general run's. From scratch, ~60 epochs at lr 1e-3 would be
 # the general recipe's (docs/data.md).
-TRIPLE_EPOCHS = 20  # 16,621 train measures: 64 steps per epoch, 1,280 steps
-COMPOUND_EPOCHS = 20  # 16,243 train measures: 63 steps per epoch, 1,260 steps
+FINE_TUNE_EPOCHS = 20
 FINE_TUNE_LR = 3e-4
+
+
+def _meter_fine_tune(grid: str) -> TrainConfig:
+    """The general recipe on the tunes of one grid's meters (the dataset is named as the grid)."""
+    model = dataclasses.replace(_PAPER.model, grid=grid)
+    return dataclasses.replace(_GENERAL, model=model, dataset=grid, epochs=FINE_TUNE_EPOCHS, lr=FINE_TUNE_LR)
+
 
 PRESETS: dict[str, TrainConfig] = {
     # AR-VAE on the Bach chorale sopranos with the paper's sizes and weights (sections 2, 3, 5).
@@ -360,22 +366,10 @@ PRESETS: dict[str, TrainConfig] = {
     # register and syncopation (per onset, so not a density measure) are added. Cosine lr with clipping, as the
     # shipped Bach model's later stages (docs/results.md).
     "general-arvae": _GENERAL,
-    # The general-arvae recipe on the 3/4 tunes of the same collections (triple grid, 18 ticks) and on the 6/8 and 12/8
-    # ones (compound grid, 4 dotted beats of 16ths); epochs give about 4,000 steps at batch 256 (docs/data.md).
-    "triple-arvae": dataclasses.replace(
-        _GENERAL,
-        model=dataclasses.replace(_PAPER.model, grid="triple"),
-        dataset="triple",
-        epochs=TRIPLE_EPOCHS,
-        lr=FINE_TUNE_LR,
-    ),
-    "compound-arvae": dataclasses.replace(
-        _GENERAL,
-        model=dataclasses.replace(_PAPER.model, grid="compound"),
-        dataset="compound",
-        epochs=COMPOUND_EPOCHS,
-        lr=FINE_TUNE_LR,
-    ),
+    # The general-arvae recipe, fine-tuned from its checkpoint, on the 3/4 tunes of the same collections (triple
+    # grid, 18 ticks) and on the 6/8 and 12/8 ones (compound grid, 4 dotted beats of 16ths); docs/data.md.
+    "triple-arvae": _meter_fine_tune("triple"),
+    "compound-arvae": _meter_fine_tune("compound"),
     # Synthetic data and a tiny model: for tests and the CI smoke run (seconds on one CPU core).
     "tiny": dataclasses.replace(
         _PAPER,
