@@ -84,6 +84,12 @@ class Grid:
         return np.array([[bl, *self.tick_levels[1:]] for bl in self.beat_levels], dtype=np.int64).ravel()
 
     @cached_property
+    def snap_points(self) -> np.ndarray:
+        """(7,) a beat's tick offsets plus the next downbeat (1.0), in beats: what a time snaps to, so that a time
+        just before a beat rounds up into it."""
+        return np.array([*self.tick_offsets, 1.0])
+
+    @cached_property
     def tick_quarters(self) -> np.ndarray:
         """(ticks,) float64 onset of each tick from the measure start, in quarter notes."""
         offsets = np.asarray(self.tick_offsets, dtype=np.float64)

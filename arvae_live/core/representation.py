@@ -200,8 +200,7 @@ def beats_to_ticks(beats: float | np.ndarray, grid: Grid = SIMPLE) -> np.ndarray
     in_beats = np.asarray(beats, dtype=np.float64) / grid.beat_quarters
     whole = np.floor(in_beats)
     frac = in_beats - whole
-    snap = np.array([*grid.tick_offsets, 1.0])  # a beat's ticks plus the next downbeat, to round up into it
-    idx = np.abs(frac[..., None] - snap).argmin(axis=-1)  # 0..6, where 6 is the next downbeat
+    idx = np.abs(frac[..., None] - grid.snap_points).argmin(axis=-1)  # 0..6, where 6 is the next downbeat
     return (whole.astype(np.int64) * TICKS_PER_BEAT + idx).astype(np.int64)
 
 
