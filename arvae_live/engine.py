@@ -7,8 +7,8 @@
 `regenerate` works on all the clip's measures and all variations in one batch (docs/daemon.md, "The engine"):
 
 1. Encode the measures once (posterior mean; variations after the first add seeded posterior noise). The encoding
-   and the input's attributes of the last ENCODE_CACHE_SIZE clips are cached, since a dial sweep re-sends the same
-   clip with new targets.
+   and the input's attributes of the last ENCODE_CACHE_MEASURES measures are cached, since a dial sweep re-sends
+   the same clip with new targets and an edited clip keeps most of its bars.
 2. Steer, all rows (variations x measures) at once, with the model's `ClosedLoop` (arvae_live/steering.py). The
    open loop (the paper, `closed_loop=False`) sets each targeted attribute's regularised latent dim to the
    calibrated value for its target and decodes. The closed loop adds a first guess solved on the checkpoint's
@@ -72,7 +72,9 @@ class Clips:
             raise RepresentationError(f"clips: {len(self.lengths)} clips and {len(self.scales)} scales")
 
 
-ENCODE_CACHE_SIZE = 64  # clips whose encoding is kept (a dial sweep re-sends the same clip with new targets)
+ENCODE_CACHE_MEASURES = (
+    4096  # measures whose encoding is kept (a dial sweep re-sends the same clip; edits keep most bars)
+)
 
 
 @dataclass
@@ -131,6 +133,7 @@ class LiveModel:
         self.grid = model.grid  # the measure grid: which meters this model serves (core/meters.py)
         self.ticks = model.ticks  # tokens per measure, 24 (4/4, 12/8) or 18 (3/4)
         self._decoder = FastDecoder(self.model)
+        # measure tokens (bytes) -> (mu (Z,), logvar (Z,), normalised attributes (A,)), least recently used first
         self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = OrderedDict()
         # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
         # the calibration tables (core/predictor.py says why). Its decode-cost model is calibrated in warm_up.
@@ -233,20 +236,33 @@ class LiveModel:
     # ---- the work -----------------------------------------------------------------------------------------------
 
     def _encode(self, tokens: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        """(mu, logvar, normalised attributes (M, A)) of a clip's measures, cached per clip: a dial sweep re-sends
-        the same clip with new targets, and the encoder (about 4 ms for 8 bars on our CPU) and the attributes
-        would otherwise be recomputed for each request."""
-        key = tokens.tobytes()
-        hit = self._encode_cache.get(key)
-        if hit is not None:
-            self._encode_cache.move_to_end(key)
-            return hit
-        mu, logvar = self.model.encode(torch.from_numpy(tokens).to(self.device))
-        entry = (mu, logvar, measure(self.attributes, tokens, self.grid))
-        self._encode_cache[key] = entry
-        if len(self._encode_cache) > ENCODE_CACHE_SIZE:
-            self._encode_cache.popitem(last=False)
-        return entry
+        """(mu (M, Z), logvar (M, Z), normalised attributes (M, A)) of a clip's measures, cached per measure.
+
+        A dial sweep re-sends the same clip with new targets, a performer's edit changes a bar or two of it, and a
+        loop repeats its bars: only measures not in the cache (the last ENCODE_CACHE_MEASURES seen) are encoded,
+        each distinct one once. The encoder is most of a new clip's cost (a bidirectional GRU over every tick: 4 to
+        10 ms for 8 bars on our CPUs, depending on the machine), so this is what an edited clip saves.
+        """
+        cache = self._encode_cache
+        keys = [row.tobytes() for row in tokens]
+        missing = [k for k in dict.fromkeys(keys) if k not in cache]  # distinct, in order
+        if missing:
+            rows = np.stack([np.frombuffer(k, dtype=tokens.dtype) for k in missing]).astype(np.int64)
+            mu, logvar = self.model.encode(torch.from_numpy(rows).to(self.device))
+            attrs = measure(self.attributes, rows, self.grid)
+            for i, k in enumerate(missing):
+                cache[k] = (mu[i], logvar[i], attrs[i])
+        entries = [cache[k] for k in keys]  # before trimming: a batch call may hold more measures than the cache
+        for k in keys:
+            cache.move_to_end(k)
+        while len(cache) > ENCODE_CACHE_MEASURES:
+            cache.popitem(last=False)
+        mu, logvar, attrs = (
+            torch.stack([e[0] for e in entries]),
+            torch.stack([e[1] for e in entries]),
+            np.stack([e[2] for e in entries]),
+        )
+        return mu, logvar, attrs
 
     def _decode(
         self, z: np.ndarray, temperature: float, generator: torch.Generator | None, allowed: np.ndarray | None = None
@@ -331,7 +347,7 @@ class LiveModel:
         clips.check(M)
         allowed, keys, before, after = self._clip_context(tokens, clips)
         with torch.inference_mode():
-            mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A), read-only
+            mu, logvar, input_attrs = self._encode(tokens)  # input_attrs: (M, A)
             z = self._start_latents(mu, logvar, V, seed)
             asked = np.array(input_attrs)
             for k, a in enumerate(self.attributes):

@@ -349,3 +349,39 @@ def test_warm_up_calibrates_the_cost_model(lm):
     cost = lm.steering.cost
     assert cost.per_row_ms > 0 and cost.fixed_ms >= 0
     assert 0.5 <= cost.scale <= 4.0
+
+
+def test_encode_cache_encodes_each_new_measure_once_and_gives_what_a_fresh_encode_gives(lm, measures, monkeypatch):
+    batches = []
+    encode = lm.model.encode
+
+    def counting(tokens):
+        batches.append(tokens.shape[0])
+        return encode(tokens)
+
+    monkeypatch.setattr(lm.model, "encode", counting)
+    lm._encode_cache.clear()
+    loop = np.concatenate([measures[:2], measures[:2]])  # a loop: bars 3 and 4 repeat bars 1 and 2
+    lm.regenerate(loop, {"contour": 0.9})
+    assert batches == [2]  # each distinct bar once
+    edited = measures.copy()
+    edited[2, 0] = edited[2, 0] + 1  # a performer moves one note of bar 3
+    lm.regenerate(edited, {"contour": 0.9})
+    assert batches == [2, 2]  # bars 3 (edited) and 4 (not seen yet); bars 1 and 2 come from the cache
+    lm.regenerate(edited, {"contour": 0.1})
+    assert batches == [2, 2]  # a dial move on a cached clip encodes nothing
+    mu, logvar, attrs = lm._encode(edited)
+    with torch.inference_mode():
+        want_mu, want_logvar = encode(torch.from_numpy(edited))
+    torch.testing.assert_close(mu, want_mu, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(logvar, want_logvar, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(attrs, steering.measure(lm.attributes, edited, lm.grid))
+
+
+def test_encode_cache_survives_a_call_with_more_measures_than_it_holds(lm, measures, monkeypatch):
+    from arvae_live import engine
+
+    monkeypatch.setattr(engine, "ENCODE_CACHE_MEASURES", 2)
+    mu, _, attrs = lm._encode(measures)  # 4 distinct measures through a cache of 2
+    assert mu.shape == (4, lm.latent_dim) and attrs.shape == (4, len(lm.attributes))
+    assert len(lm._encode_cache) == 2
