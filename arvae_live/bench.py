@@ -50,7 +50,9 @@ class BenchSettings:
         threads: torch threads, here and in the daemons started here.
         budget_ms: closed-loop time budget per request (0: no limit).
         open_loop: time open-loop targeting in the engine (needs `port`: a daemon always runs closed loop).
-        vary_clip: upload a new clip before every request, so the daemon never reuses an encoding.
+        vary_clip: upload a new clip before every request, every bar of it new (so the daemon encodes all 8).
+        edit_clip: upload the clip with one note moved before every request (a performer's edit: the daemon encodes
+            the one bar that changed).
         progress: show progress bars.
     """
 
@@ -64,12 +66,24 @@ class BenchSettings:
     budget_ms: float = 8.0
     open_loop: bool = False
     vary_clip: bool = False
+    edit_clip: bool = False
     progress: bool = True
 
     def check(self) -> None:
         """ConfigError for combinations that cannot be measured (cheap: call it before loading anything)."""
         if self.open_loop and self.port is None:
             raise ConfigError("--open-loop times the engine only in-process; the daemon always runs closed loop")
+        if self.vary_clip and self.edit_clip:
+            raise ConfigError("choose one of --vary-clip (every bar new) and --edit-clip (one note moved)")
+
+    @property
+    def clip_mode(self) -> str:
+        """What each request sends, in words (the report's first line)."""
+        if self.vary_clip:
+            return "new clip every request (every bar new)"
+        if self.edit_clip:
+            return "edited clip every request (one note moved)"
+        return "same clip, new targets every request"
 
 
 def bench_clip() -> tuple[list, float]:
@@ -88,12 +102,24 @@ def bench_clip() -> tuple[list, float]:
     return notes, 32.0
 
 
-def clip_for(notes: list, i: int, vary: bool) -> list:
-    """The clip of request i: the bench clip, or with vary, one note moved by 1..11 semitones (new every request)."""
-    if not vary:
-        return notes
+def clip_for(notes: list, i: int, vary: bool, edit: bool = False) -> list:
+    """The clip of request i: the bench clip; with vary, its rhythm with new pitches in every bar (a C-major random
+    walk seeded by i, 55..84: no bar of it has been seen before, the encode cache holds 4,096 bars); with edit, the
+    bench clip with one note moved by 1..11 semitones (new every request, one bar changed)."""
+    import numpy as np
+
     from arvae_live.core.representation import Note
 
+    if vary:
+        rng = np.random.default_rng(1_000_003 + i)
+        scale = [p for p in range(55, 85) if p % 12 in (0, 2, 4, 5, 7, 9, 11)]
+        k, out = int(rng.integers(len(scale))), []
+        for n in notes:
+            k = int(np.clip(k + rng.choice([-2, -1, 1, 2]), 0, len(scale) - 1))
+            out.append(Note(scale[k], n.start_beats, n.dur_beats, n.velocity))
+        return out
+    if not edit:
+        return notes
     k = i % len(notes)
     n = notes[k]
     moved = Note(n.pitch + 1 + (i // len(notes)) % 11, n.start_beats, n.dur_beats, n.velocity)
@@ -202,8 +228,8 @@ def round_trips(port: int, plans: list[dict[str, float]], variations: int, setti
             steps = range(len(plans))
             desc = f"round trip, {variations} variation(s)"
             for i in tqdm(steps, desc=desc, leave=False) if settings.progress else steps:
-                if settings.vary_clip:
-                    client.upload(clip_for(notes, i, True), length)
+                if settings.vary_clip or settings.edit_clip:
+                    client.upload(clip_for(notes, i, settings.vary_clip, settings.edit_clip), length)
                 start = time.perf_counter()
                 replies = client.regen(targets=plans[i], variations=variations, seed=i)
                 elapsed = (time.perf_counter() - start) * 1e3
@@ -228,7 +254,7 @@ def engine_times(lm: Any, plans: list[dict[str, float]], variations: int, settin
     out = []
     steps = range(len(plans))
     for i in tqdm(steps, desc=f"engine, {variations} variation(s)", leave=False) if settings.progress else steps:
-        tokens, _ = notes_to_tokens(clip_for(notes, i, settings.vary_clip), 8, lm.vocab)
+        tokens, _ = notes_to_tokens(clip_for(notes, i, settings.vary_clip, settings.edit_clip), 8, lm.vocab)
         res = lm.regenerate(
             tokens,
             plans[i],
@@ -287,7 +313,7 @@ def run_bench(settings: BenchSettings, report: Callable[[str], None] = lambda li
         f"model {lm.model_id} ({settings.model}), hidden {lm.model.config.hidden_dim}, latent {lm.latent_dim}; "
         f"device {lm.device.type}, {settings.threads} thread(s), budget {settings.budget_ms:g} ms; 8-bar clip "
         f"({len(bench_clip()[0])} notes), {len(names)} targets, "
-        f"{'new clip every request' if settings.vary_clip else 'same clip, new targets every request'}"
+        f"{settings.clip_mode}"
     )
     for v in settings.variations:
         with daemon_port(settings) as port:

@@ -28,6 +28,7 @@ from arvae_live.client import DaemonClient, DaemonError, result_notes
 from arvae_live.core.attributes import compute_attributes
 from arvae_live.core.representation import Note, Vocabulary, notes_to_tokens
 from arvae_live.daemon import Daemon, ModelHost
+from arvae_live.errors import ConfigError
 from arvae_live.osc_wire import encode_message
 from arvae_live.scheduling import Job
 from tests.conftest import tick_notes
@@ -470,3 +471,20 @@ def test_nothing_asked_returns_the_clip_as_it_was(client):
     replies = client.regen(targets={})
     got = [(n.pitch, n.start_beats, n.dur_beats) for n in result_notes(replies, 0)]
     assert got == [(n.pitch, n.start_beats, n.dur_beats) for n in TWO_BARS]
+
+
+def test_bench_clips_new_every_bar_or_one_bar_edited(vocab):
+    from arvae_live.bench import BenchSettings, bench_clip, clip_for
+
+    notes, _ = bench_clip()
+    base = notes_to_tokens(notes, 8, vocab)[0]
+    seen = {row.tobytes() for row in base}
+    for i in range(20):  # --vary-clip: no bar of any request was seen before (the daemon encodes all 8)
+        bars = notes_to_tokens(clip_for(notes, i, True), 8, vocab)[0]
+        assert not ({row.tobytes() for row in bars} & seen)
+        seen |= {row.tobytes() for row in bars}
+    for i in (0, 9, 30):  # --edit-clip: exactly one bar differs from the bench clip
+        bars = notes_to_tokens(clip_for(notes, i, False, True), 8, vocab)[0]
+        assert int((bars != base).any(axis=1).sum()) == 1
+    with pytest.raises(ConfigError, match="choose one"):
+        BenchSettings(model=Path("x.pt"), vary_clip=True, edit_clip=True).check()

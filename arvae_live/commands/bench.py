@@ -28,7 +28,10 @@ Examples:
 @threads_option
 @budget_option(note="For the daemon started here and the engine timing.")
 @click.option("--open-loop", is_flag=True, help="Time open-loop targeting (the paper's) instead of closed loop.")
-@click.option("--vary-clip", is_flag=True, help="Upload a new clip before every request (encoder never cached).")
+@click.option("--vary-clip", is_flag=True, help="Upload a new clip before every request, every bar new (all encoded).")
+@click.option(
+    "--edit-clip", is_flag=True, help="Upload the clip with one note moved before every request (one bar encoded)."
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the figures as JSON.")
 @progress_option
 def bench_cmd(model: str | None, out: Path | None, **options) -> None:
