@@ -51,6 +51,7 @@ class BenchSettings:
         budget_ms: closed-loop time budget per request (0: no limit).
         open_loop: time open-loop targeting in the engine (needs `port`: a daemon always runs closed loop).
         vary_clip: upload a new clip before every request, every bar of it new (so the daemon encodes all 8).
+        encoder: how new measures are encoded, here and in the daemons started here ("auto" or "full").
         edit_clip: upload the clip with one note moved before every request (a performer's edit: the daemon encodes
             the one bar that changed).
         progress: show progress bars.
@@ -67,6 +68,7 @@ class BenchSettings:
     open_loop: bool = False
     vary_clip: bool = False
     edit_clip: bool = False
+    encoder: str = "auto"
     progress: bool = True
 
     def check(self) -> None:
@@ -159,7 +161,7 @@ def own_daemon(settings: BenchSettings, timeout_sec: float = START_TIMEOUT_SEC) 
     """
     cmd = [sys.executable, "-m", "arvae_live", "--log-level", "WARNING", "serve", "--model", str(settings.model)]
     cmd += ["--port", "0", "--device", settings.device, "--threads", str(settings.threads)]
-    cmd += ["--budget-ms", str(settings.budget_ms)]
+    cmd += ["--budget-ms", str(settings.budget_ms), "--encoder", settings.encoder]
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
         lines: queue.Queue = queue.Queue()
@@ -302,7 +304,7 @@ def run_bench(settings: BenchSettings, report: Callable[[str], None] = lambda li
     from arvae_live.engine import LiveModel
 
     torch.set_num_threads(settings.threads)
-    lm = LiveModel.from_checkpoint(settings.model, device=settings.device)
+    lm = LiveModel.from_checkpoint(settings.model, device=settings.device, encoder=settings.encoder)
     rng = np.random.default_rng(0)
     total = settings.warmup + settings.n_requests
     names = [a for a in ATTRS if a in lm.attribute_names]
@@ -313,7 +315,7 @@ def run_bench(settings: BenchSettings, report: Callable[[str], None] = lambda li
         f"model {lm.model_id} ({settings.model}), hidden {lm.model.config.hidden_dim}, latent {lm.latent_dim}; "
         f"device {lm.device.type}, {settings.threads} thread(s), budget {settings.budget_ms:g} ms; 8-bar clip "
         f"({len(bench_clip()[0])} notes), {len(names)} targets, "
-        f"{settings.clip_mode}"
+        f"{settings.clip_mode}; {lm.encoder_name} encoder"
     )
     for v in settings.variations:
         with daemon_port(settings) as port:

@@ -180,6 +180,18 @@ def budget_option(note: str = "") -> Decorator:
     )
 
 
+def encoder_option(note: str = "") -> Decorator:
+    """--encoder: how new measures are encoded (LiveModel.from_checkpoint's `encoder`)."""
+    return click.option(
+        "--encoder",
+        type=click.Choice(["auto", "full"]),
+        default="auto",
+        show_default=True,
+        help="auto: a new clip is encoded by the checkpoint's distilled encoder when it has one (a fraction of the "
+        "time; core/distilled_encoder.py); full: always by the model's GRU encoder." + (f" {note}" if note else ""),
+    )
+
+
 def data_cache_option(*decls: str, note: str = "") -> Decorator:
     """The folder of prepared corpora (`arvae-train prepare` writes it, the other training commands read it).
 

@@ -91,8 +91,9 @@ class ModelHost:
     """The models the daemon serves: the ones loaded, the ones it may load (the model folder), and per grid the
     current one (core/meters.py: a grid serves a set of meters; a clip goes to the current model of its grid)."""
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", encoder: str = "auto") -> None:
         self.device = device
+        self.encoder = encoder  # LiveModel.from_checkpoint's: "auto" (a distilled encoder where there is one), "full"
         self.loaded: dict[str, LiveModel] = {}
         self.paths: dict[str, Path] = {}
         self.current_by_grid: dict[str, str] = {}  # grid name -> id of the model serving its meters
@@ -102,7 +103,7 @@ class ModelHost:
     def add(self, id_or_path: str | Path) -> LiveModel:
         """Load a model (by id or path) and hold it; the first one added of each grid becomes that grid's current."""
         path = resolve_model(str(id_or_path))
-        lm = LiveModel.from_checkpoint(path, device=self.device)
+        lm = LiveModel.from_checkpoint(path, device=self.device, encoder=self.encoder)
         with self._lock:
             self.loaded[lm.model_id] = lm
             self.paths[lm.model_id] = path
@@ -163,7 +164,7 @@ class ModelHost:
         with self._lock:
             lm, path = self._second.get(model_id), self.paths[model_id]
         if lm is None:
-            lm = LiveModel.from_checkpoint(path, device=self.device)
+            lm = LiveModel.from_checkpoint(path, device=self.device, encoder=self.encoder)
             with self._lock:
                 self._second[model_id] = lm
         return lm

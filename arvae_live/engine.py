@@ -36,11 +36,12 @@ import torch
 from arvae_live.core.attributes import AttributeSpec
 from arvae_live.core.checkpoint import load_checkpoint
 from arvae_live.core.device import resolve_device
+from arvae_live.core.distilled_encoder import DistilledEncoder
 from arvae_live.core.key import allowed_tokens, melody_scale
 from arvae_live.core.model import MeasureVAE
 from arvae_live.core.predictor import AttributePredictor
 from arvae_live.core.representation import Vocabulary, tokens_to_note_arrays
-from arvae_live.errors import RepresentationError, UnknownAttributeError
+from arvae_live.errors import ConfigError, RepresentationError, UnknownAttributeError
 from arvae_live.fast_decode import FastDecoder
 from arvae_live.steering import (
     Budget,
@@ -72,9 +73,9 @@ class Clips:
             raise RepresentationError(f"clips: {len(self.lengths)} clips and {len(self.scales)} scales")
 
 
-ENCODE_CACHE_MEASURES = (
-    4096  # measures whose encoding is kept (a dial sweep re-sends the same clip; edits keep most bars)
-)
+ENCODERS = ("auto", "full")  # LiveModel.from_checkpoint's choices (serve --encoder)
+# Measures whose encoding is kept: a dial sweep re-sends the same clip, an edit keeps most of its bars.
+ENCODE_CACHE_MEASURES = 4096
 
 
 @dataclass
@@ -119,6 +120,7 @@ class LiveModel:
         model_id: str = "model",
         device: str | torch.device = "cpu",
         predictor: AttributePredictor | None = None,
+        distilled_encoder: DistilledEncoder | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
@@ -133,6 +135,11 @@ class LiveModel:
         self.grid = model.grid  # the measure grid: which meters this model serves (core/meters.py)
         self.ticks = model.ticks  # tokens per measure, 24 (4/4, 12/8) or 18 (3/4)
         self._decoder = FastDecoder(self.model)
+        # New measures are encoded by the checkpoint's distilled encoder when it has one (core/distilled_encoder.py
+        # says why, and how close it comes), else by the model's GRU encoder.
+        self.distilled_encoder = None if distilled_encoder is None else distilled_encoder.eval().to(self.device)
+        self._encoder = self.model.encode if self.distilled_encoder is None else self.distilled_encoder
+        self.encoder_name = "GRU" if self.distilled_encoder is None else "distilled"  # for reports
         # measure tokens (bytes) -> (mu (Z,), logvar (Z,), normalised attributes (A,)), least recently used first
         self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = OrderedDict()
         # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
@@ -146,12 +153,14 @@ class LiveModel:
         )
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> LiveModel:
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu", encoder: str = "auto") -> LiveModel:
         """Load an inference (or training) checkpoint, in eval mode, and run one warm-up regeneration.
 
         Args:
             path: checkpoint file.
             device: 'cpu', 'cuda', 'cuda:N' or 'auto'.
+            encoder: "auto": the checkpoint's distilled encoder for new measures when it has one, else the model's
+                GRU encoder; "full": always the GRU encoder (exact, slower for a new clip). ENCODERS lists them.
 
         Raises:
             CheckpointError: unreadable, foreign or malformed file (the message names it).
@@ -159,7 +168,12 @@ class LiveModel:
         path = Path(path)
         ckpt = load_checkpoint(path)
         device = resolve_device(device)
-        lm = cls(ckpt.build_model(), ckpt.attributes, ckpt.vocabulary, path.stem, device, ckpt.build_predictor())
+        if encoder not in ENCODERS:
+            raise ConfigError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
+        distilled = ckpt.build_distilled_encoder() if encoder == "auto" else None
+        lm = cls(
+            ckpt.build_model(), ckpt.attributes, ckpt.vocabulary, path.stem, device, ckpt.build_predictor(), distilled
+        )
         lm.warm_up()
         return lm
 
@@ -248,7 +262,7 @@ class LiveModel:
         missing = [k for k in dict.fromkeys(keys) if k not in cache]  # distinct, in order
         if missing:
             rows = np.stack([np.frombuffer(k, dtype=tokens.dtype) for k in missing]).astype(np.int64)
-            mu, logvar = self.model.encode(torch.from_numpy(rows).to(self.device))
+            mu, logvar = self._encoder(torch.from_numpy(rows).to(self.device))
             attrs = measure(self.attributes, rows, self.grid)
             for i, k in enumerate(missing):
                 cache[k] = (mu[i], logvar[i], attrs[i])

@@ -36,7 +36,7 @@ def test_device_option_is_the_same_everywhere():
     found = {name: _option(cmd, "--device") for name, cmd in _commands().items()}
     found = {name: opt for name, opt in found.items() if opt is not None}
     live = {f"arvae-live {n}" for n in ("serve", "bench", "regenerate", "traverse")}
-    assert set(found) == live | {f"arvae-train {n}" for n in ("train", "evaluate", "export")}
+    assert set(found) == live | {f"arvae-train {n}" for n in ("train", "evaluate", "export", "distill")}
     for name, opt in found.items():
         assert opt.help.startswith("Torch device: auto (cuda when available), cpu"), name
         assert opt.show_default and opt.default in ("auto", "cpu"), name
@@ -49,7 +49,7 @@ def test_model_and_data_cache_options_share_their_help():
     assert all(o.help.startswith("Model id (a checkpoint's file stem in checkpoints/") for o in models)
     assert all(o.metavar == "ID|PATH" for o in models)
     caches = [o for c in cmds.values() if (o := _option(c, "--data-cache") or _option(c, "--cache-dir"))]
-    assert len(caches) == 4  # prepare, train, evaluate, export
+    assert len(caches) == 5  # prepare, train, evaluate, export, distill
     assert all(o.help.startswith("Folder of prepared corpora") and str(o.default) == "data_cache" for o in caches)
 
 

@@ -353,13 +353,13 @@ def test_warm_up_calibrates_the_cost_model(lm):
 
 def test_encode_cache_encodes_each_new_measure_once_and_gives_what_a_fresh_encode_gives(lm, measures, monkeypatch):
     batches = []
-    encode = lm.model.encode
+    encode = lm._encoder  # the tiny checkpoint has no distilled encoder: the model's GRU encoder
 
     def counting(tokens):
         batches.append(tokens.shape[0])
         return encode(tokens)
 
-    monkeypatch.setattr(lm.model, "encode", counting)
+    monkeypatch.setattr(lm, "_encoder", counting)
     lm._encode_cache.clear()
     loop = np.concatenate([measures[:2], measures[:2]])  # a loop: bars 3 and 4 repeat bars 1 and 2
     lm.regenerate(loop, {"contour": 0.9})

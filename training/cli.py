@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "train": "training.commands.train:train_cmd",  # train a preset (torchrun for data-parallel)
     "export": "training.commands.export:export_cmd",  # training run -> inference checkpoint, self-checked
     "evaluate": "training.commands.evaluate:evaluate_cmd",  # paper metrics on held-out measures, traversal plots
+    "distill": "training.commands.distill:distill_cmd",  # a fast feed-forward encoder, written into a checkpoint
 }
 
 

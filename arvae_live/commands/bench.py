@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from arvae_live.cli_base import budget_option, device_option, model_option, progress_option, threads_option
+from arvae_live.cli_base import (
+    budget_option,
+    device_option,
+    encoder_option,
+    model_option,
+    progress_option,
+    threads_option,
+)
 
 EXAMPLES = """\b
 Examples:
@@ -27,6 +34,7 @@ Examples:
 @device_option("cpu")
 @threads_option
 @budget_option(note="For the daemon started here and the engine timing.")
+@encoder_option(note="For the daemon started here and the engine timing.")
 @click.option("--open-loop", is_flag=True, help="Time open-loop targeting (the paper's) instead of closed loop.")
 @click.option("--vary-clip", is_flag=True, help="Upload a new clip before every request, every bar new (all encoded).")
 @click.option(

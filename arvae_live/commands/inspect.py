@@ -47,6 +47,18 @@ def inspect_cmd(model: str | None, as_json: bool) -> None:
         click.echo(f"attribute predictor: {pred['hidden_dim']} hidden units (the closed loop's first guess)")
     else:
         click.echo("attribute predictor: none (the closed loop starts from the calibration tables)")
+    dist = header.get("distilled_encoder")
+    if dist:
+        figures = ""
+        if "decode_agreement" in dist:
+            figures = (
+                f"; on {int(dist['n_check'])} validation measures {100 * dist['decode_agreement']:.1f} % of tokens "
+                f"decode as from the GRU encoder, token accuracy {100 * dist['recon_acc']:.1f} % "
+                f"(GRU {100 * dist['recon_acc_full']:.1f} %)"
+            )
+        click.echo(f"distilled encoder: {dist['hidden_dim']} hidden units (encodes new clips in the daemon{figures})")
+    else:
+        click.echo("distilled encoder: none (new clips are encoded by the GRU encoder; `arvae-train distill` adds one)")
     metrics = header["metrics"]
     trained = {k: v for k, v in metrics.items() if not k.startswith("eval.")}
     evaluated = {k: v for k, v in metrics.items() if k.startswith("eval.")}

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from arvae_live.cli_base import budget_option, device_option, model_option, threads_option
+from arvae_live.cli_base import budget_option, device_option, encoder_option, model_option, threads_option
 from arvae_live.protocol import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @device_option()
 @threads_option
 @budget_option()
+@encoder_option()
 @click.option(
     "--scale",
     type=click.Choice(["auto", "off"]),
@@ -189,6 +190,7 @@ def serve_cmd(
     device: str,
     threads: int,
     budget_ms: float,
+    encoder: str,
     **midi,
 ) -> None:
     """Serve AR-VAE models over OSC (UDP) until Ctrl-C or SIGTERM; with --midi-in/--midi-out, also answer phrases
@@ -206,7 +208,7 @@ def serve_cmd(
     from arvae_live.model_store import available_models, default_model_path
 
     torch.set_num_threads(threads)
-    host_models = ModelHost(device=device)
+    host_models = ModelHost(device=device, encoder=encoder)
     t0 = time.perf_counter()
     for m in models:  # each serves its checkpoint's grid; the first given for a grid is its current model
         host_models.add(m)

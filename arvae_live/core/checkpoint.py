@@ -12,6 +12,9 @@ One file holds everything needed to use a model (shared/STYLE.md 2.3):
     training       only when kind == "training": optimizer state, step, epoch, RNG states for resume
     attribute_predictor  optional: {"config": PredictorConfig dict, "state_dict": {name: tensor}}, the small MLP
                    the engine's closed loop starts from (core/predictor.py); files without it still load
+    distilled_encoder  optional: {"config": DistilledEncoderConfig dict, "state_dict": {name: tensor}, "heldout":
+                   {name: float}}, the feed-forward copy of the encoder the engine encodes new clips with
+                   (core/distilled_encoder.py); files without it still load
 
 Everything but tensors is plain JSON (checked on save), so loading is always
 ``torch.load(path, map_location="cpu", weights_only=True)``. Writes are atomic: a temporary file beside the target,
@@ -39,6 +42,7 @@ from torch.overrides import TorchFunctionMode
 
 from arvae_live.core.atomic import atomic_open
 from arvae_live.core.attributes import AttributeSpec
+from arvae_live.core.distilled_encoder import DistilledEncoder, DistilledEncoderConfig
 from arvae_live.core.model import MeasureVAE, ModelConfig
 from arvae_live.core.predictor import AttributePredictor, PredictorConfig
 from arvae_live.core.representation import Vocabulary
@@ -59,11 +63,13 @@ KEY_PROVENANCE = "provenance"  # free-form JSON about how the file was made
 KEY_STATE_DICT = "state_dict"  # {parameter name: tensor}
 KEY_TRAINING = "training"  # resume state, kind == "training" only
 KEY_PREDICTOR = "attribute_predictor"  # optional {"config": {...}, "state_dict": {...}}; an addition within v1
+KEY_DISTILLED = "distilled_encoder"  # optional {"config": {...}, "state_dict": {...}, "heldout": {...}}; within v1
 # The largest sizes a checkpoint may declare: far above anything trained here (the paper's model has vocabulary 32,
 # embedding 10, hidden 128, 2 layers, latent 32), low enough that a corrupted or hostile header cannot make loading
 # build a model of gigabytes: sizes are checked first, then tensor shapes against the file's own tensors.
 MAX_MODEL_SIZES = {"vocab_size": 1024, "embed_dim": 4096, "hidden_dim": 8192, "n_layers": 16, "latent_dim": 4096}
 MAX_PREDICTOR_HIDDEN = 8192  # the attribute predictor's hidden width (128 in the bundled models)
+MAX_DISTILLED_HIDDEN = 8192  # the distilled encoder's hidden width (768 in the bundled models)
 HEADER_KEYS = (
     KEY_FORMAT,
     KEY_VERSION,
@@ -89,6 +95,8 @@ class Checkpoint:
     provenance: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None  # optimizer state etc., only for kind == "training"
     predictor: dict[str, Any] | None = None  # {"config": PredictorConfig dict, "state_dict": {name: tensor}}
+    # {"config": DistilledEncoderConfig dict, "state_dict": {name: tensor}, "heldout": {name: float}}
+    distilled_encoder: dict[str, Any] | None = None
 
     def header(self) -> dict[str, Any]:
         """The plain-JSON header as stored in the file."""
@@ -104,11 +112,14 @@ class Checkpoint:
         }
 
     def info(self) -> dict[str, Any]:
-        """The header with the attribute predictor's config under "attribute_predictor" when the file has one:
-        what `read_header` returns and `arvae-live inspect` prints (plain JSON)."""
+        """The header with the attribute predictor's config under "attribute_predictor" and the distilled
+        encoder's config and held-out figures under "distilled_encoder", when the file has them: what `read_header`
+        returns and `arvae-live inspect` prints (plain JSON)."""
         info = self.header()
         if self.predictor is not None:
             info[KEY_PREDICTOR] = self.predictor["config"]
+        if self.distilled_encoder is not None:
+            info[KEY_DISTILLED] = {**self.distilled_encoder["config"], **self.distilled_encoder.get("heldout", {})}
         return info
 
     def build_model(self) -> MeasureVAE:
@@ -127,6 +138,16 @@ class Checkpoint:
             return None
         config, state_dict = _check_predictor(self.predictor, self.model_config.latent_dim, self.attributes)
         net = AttributePredictor(config)
+        net.load_state_dict(state_dict, strict=True)
+        return net.eval()
+
+    def build_distilled_encoder(self) -> DistilledEncoder | None:
+        """The distilled encoder in eval mode, or None when the file has none; CheckpointError if it is malformed or
+        does not fit the model (ticks, vocabulary, latent size)."""
+        if self.distilled_encoder is None:
+            return None
+        config, state_dict = _check_distilled(self.distilled_encoder, self.model_config)
+        net = DistilledEncoder(config)
         net.load_state_dict(state_dict, strict=True)
         return net.eval()
 
@@ -272,6 +293,38 @@ def _check_predictor(
     return config, state_dict
 
 
+def _check_distilled(
+    distilled: dict[str, Any], model_config: ModelConfig
+) -> tuple[DistilledEncoderConfig, dict[str, torch.Tensor]]:
+    """The distilled encoder's config and weights, checked as the model's are; CheckpointError in one line."""
+    try:
+        config = DistilledEncoderConfig.from_dict(distilled["config"])
+        state_dict = distilled["state_dict"]
+        heldout = distilled.get("heldout", {})
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"malformed distilled encoder ({type(err).__name__}: {_one_line(err)})") from err
+    want = (model_config.measure_grid.ticks, model_config.vocab_size, model_config.latent_dim)
+    got = (config.ticks, config.vocab_size, config.latent_dim)
+    if got != want:
+        raise CheckpointError(f"distilled encoder does not fit the model: (ticks, vocabulary, latent) {got} vs {want}")
+    if config.hidden_dim > MAX_DISTILLED_HIDDEN:
+        raise CheckpointError(
+            f"distilled encoder hidden_dim is {config.hidden_dim}, above the {MAX_DISTILLED_HIDDEN} a checkpoint "
+            "may declare"
+        )
+    if not isinstance(heldout, dict):
+        raise CheckpointError("distilled encoder heldout figures are not a mapping")
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise CheckpointError("distilled encoder state_dict is not a mapping of tensors")
+    problem = _fit_problem(_expected_shapes(DistilledEncoder, config), state_dict)
+    if problem:
+        raise CheckpointError(f"malformed distilled encoder (weights do not fit its config: {problem})")
+    problem = _non_finite(state_dict)
+    if problem:
+        raise CheckpointError(f"distilled encoder: {problem}")
+    return config, state_dict
+
+
 def _whole_latent_dim(attribute: dict[str, Any]) -> dict[str, Any]:
     """The attribute dict as stored, refused when its latent_dim is not None or a whole number (from_dict would
     truncate 1.5 to 1 and steer a dimension nobody chose)."""
@@ -282,7 +335,8 @@ def _whole_latent_dim(attribute: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check(ckpt: Checkpoint) -> None:
-    """Everything `build_model` and `build_predictor` rely on, checked before either allocates a weight."""
+    """Everything `build_model`, `build_predictor` and `build_distilled_encoder` rely on, checked before any of them
+    allocates a weight."""
     _check_model_config(ckpt.model_config, ckpt.vocabulary)
     _check_attributes(ckpt.attributes, ckpt.model_config.latent_dim)
     problem = _fit_problem(_expected_shapes(MeasureVAE, ckpt.model_config), ckpt.state_dict)
@@ -293,6 +347,8 @@ def _check(ckpt: Checkpoint) -> None:
         raise CheckpointError(problem)
     if ckpt.predictor is not None:
         _check_predictor(ckpt.predictor, ckpt.model_config.latent_dim, ckpt.attributes)
+    if ckpt.distilled_encoder is not None:
+        _check_distilled(ckpt.distilled_encoder, ckpt.model_config)
 
 
 def _one_line(err: BaseException) -> str:
@@ -347,6 +403,15 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
         payload[KEY_PREDICTOR] = {
             "config": ckpt.predictor["config"],
             "state_dict": {k: v.detach().cpu() for k, v in ckpt.predictor["state_dict"].items()},
+        }
+    if ckpt.distilled_encoder is not None:
+        ckpt.build_distilled_encoder()  # refuse to write one that would not load
+        heldout = {k: float(v) for k, v in ckpt.distilled_encoder.get("heldout", {}).items()}
+        _check_json(ckpt.distilled_encoder["config"], "distilled_encoder.config")
+        payload[KEY_DISTILLED] = {
+            "config": ckpt.distilled_encoder["config"],
+            "state_dict": {k: v.detach().cpu() for k, v in ckpt.distilled_encoder["state_dict"].items()},
+            "heldout": heldout,
         }
     with atomic_open(path) as f:
         torch.save(payload, f)
@@ -440,6 +505,7 @@ def _parse(payload: dict[str, Any], path: Path) -> Checkpoint:
             provenance=dict(payload.get(KEY_PROVENANCE) or {}),
             training=payload.get(KEY_TRAINING),
             predictor=payload.get(KEY_PREDICTOR),
+            distilled_encoder=payload.get(KEY_DISTILLED),
         )
         _check(ckpt)  # so a file that loads always builds, and every refusal names the file
         return ckpt
