@@ -15,7 +15,8 @@ with its 90th percentile per bar), the drift of held dials, notes in key (output
 input's Krumhansl-Kessler key's diatonic scale; the input's own rate beside it), notes kept (input onsets that come
 back with the same pitch on the same tick), bar lines with a leap over an octave (output against input), and the
 engine time per 8-bar request. With --daemon it also measures round trips through a real `arvae-live serve`: a clip
-not seen before (upload + regen) and a dial move on a cached clip.
+not seen before (upload + regen) and a dial move on a cached clip. `--encoder full` encodes with the model's GRU
+encoder where the checkpoint also has a distilled one (the default uses it, as serve does).
 
     python benchmarks/performer_control.py --model checkpoints/general-arvae.pt --clips 64
     python benchmarks/performer_control.py --model checkpoints/general-arvae.pt --clips 64 --budget-ms 0 --daemon
@@ -183,14 +184,14 @@ def unseen_clips(clips: list[np.ndarray], n: int, vocab_size: int) -> list[np.nd
     return [pool[i] for i in order[:n]]
 
 
-def daemon_round_trips(ckpt: str, clips: list[np.ndarray], lm: LiveModel, repeats: int) -> dict:
+def daemon_round_trips(ckpt: str, clips: list[np.ndarray], lm: LiveModel, repeats: int, encoder: str) -> dict:
     """Round trips through `python -m arvae_live serve`: new clips (upload + regen) and dial moves on a cached one."""
     from arvae_live.client import DaemonClient
     from arvae_live.core.representation import tokens_to_notes
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "arvae_live", "serve", "--model", ckpt, "--port", str(port)],
+        [sys.executable, "-m", "arvae_live", "serve", "--model", ckpt, "--port", str(port), "--encoder", encoder],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -259,10 +260,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--daemon", action="store_true", help="also measure round trips through a real daemon")
     ap.add_argument("--repeats", type=int, default=200, help="round trips per kind with --daemon")
+    ap.add_argument("--encoder", choices=["auto", "full"], default="auto", help="as serve --encoder")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    lm = LiveModel.from_checkpoint(args.model)
+    lm = LiveModel.from_checkpoint(args.model, encoder=args.encoder)
     lm.warm_up()
     clips = held_out_clips(lm, args.clips)
     budget = args.budget_ms or None
@@ -270,7 +272,8 @@ def main() -> None:
     meters = ", ".join(lm.grid.meters)
     print_rows(
         rows,
-        f"{lm.model_id} on {len(clips)} Aird's Airs tunes in {meters} x {BARS} measures, budget {budget or 'none'} ms",
+        f"{lm.model_id} on {len(clips)} Aird's Airs tunes in {meters} x {BARS} measures, budget {budget or 'none'} ms, "
+        f"{lm.encoder_name} encoder",
     )
     report = {
         "model": args.model,
@@ -279,10 +282,11 @@ def main() -> None:
         "meters": list(lm.grid.meters),
         "clips": len(clips),
         "budget_ms": budget,
+        "encoder": lm.encoder_name,
         "rows": rows,
     }
     if args.daemon:
-        report["round_trip"] = daemon_round_trips(args.model, clips, lm, args.repeats)
+        report["round_trip"] = daemon_round_trips(args.model, clips, lm, args.repeats, args.encoder)
         rt = report["round_trip"]
         print(
             f"round trip, new clip: p50 {rt['new_clip_ms']['p50']:.1f} ms, p99 {rt['new_clip_ms']['p99']:.1f} ms; "
