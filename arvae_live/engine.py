@@ -6,9 +6,10 @@
 
 `regenerate` works on all the clip's measures and all variations in one batch (docs/daemon.md, "The engine"):
 
-1. Encode the measures once (posterior mean; variations after the first add seeded posterior noise). The encoding
-   and the input's attributes of the last ENCODE_CACHE_MEASURES measures are cached, since a dial sweep re-sends
-   the same clip with new targets and an edited clip keeps most of its bars.
+1. Encode the measures once (posterior mean; variations after the first add seeded posterior noise), with the
+   checkpoint's distilled encoder when it has one (core/distilled_encoder.py), else the model's GRU encoder. The
+   encoding and the input's attributes of the last ENCODE_CACHE_MEASURES measures are cached, since a dial sweep
+   re-sends the same clip with new targets and an edited clip keeps most of its bars.
 2. Steer, all rows (variations x measures) at once, with the model's `ClosedLoop` (arvae_live/steering.py). The
    open loop (the paper, `closed_loop=False`) sets each targeted attribute's regularised latent dim to the
    calibrated value for its target and decodes. The closed loop adds a first guess solved on the checkpoint's
