@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,18 @@ from arvae_live.core.model import MeasureVAE
 
 log = logging.getLogger(__name__)
 
+PAIRS_BEFORE_DEDUP = 150_000  # the transposed copies DistillSettings.copies=None aims at
+
 
 @dataclass(frozen=True)
 class DistillSettings:
     """How the pairs are made and the net is fitted (the defaults are the shipped models')."""
 
-    copies: int = 3  # random transpositions of each train measure, where the dataset stores one per piece
+    # Random transpositions of each train measure, where the dataset stores one per piece; None = enough for about
+    # PAIRS_BEFORE_DEDUP pairs, 3 to 16: the general data needs 3, the 3/4 and 6/8 data (a third of its size) 10.
+    # With 3 copies of the 3/4 data (25k pairs) the copy decoded 93.2 % of validation tokens right against the GRU
+    # encoder's 96.7 %.
+    copies: int | None = None
     hidden_dim: int = 768
     steps: int | None = None  # Adam steps; None = about 45 passes over the pairs, 200..10,000
     batch_size: int = 512
@@ -69,7 +76,8 @@ def distill_pairs(
     if transpose is None:
         tokens = np.asarray(train_tokens, dtype=np.int64)
     else:
-        tokens = np.concatenate([transpose(train_tokens, rng) for _ in range(settings.copies)])
+        copies = settings.copies or int(np.clip(math.ceil(PAIRS_BEFORE_DEDUP / max(len(train_tokens), 1)), 3, 16))
+        tokens = np.concatenate([transpose(train_tokens, rng) for _ in range(copies)])
     tokens = np.unique(tokens, axis=0)
     enc = encode_batched(model, tokens, batch_size=1024)
     return tokens, np.concatenate([enc.mu, enc.logvar], axis=1).astype(np.float32)
