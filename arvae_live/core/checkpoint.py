@@ -277,19 +277,7 @@ def _check_predictor(
         )
     if config.attributes != names:
         raise CheckpointError(f"attribute predictor does not fit the model: attributes {config.attributes} vs {names}")
-    if config.hidden_dim > MAX_PREDICTOR_HIDDEN:
-        raise CheckpointError(
-            f"attribute predictor hidden_dim is {config.hidden_dim}, above the {MAX_PREDICTOR_HIDDEN} a checkpoint "
-            "may declare"
-        )
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise CheckpointError("attribute predictor state_dict is not a mapping of tensors")
-    problem = _fit_problem(_expected_shapes(AttributePredictor, config), state_dict)
-    if problem:
-        raise CheckpointError(f"malformed attribute predictor (weights do not fit its config: {problem})")
-    problem = _non_finite(state_dict)
-    if problem:
-        raise CheckpointError(f"attribute predictor: {problem}")
+    _check_part_weights("attribute predictor", AttributePredictor, config, state_dict, MAX_PREDICTOR_HIDDEN)
     return config, state_dict
 
 
@@ -307,22 +295,30 @@ def _check_distilled(
     got = (config.ticks, config.vocab_size, config.latent_dim)
     if got != want:
         raise CheckpointError(f"distilled encoder does not fit the model: (ticks, vocabulary, latent) {got} vs {want}")
-    if config.hidden_dim > MAX_DISTILLED_HIDDEN:
-        raise CheckpointError(
-            f"distilled encoder hidden_dim is {config.hidden_dim}, above the {MAX_DISTILLED_HIDDEN} a checkpoint "
-            "may declare"
-        )
     if not isinstance(heldout, dict):
         raise CheckpointError("distilled encoder heldout figures are not a mapping")
+    _check_part_weights("distilled encoder", DistilledEncoder, config, state_dict, MAX_DISTILLED_HIDDEN)
+    return config, state_dict
+
+
+def _check_part_weights(
+    what: str, module_type: Callable[[Any], torch.nn.Module], config: Any, state_dict: Any, max_hidden: int
+) -> None:
+    """An optional part's (attribute predictor, distilled encoder) declared size and weights, checked as the model's
+    are before anything is allocated: hidden width within max_hidden, a mapping of tensors of the shapes its config
+    gives, all finite. CheckpointError in one line starting with `what`."""
+    if config.hidden_dim > max_hidden:
+        raise CheckpointError(
+            f"{what} hidden_dim is {config.hidden_dim}, above the {max_hidden} a checkpoint may declare"
+        )
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise CheckpointError("distilled encoder state_dict is not a mapping of tensors")
-    problem = _fit_problem(_expected_shapes(DistilledEncoder, config), state_dict)
+        raise CheckpointError(f"{what} state_dict is not a mapping of tensors")
+    problem = _fit_problem(_expected_shapes(module_type, config), state_dict)
     if problem:
-        raise CheckpointError(f"malformed distilled encoder (weights do not fit its config: {problem})")
+        raise CheckpointError(f"malformed {what} (weights do not fit its config: {problem})")
     problem = _non_finite(state_dict)
     if problem:
-        raise CheckpointError(f"distilled encoder: {problem}")
-    return config, state_dict
+        raise CheckpointError(f"{what}: {problem}")
 
 
 def _whole_latent_dim(attribute: dict[str, Any]) -> dict[str, Any]:
