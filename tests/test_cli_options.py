@@ -70,6 +70,16 @@ def test_no_progress_flag_gives_progress_false():
     assert train_cmd.make_context("train", ["--preset", "tiny", "--no-progress"]).params["progress"] is False
 
 
+def test_every_command_with_progress_bars_takes_no_progress():
+    # Every command that builds, trains, evaluates or fits over many measures shows progress bars, and each can hide
+    # them the same way (CI logs, scripts).
+    cmds = _commands()
+    for name in ("arvae-train prepare", "arvae-train train", "arvae-train evaluate", "arvae-train export",
+                 "arvae-train distill", "arvae-live bench"):  # fmt: skip
+        opt = _option(cmds[name], "--no-progress")
+        assert opt is not None and opt.help == "Hide progress bars.", name
+
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Argument errors of the arvae-live commands of this module's concern; each must be refused before torch loads.

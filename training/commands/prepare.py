@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from arvae_live.cli_base import data_cache_option
+from arvae_live.cli_base import data_cache_option, progress_option
 
 
 def summary_rows(summary: dict) -> list[tuple[str, str]]:
@@ -41,14 +41,17 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
 @click.option(
     "--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="Parsing processes when building."
 )
-def prepare_cmd(dataset: str, cache_dir: Path, rebuild: bool, limit: int | None, workers: int) -> None:
+@progress_option
+def prepare_cmd(dataset: str, cache_dir: Path, rebuild: bool, limit: int | None, workers: int, progress: bool) -> None:
     """Build the measure dataset of a music21 corpus, cache it, and print a summary."""
     from training.data import cache_key, load_dataset
 
     t0 = time.perf_counter()
     ds = None
     try:
-        ds = load_dataset(dataset, cache_dir=cache_dir, rebuild=rebuild, limit=limit, workers=workers)
+        ds = load_dataset(
+            dataset, cache_dir=cache_dir, rebuild=rebuild, limit=limit, workers=workers, progress=progress
+        )
     except KeyboardInterrupt:
         pass  # reported below, once the traceback (and with it the progress bar, which then closes its line) is gone
     if ds is None:
