@@ -140,7 +140,6 @@ class LiveModel:
         # says why, and how close it comes), else by the model's GRU encoder.
         self.distilled_encoder = None if distilled_encoder is None else distilled_encoder.eval().to(self.device)
         self._encoder = self.model.encode if self.distilled_encoder is None else self.distilled_encoder
-        self.encoder_name = "GRU" if self.distilled_encoder is None else "distilled"  # for reports
         # measure tokens (bytes) -> (mu (Z,), logvar (Z,), normalised attributes (A,)), least recently used first
         self._encode_cache: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = OrderedDict()
         # The closed loop's first guess comes from the attribute predictor when the checkpoint has one, else from
@@ -152,6 +151,11 @@ class LiveModel:
             None if predictor is None else predictor.eval().to(self.device),
             self.grid,
         )
+
+    @property
+    def encoder_name(self) -> str:
+        """Which encoder new measures go through, for reports: "distilled" or "GRU"."""
+        return "GRU" if self.distilled_encoder is None else "distilled"
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", encoder: str = "auto") -> LiveModel:
@@ -272,12 +276,11 @@ class LiveModel:
             cache.move_to_end(k)
         while len(cache) > ENCODE_CACHE_MEASURES:
             cache.popitem(last=False)
-        mu, logvar, attrs = (
+        return (
             torch.stack([e[0] for e in entries]),
             torch.stack([e[1] for e in entries]),
             np.stack([e[2] for e in entries]),
         )
-        return mu, logvar, attrs
 
     def _decode(
         self, z: np.ndarray, temperature: float, generator: torch.Generator | None, allowed: np.ndarray | None = None

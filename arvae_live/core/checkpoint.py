@@ -395,23 +395,21 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
         payload[KEY_TRAINING] = ckpt.training or {}
     if ckpt.predictor is not None:
         ckpt.build_predictor()  # refuse to write one that would not load
-        _check_json(ckpt.predictor["config"], "attribute_predictor.config")
-        payload[KEY_PREDICTOR] = {
-            "config": ckpt.predictor["config"],
-            "state_dict": {k: v.detach().cpu() for k, v in ckpt.predictor["state_dict"].items()},
-        }
+        payload[KEY_PREDICTOR] = _part_payload(ckpt.predictor, KEY_PREDICTOR)
     if ckpt.distilled_encoder is not None:
-        ckpt.build_distilled_encoder()  # refuse to write one that would not load
+        ckpt.build_distilled_encoder()
         heldout = {k: float(v) for k, v in ckpt.distilled_encoder.get("heldout", {}).items()}
-        _check_json(ckpt.distilled_encoder["config"], "distilled_encoder.config")
-        payload[KEY_DISTILLED] = {
-            "config": ckpt.distilled_encoder["config"],
-            "state_dict": {k: v.detach().cpu() for k, v in ckpt.distilled_encoder["state_dict"].items()},
-            "heldout": heldout,
-        }
+        payload[KEY_DISTILLED] = _part_payload(ckpt.distilled_encoder, KEY_DISTILLED) | {"heldout": heldout}
     with atomic_open(path) as f:
         torch.save(payload, f)
     return path
+
+
+def _part_payload(part: dict[str, Any], key: str) -> dict[str, Any]:
+    """An optional part (attribute predictor, distilled encoder) as the file stores it: its plain-JSON config (checked)
+    and its weights on the CPU."""
+    _check_json(part["config"], f"{key}.config")
+    return {"config": part["config"], "state_dict": {k: v.detach().cpu() for k, v in part["state_dict"].items()}}
 
 
 def _load_payload(path: Path) -> dict[str, Any]:

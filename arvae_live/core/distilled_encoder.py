@@ -7,8 +7,8 @@ the whole closed loop's budget. A measure is only `ticks` tokens, so a net that 
 the encoder's map: here the first layer is a table of one (hidden,) row per (tick, token) pair (one-hot input times a
 weight matrix, written as a gather and a sum), then two SiLU layers. An 8-bar clip costs three small matrix products.
 
-It is fitted at export time or later (`arvae-train distill`, training/encoder_distill.py) to the GRU encoder's outputs
-on the training split, and checked on held-out measures: how far its mu is from the encoder's, and how many decoded
+It is fitted after export (`arvae-train distill`, training/encoder_distill.py) to the GRU encoder's outputs on the
+training split, and checked on held-out measures: how far its mu is from the encoder's, and how many decoded
 tokens change when decoding from it instead (both stored with it in the checkpoint). The engine uses it when the
 checkpoint has one (arvae_live/engine.py; `serve --encoder full` turns it off). It is optional: a checkpoint without
 one encodes with the GRU, as before.
